@@ -1,0 +1,275 @@
+/**
+ * People's sessions: first-run set-up, login, access tokens (JWT, EdDSA) and rotating refresh
+ * tokens stored as hashes.
+ */
+import { jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../../shared/clock.js';
+import type { TetherConfig } from '../../shared/config.js';
+import { TetherError } from '../../shared/errors.js';
+import { newId, newSecret, safeEqual, sha256Hex } from '../../shared/ids.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Auditor } from '../audit.js';
+import type { Store } from '../store/store.js';
+import type { Org, User } from '../store/types.js';
+import { LoginLimiter } from './login-limiter.js';
+import { subtreeOrgIds } from './org-tree.js';
+import type { PasswordHasher } from './passwords.js';
+import { permissionsOfRole } from './permissions.js';
+import type { Actor } from './policy.js';
+import type { SigningKeys } from './signing-keys.js';
+
+const ISSUER = 'tether';
+const AUDIENCE = 'tether-api';
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,63}$/;
+
+export interface SessionTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  user: PublicUser;
+}
+
+export type PublicUser = Omit<User, 'passwordHash' | 'sessionsValidAfter'>;
+
+export const publicUser = ({ passwordHash: _p, sessionsValidAfter: _s, ...rest }: User): PublicUser => rest;
+
+export interface AuthenticatedActor extends Actor {
+  user: User;
+}
+
+export type FirstRunResult =
+  | { state: 'ready' }
+  | { state: 'created'; user: PublicUser; org: Org }
+  | { state: 'setup-required'; setupCode: string };
+
+export function normalizeEmail(email: string): string {
+  const value = email.trim().toLowerCase();
+  if (!EMAIL.test(value)) {
+    throw new TetherError('VALIDATION_FAILED', `"${email.slice(0, 80)}" is not an email address.`, {
+      details: { field: 'email' },
+    });
+  }
+  return value;
+}
+
+export class AuthService {
+  readonly #limiter: LoginLimiter;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      clock: Clock;
+      config: TetherConfig;
+      keys: SigningKeys;
+      passwords: PasswordHasher;
+      auditor: Auditor;
+      logger: Logger;
+    },
+  ) {
+    const { auth } = deps.config;
+    this.#limiter = new LoginLimiter(deps.clock, auth.loginMaxFailures, auth.loginBlockMinutes * 60_000);
+  }
+
+  /**
+   * An empty database gets its root organization and first user (developer, Admin) from
+   * config.admin, or a one-time setup code. Never a default password.
+   */
+  async ensureFirstRun(): Promise<FirstRunResult> {
+    const { store, config } = this.deps;
+    if ((await store.users.count()) > 0) return { state: 'ready' };
+    const { email, password, organization } = config.admin;
+    if (email && password) {
+      const { user, org } = await this.createRootAccount({ email, password, organization });
+      return { state: 'created', user, org };
+    }
+    const setupCode = newSecret();
+    await store.setMeta({ setupCodeHash: sha256Hex(setupCode) });
+    return { state: 'setup-required', setupCode };
+  }
+
+  /** Completes first-run set-up with the one-time code printed by the gateway. */
+  async completeSetup(input: { setupCode: string; email: string; password: string; organization?: string }) {
+    const { store } = this.deps;
+    const meta = await store.getMeta();
+    if (
+      (await store.users.count()) > 0 ||
+      !meta.setupCodeHash ||
+      !safeEqual(meta.setupCodeHash, sha256Hex(input.setupCode))
+    ) {
+      throw new TetherError(
+        'PERMISSION_DENIED',
+        'This setup code is not valid, or set-up is already complete.',
+      );
+    }
+    const result = await this.createRootAccount({
+      email: input.email,
+      password: input.password,
+      organization: input.organization || this.deps.config.admin.organization,
+    });
+    await store.setMeta({ setupCodeHash: null });
+    return result;
+  }
+
+  async createRootAccount(input: { email: string; password: string; organization: string }) {
+    const { store, clock, passwords, auditor } = this.deps;
+    const email = normalizeEmail(input.email);
+    const passwordHash = await passwords.hash(input.password);
+    const now = clock.now();
+    const org: Org = {
+      id: newId('org'),
+      name: input.organization,
+      parentId: null,
+      plan: 'free',
+      createdAt: now,
+    };
+    const user: User = {
+      id: newId('usr'),
+      orgId: org.id,
+      email,
+      name: email.split('@')[0]!,
+      type: 'developer',
+      roleId: 'admin',
+      status: 'active',
+      passwordHash,
+      createdAt: now,
+      sessionsValidAfter: 0,
+    };
+    await store.orgs.insert(org);
+    await store.users.insert(user);
+    await auditor.record({
+      actor: 'system',
+      action: 'org.created',
+      targetType: 'org',
+      targetId: org.id,
+      orgId: org.id,
+    });
+    await auditor.record({
+      actor: 'system',
+      action: 'user.created',
+      targetType: 'user',
+      targetId: user.id,
+      orgId: org.id,
+    });
+    return { user: publicUser(user), org };
+  }
+
+  async login(input: { email: string; password: string; ip: string }): Promise<SessionTokens> {
+    const { store, passwords, auditor } = this.deps;
+    const email = input.email.trim().toLowerCase();
+    const keys = [`ip:${input.ip}`, `account:${email}`];
+    this.#limiter.check(keys);
+    const user = await store.users.byEmail(email);
+    const ok = await passwords.verify(input.password, user?.passwordHash ?? null);
+    if (!user || !ok || user.status !== 'active') {
+      this.#limiter.fail(keys);
+      if (user) {
+        await auditor.record({
+          actor: user.id,
+          action: 'auth.login-failed',
+          targetType: 'user',
+          targetId: user.id,
+          orgId: user.orgId,
+          ip: input.ip,
+        });
+      }
+      const suspended = user && ok && user.status !== 'active';
+      throw new TetherError(
+        'INVALID_CREDENTIALS',
+        suspended ? 'This account is not active. Ask your administrator.' : 'Wrong email or password.',
+      );
+    }
+    this.#limiter.succeed(keys);
+    await auditor.record({
+      actor: user.id,
+      action: 'auth.login',
+      targetType: 'user',
+      targetId: user.id,
+      orgId: user.orgId,
+      ip: input.ip,
+    });
+    return this.#issue(user);
+  }
+
+  /** Rotates: the presented refresh token is revoked and a new pair issued. */
+  async refresh(refreshToken: string): Promise<SessionTokens> {
+    const { store, clock } = this.deps;
+    const record = await store.refreshTokens.byTokenHash(sha256Hex(refreshToken));
+    const now = clock.now();
+    if (!record || record.revokedAt !== null || record.expiresAt <= now) {
+      throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
+    }
+    const user = await store.users.get(record.userId);
+    if (user?.status !== 'active' || record.createdAt < user.sessionsValidAfter) {
+      throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
+    }
+    await store.refreshTokens.update(record.id, { revokedAt: now });
+    return this.#issue(user);
+  }
+
+  async logout(refreshToken: string): Promise<void> {
+    const { store, clock } = this.deps;
+    const record = await store.refreshTokens.byTokenHash(sha256Hex(refreshToken));
+    if (record && record.revokedAt === null)
+      await store.refreshTokens.update(record.id, { revokedAt: clock.now() });
+  }
+
+  /** Verifies an access token and builds the actor the policy decides on. */
+  async authenticate(accessToken: string): Promise<AuthenticatedActor> {
+    const { keys, store, clock } = this.deps;
+    let sub: string | undefined;
+    let issuedAtMs = 0;
+    try {
+      const { payload } = await jwtVerify(accessToken, keys.publicKey, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        currentDate: new Date(clock.now()),
+      });
+      sub = payload.sub;
+      issuedAtMs = typeof payload.iatms === 'number' ? payload.iatms : 0;
+    } catch (error) {
+      const expired = (error as { code?: string }).code === 'ERR_JWT_EXPIRED';
+      throw new TetherError(
+        expired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
+        expired ? 'Your session expired. Refresh it or log in again.' : 'The access token is not valid.',
+      );
+    }
+    const user = sub ? await store.users.get(sub) : undefined;
+    if (user?.status !== 'active' || issuedAtMs < user.sessionsValidAfter) {
+      throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
+    }
+    return {
+      user,
+      userId: user.id,
+      orgId: user.orgId,
+      permissions: permissionsOfRole(user.roleId),
+      visibleOrgIds: await subtreeOrgIds(store, user.orgId),
+    };
+  }
+
+  async #issue(user: User): Promise<SessionTokens> {
+    const { keys, store, clock, config } = this.deps;
+    const now = clock.now();
+    const expiresIn = config.auth.accessTokenTtlSeconds;
+    // iatms: millisecond issue time, so a force logout at t refuses every token issued before t.
+    const accessToken = await new SignJWT({ org: user.orgId, role: user.roleId, iatms: now })
+      .setProtectedHeader({ alg: 'EdDSA', kid: keys.kid })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject(user.id)
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(Math.floor(now / 1000) + expiresIn)
+      .setJti(newId('jti'))
+      .sign(keys.privateKey);
+    const refreshToken = newSecret();
+    await store.refreshTokens.insert({
+      id: newId('rft'),
+      userId: user.id,
+      tokenHash: sha256Hex(refreshToken),
+      createdAt: now,
+      expiresAt: now + config.auth.refreshTokenTtlDays * 86_400_000,
+      revokedAt: null,
+    });
+    return { accessToken, refreshToken, expiresIn, user: publicUser(user) };
+  }
+}

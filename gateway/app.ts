@@ -1,0 +1,163 @@
+/**
+ * Builds a gateway: store, accounts, device registry, broker and HTTP API, wired together but not
+ * listening. start() opens the store and the sockets; stop() closes every one of them.
+ */
+import { join, resolve } from 'node:path';
+import { type Clock, SystemClock } from '../shared/clock.js';
+import type { TetherConfig } from '../shared/config.js';
+import { type Logger, moduleLogger, silentLogger } from '../shared/logger.js';
+import { AuthService, type FirstRunResult } from './accounts/auth-service.js';
+import { createPasswordHasher, type PasswordHasher } from './accounts/passwords.js';
+import { loadOrCreateSigningKeys } from './accounts/signing-keys.js';
+import { Auditor } from './audit.js';
+import { DeviceBroker } from './broker/device-broker.js';
+import { DeviceService } from './devices/device-service.js';
+import { ProvisioningService } from './devices/provisioning-service.js';
+import { TemplateService } from './devices/template-service.js';
+import { UplinkHandler } from './devices/uplink-handler.js';
+import { EventBus } from './events.js';
+import { buildHttpApp, type HttpApp } from './http/http-app.js';
+import type { GatewayServices } from './services.js';
+import { EmbeddedStore } from './store/embedded-store.js';
+import type { Store } from './store/store.js';
+
+export interface GatewayOptions {
+  config: TetherConfig;
+  clock?: Clock;
+  logger?: Logger;
+  /** A store of your own (tests, PostgreSQL later); default: the embedded JSON store in dataDir. */
+  store?: Store;
+  /** Keep everything in memory: no data folder is touched (tests, benchmarks). */
+  inMemory?: boolean;
+  /** Tests lower the scrypt cost; production never passes this. */
+  passwords?: PasswordHasher;
+}
+
+export class Gateway {
+  readonly services: GatewayServices;
+  readonly http: HttpApp;
+  readonly #logger: Logger;
+  readonly #options: GatewayOptions;
+  #started = false;
+  #firstRun: FirstRunResult | undefined;
+
+  private constructor(options: GatewayOptions, services: GatewayServices, http: HttpApp, logger: Logger) {
+    this.#options = options;
+    this.services = services;
+    this.http = http;
+    this.#logger = logger;
+  }
+
+  static async create(options: GatewayOptions): Promise<Gateway> {
+    const { config } = options;
+    const clock = options.clock ?? new SystemClock();
+    const logger = options.logger ?? silentLogger();
+    const dataDir = options.inMemory ? undefined : resolve(config.dataDir);
+    const store =
+      options.store ??
+      new EmbeddedStore({
+        ...(dataDir ? { file: join(dataDir, 'tether.json') } : {}),
+        flushDelayMs: config.store.flushDelayMs,
+        clock,
+      });
+    const events = new EventBus();
+    const auditor = new Auditor(store, clock);
+    const keys = await loadOrCreateSigningKeys(dataDir);
+    const auth = new AuthService({
+      store,
+      clock,
+      config,
+      keys,
+      passwords: options.passwords ?? createPasswordHasher(),
+      auditor,
+      logger: moduleLogger(logger, 'auth'),
+    });
+    const templates = new TemplateService({ store, clock, auditor });
+    const devices = new DeviceService({
+      store,
+      clock,
+      events,
+      auditor,
+      logger: moduleLogger(logger, 'devices'),
+    });
+    const provisioning = new ProvisioningService({
+      store,
+      clock,
+      config,
+      events,
+      auditor,
+      devices,
+      templates,
+    });
+    const uplinks = new UplinkHandler({ devices, store, clock, logger: moduleLogger(logger, 'uplink') });
+    const broker = new DeviceBroker({
+      config: config.mqtt,
+      clock,
+      logger: moduleLogger(logger, 'broker'),
+      devices,
+      uplinks,
+    });
+    const services: GatewayServices = {
+      config,
+      clock,
+      store,
+      events,
+      auditor,
+      auth,
+      templates,
+      devices,
+      provisioning,
+      broker,
+    };
+    const http = buildHttpApp({
+      services,
+      logger: moduleLogger(logger, 'http'),
+      bodyLimitBytes: config.http.bodyLimitBytes,
+    });
+    return new Gateway(options, services, http, logger);
+  }
+
+  /** What first-run set-up did (created the admin, or needs the setup code); set by start(). */
+  get firstRun(): FirstRunResult | undefined {
+    return this.#firstRun;
+  }
+
+  get httpPort(): number {
+    const address = this.http.server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  get mqttPort(): number {
+    return this.services.broker.port;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    const { store, auth, broker, config } = this.services;
+    await store.open();
+    try {
+      this.#firstRun = await auth.ensureFirstRun();
+      await broker.start();
+      await this.http.listen({ port: config.http.port, host: config.http.host });
+    } catch (error) {
+      await broker.stop();
+      await store.close();
+      throw error;
+    }
+    this.#started = true;
+    this.#logger.info({ httpPort: this.httpPort, mqttPort: this.mqttPort }, 'gateway started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    await this.http.close();
+    await this.services.broker.stop();
+    await this.services.store.close();
+    this.#logger.info('gateway stopped');
+  }
+
+  get inMemory(): boolean {
+    return this.#options.inMemory === true;
+  }
+}

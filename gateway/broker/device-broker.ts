@@ -1,0 +1,273 @@
+/**
+ * The MQTT broker devices connect to: Aedes on TCP, with Blynk's device API as policy in its hooks.
+ * - authenticate: username `device`, password = token; O(1) lookup of the token's hash.
+ * - authorizePublish: only the API's uplink topics, within size and rate limits; each message is
+ *   mapped into the device's own namespace (`d/<id>/…`) and handled in order per device.
+ * - authorizeSubscribe: only `downlink/…`, mapped to `d/<id>/downlink/…`.
+ * - authorizeForward: a device receives only its own namespace, with the prefix removed.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { Clock } from '../../shared/clock.js';
+import type { TetherConfig } from '../../shared/config.js';
+import { isTetherError, MqttReturnCode, TetherError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import {
+  deviceTopicOf,
+  downlink,
+  internalTopic,
+  isAllowedDeviceSubscription,
+  parseUplink,
+} from '../../shared/topics.js';
+import type { DeviceService } from '../devices/device-service.js';
+import type { DeviceLink, UplinkHandler } from '../devices/uplink-handler.js';
+
+const DEVICE_USERNAME = 'device';
+const MAX_CLIENT_ID = 64;
+/** Limit breaches answered on downlink/diag before the connection is closed. */
+const BREACHES_BEFORE_CLOSE = 3;
+
+interface DeviceSession extends DeviceLink {
+  client: Client;
+  /** Uplinks are handled one after another per device: a socket chunk arrives all at once. */
+  chain: Promise<void>;
+  windowStart: number;
+  windowCount: number;
+  breaches: number;
+}
+
+export interface DeviceBrokerDeps {
+  config: TetherConfig['mqtt'];
+  clock: Clock;
+  logger: Logger;
+  devices: DeviceService;
+  uplinks: UplinkHandler;
+}
+
+export class DeviceBroker {
+  #aedes: Aedes | undefined;
+  #server: Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  /** Authenticated device per client (set in authenticate, before the client is ready). */
+  readonly #pending = new WeakMap<Client, string>();
+  readonly #sessions = new WeakMap<Client, DeviceSession>();
+  /** The one live session per device. */
+  readonly #byDevice = new Map<string, DeviceSession>();
+
+  constructor(private readonly deps: DeviceBrokerDeps) {}
+
+  get port(): number {
+    const address = this.#server?.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  get connectedDevices(): number {
+    return this.#byDevice.size;
+  }
+
+  async start(): Promise<void> {
+    const aedes = await Aedes.createBroker({
+      authenticate: (client, username, password, done) =>
+        this.#authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => this.#authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.#authorizeSubscribe(client, sub, done),
+      authorizeForward: (client, packet) => this.#authorizeForward(client, packet),
+      maxClientsIdLength: MAX_CLIENT_ID,
+    });
+    aedes.on('clientReady', (client) => this.#onReady(client));
+    aedes.on('clientDisconnect', (client) => this.#onGone(client));
+    aedes.on('clientError', (client, error) =>
+      this.deps.logger.debug({ clientId: client.id, err: error.message }, 'client error'),
+    );
+    this.#aedes = aedes;
+    const server = createServer((socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      aedes.handle(socket);
+    });
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.deps.config.port, this.deps.config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.deps.logger.info({ port: this.port, host: this.deps.config.host }, 'MQTT broker listening');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    const aedes = this.#aedes;
+    this.#server = undefined;
+    this.#aedes = undefined;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of this.#sockets) socket.destroy();
+      await closed;
+    }
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    this.#byDevice.clear();
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.#byDevice.has(deviceId);
+  }
+
+  /** Publish on a device's downlink; false when the device is not connected. */
+  sendToDevice(deviceId: string, deviceTopic: string, payload: string, qos: 0 | 1 = 0): boolean {
+    const session = this.#byDevice.get(deviceId);
+    if (!session) return false;
+    session.send(deviceTopic, payload, qos);
+    return true;
+  }
+
+  /** Drop a device's connection (token revoked, device deleted, takeover). */
+  disconnect(deviceId: string, reason: string): void {
+    this.#byDevice.get(deviceId)?.close(reason);
+  }
+
+  #authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: (Error & { returnCode: number }) | null, success: boolean | null) => void,
+  ): void {
+    const refuse = (returnCode: number, reason: string) => {
+      this.deps.logger.info({ clientId: client.id.slice(0, MAX_CLIENT_ID), reason }, 'connection refused');
+      done(Object.assign(new Error(reason), { returnCode }), false);
+    };
+    if (username !== DEVICE_USERNAME || !password) {
+      refuse(
+        MqttReturnCode.badUsernameOrPassword,
+        'username must be "device" and the password the device token',
+      );
+      return;
+    }
+    this.deps.devices.authenticateToken(password.toString('utf8')).then(
+      (device) => {
+        this.#pending.set(client, device.id);
+        done(null, true);
+      },
+      (error: unknown) => {
+        // Token problems never say more than "bad username or password" on the wire.
+        const code = isTetherError(error) ? error.mqttReturnCode : MqttReturnCode.serverUnavailable;
+        refuse(code, isTetherError(error) ? error.code : 'internal error');
+        if (!isTetherError(error)) this.deps.logger.error({ err: error }, 'authenticate failed');
+      },
+    );
+  }
+
+  #onReady(client: Client): void {
+    const deviceId = this.#pending.get(client);
+    if (!deviceId) return;
+    const aedes = this.#aedes;
+    const previous = this.#byDevice.get(deviceId);
+    const session: DeviceSession = {
+      deviceId,
+      client,
+      chain: Promise.resolve(),
+      windowStart: this.deps.clock.now(),
+      windowCount: 0,
+      breaches: 0,
+      send: (deviceTopic, payload, qos = 0) => {
+        aedes?.publish(
+          {
+            cmd: 'publish',
+            topic: internalTopic(deviceId, deviceTopic),
+            payload: Buffer.from(payload),
+            qos,
+            retain: false,
+            dup: false,
+          } as PublishPacket,
+          () => {},
+        );
+      },
+      close: (reason) => {
+        this.deps.logger.info({ deviceId, reason }, 'closing device connection');
+        client.close();
+      },
+    };
+    this.#sessions.set(client, session);
+    this.#byDevice.set(deviceId, session);
+    // One connection per token: the new one takes over.
+    if (previous && previous.client !== client) previous.close('another connection took over this token');
+    void this.deps.devices.setOnline(deviceId, true);
+  }
+
+  #onGone(client: Client): void {
+    const session = this.#sessions.get(client);
+    if (!session) return;
+    this.#sessions.delete(client);
+    if (this.#byDevice.get(session.deviceId) === session) {
+      this.#byDevice.delete(session.deviceId);
+      void this.deps.devices.setOnline(session.deviceId, false);
+    }
+  }
+
+  #authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    done: (error?: Error | null) => void,
+  ): void {
+    // Publishes without a client are the gateway's own (downlinks): they are already mapped.
+    if (!client) return done(null);
+    const session = this.#sessions.get(client);
+    if (!session) return done(new Error('not authenticated'));
+    const uplink = parseUplink(packet.topic);
+    if (!uplink) {
+      return done(
+        new TetherError(
+          'PERMISSION_DENIED',
+          `topic ${packet.topic.slice(0, 80)} is not part of the device API`,
+        ),
+      );
+    }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const breach = this.#checkLimits(session, payload.length);
+    if (breach) {
+      session.send(downlink.diag, JSON.stringify({ code: 'RATE_LIMITED', message: breach }));
+      if (++session.breaches >= BREACHES_BEFORE_CLOSE) return done(new Error(breach));
+      return done(null);
+    }
+    packet.topic = internalTopic(session.deviceId, packet.topic);
+    packet.retain = false;
+    session.chain = session.chain
+      .then(() => this.deps.uplinks.handle(session, uplink, payload))
+      .catch((error: unknown) =>
+        this.deps.logger.error({ err: error, deviceId: session.deviceId }, 'uplink failed'),
+      );
+    done(null);
+  }
+
+  /** Size and per-second rate; the message is dropped and the device told on downlink/diag. */
+  #checkLimits(session: DeviceSession, size: number): string | undefined {
+    const { maxMessageBytes, publishesPerSecond } = this.deps.config;
+    if (size > maxMessageBytes) return `message of ${size} bytes is over the limit of ${maxMessageBytes}`;
+    const now = this.deps.clock.now();
+    if (now - session.windowStart >= 1000) {
+      session.windowStart = now;
+      session.windowCount = 0;
+    }
+    if (++session.windowCount > publishesPerSecond)
+      return `more than ${publishesPerSecond} messages per second`;
+    return undefined;
+  }
+
+  #authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    done: (error: Error | null, subscription?: Subscription | null) => void,
+  ): void {
+    const session = this.#sessions.get(client);
+    if (!session || !isAllowedDeviceSubscription(sub.topic)) return done(null, null); // SUBACK 0x80
+    done(null, { ...sub, topic: internalTopic(session.deviceId, sub.topic) });
+  }
+
+  #authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const session = this.#sessions.get(client);
+    const topic = session ? deviceTopicOf(session.deviceId, packet.topic) : null;
+    if (topic === null) return null;
+    return { ...packet, topic } as AedesPublishPacket;
+  }
+}

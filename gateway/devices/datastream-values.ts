@@ -1,0 +1,51 @@
+/** Checking a datastream value a device sent against its template (type and range). */
+import { TetherError } from '../../shared/errors.js';
+import type { Datastream, DatastreamValue } from '../store/types.js';
+
+const MAX_STRING = 255;
+
+/** Parse the raw MQTT payload of `ds/<name>`; throws VALIDATION_FAILED with a reason the device can log. */
+export function parseDatastreamValue(ds: Datastream, raw: string): DatastreamValue {
+  const fail = (why: string): never => {
+    throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name}: ${why}`, {
+      details: { datastream: ds.name },
+    });
+  };
+  const text = raw.trim();
+  switch (ds.type) {
+    case 'int':
+    case 'double': {
+      const n = Number(text);
+      if (text === '' || !Number.isFinite(n)) return fail(`"${text.slice(0, 32)}" is not a number.`);
+      if (ds.type === 'int' && !Number.isInteger(n)) return fail(`${n} is not an integer.`);
+      if (ds.min !== undefined && n < ds.min) return fail(`${n} is below the minimum ${ds.min}.`);
+      if (ds.max !== undefined && n > ds.max) return fail(`${n} is above the maximum ${ds.max}.`);
+      return n;
+    }
+    case 'string':
+      if (raw.length > MAX_STRING) return fail(`longer than ${MAX_STRING} characters.`);
+      return raw;
+    case 'enum':
+      if (!ds.values?.includes(text))
+        return fail(`"${text.slice(0, 32)}" is not one of ${ds.values?.join(', ')}.`);
+      return text;
+    case 'location': {
+      // Blynk sends "lon,lat" as two numbers.
+      const parts = text.split(/[,\0]/).map(Number);
+      const [lon, lat] = parts;
+      if (
+        parts.length !== 2 ||
+        lon === undefined ||
+        lat === undefined ||
+        !Number.isFinite(lon) ||
+        !Number.isFinite(lat)
+      )
+        return fail('expected "longitude,latitude".');
+      if (Math.abs(lon) > 180 || Math.abs(lat) > 90) return fail('coordinates out of range.');
+      return [lon, lat];
+    }
+  }
+}
+
+export const formatDatastreamValue = (value: DatastreamValue): string =>
+  Array.isArray(value) ? value.join(',') : String(value);

@@ -1,0 +1,181 @@
+/**
+ * The device registry: token authentication for the broker, activation on `info/mcu`, latest
+ * values and presence, and what people may read. High-rate changes (values, last seen) stay in
+ * memory and reach the file through the store's coalesced writes.
+ */
+import type { Clock } from '../../shared/clock.js';
+import { TetherError } from '../../shared/errors.js';
+import { sha256Hex } from '../../shared/ids.js';
+import type { Logger } from '../../shared/logger.js';
+import type { McuInfo } from '../../shared/topics.js';
+import type { AuthenticatedActor } from '../accounts/auth-service.js';
+import { canViewDevice } from '../accounts/policy.js';
+import type { Auditor } from '../audit.js';
+import type { EventBus } from '../events.js';
+import type { Store } from '../store/store.js';
+import type { DatastreamValue, Device } from '../store/types.js';
+import { parseDatastreamValue } from './datastream-values.js';
+
+export type PublicDevice = Omit<Device, 'tokenHash'> & { online: boolean };
+
+export class DeviceService {
+  readonly #online = new Set<string>();
+  /** Why a pending device's activation failed last, for the companion that asks later. */
+  readonly #failures = new Map<string, { code: string; message: string }>();
+
+  constructor(
+    private readonly deps: { store: Store; clock: Clock; events: EventBus; auditor: Auditor; logger: Logger },
+  ) {}
+
+  /**
+   * The broker's CONNECT check: O(1) on the token's hash, no file I/O. Every refusal is the same
+   * "bad username or password" on the wire; the reason is logged and, for a pending device,
+   * reaches the waiting companion.
+   */
+  async authenticateToken(token: string): Promise<Device> {
+    const device =
+      token.length > 0 && token.length <= 128
+        ? await this.deps.store.devices.byTokenHash(sha256Hex(token))
+        : undefined;
+    if (!device) throw new TetherError('TOKEN_INVALID', 'Unknown device token.');
+    if (device.status === 'revoked')
+      throw new TetherError('TOKEN_REVOKED', `Device ${device.id}: token revoked.`);
+    if (
+      device.status === 'pending' &&
+      device.provisioningExpiresAt !== null &&
+      device.provisioningExpiresAt <= this.deps.clock.now()
+    ) {
+      const error = new TetherError(
+        'PROVISIONING_EXPIRED',
+        'The provisioning session expired before the device connected. Start a new one.',
+        { details: { deviceId: device.id } },
+      );
+      this.#fail(device.id, error);
+      throw error;
+    }
+    return device;
+  }
+
+  /**
+   * `info/mcu` from a connected device. A pending device is activated when it names its
+   * template; a wrong template is refused with that reason (the broker then drops the link).
+   */
+  async handleInfoMcu(deviceId: string, info: McuInfo): Promise<Device> {
+    const { store, clock, events, auditor } = this.deps;
+    const device = await this.#require(deviceId);
+    const firmware = { ver: str(info.ver), build: str(info.build), type: str(info.type) };
+    if (device.status !== 'pending') {
+      return store.devices.update(device.id, { firmware, hardwareId: str(info.hwid) ?? device.hardwareId });
+    }
+    if (info.tmpl !== device.templateId) {
+      const error = new TetherError(
+        'TEMPLATE_MISMATCH',
+        `The device reports template ${String(info.tmpl ?? '(none)').slice(0, 40)}, but this provisioning session is for ${device.templateId}. Flash the firmware of the right product.`,
+        { details: { deviceId, expected: device.templateId } },
+      );
+      this.#fail(device.id, error);
+      throw error;
+    }
+    const now = clock.now();
+    const activated = await store.devices.update(device.id, {
+      status: 'active',
+      activatedAt: now,
+      activatedBy: device.createdBy,
+      hardwareId: str(info.hwid) ?? null,
+      firmware,
+      provisioningExpiresAt: null,
+      lastSeenAt: now,
+    });
+    this.#failures.delete(device.id);
+    await auditor.record({
+      actor: `device:${device.id}`,
+      action: 'device.activated',
+      targetType: 'device',
+      targetId: device.id,
+      orgId: device.orgId,
+      details: { ownerId: activated.ownerId, hardwareId: activated.hardwareId },
+    });
+    this.deps.logger.info({ deviceId: device.id, ownerId: activated.ownerId }, 'device activated');
+    events.emit('device.activated', { device: activated });
+    return activated;
+  }
+
+  /** `ds/<name>`: validated against the template, then kept as the latest value. */
+  async recordValue(deviceId: string, name: string, raw: string): Promise<DatastreamValue> {
+    const { store, clock, events } = this.deps;
+    const device = await this.#require(deviceId);
+    const template = await store.templates.get(device.templateId);
+    const ds = template?.datastreams.find((d) => d.name === name);
+    if (!ds) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `Datastream ${name} is not defined by template ${device.templateId}.`,
+      );
+    }
+    const value = parseDatastreamValue(ds, raw);
+    const at = clock.now();
+    const updated = await store.devices.update(deviceId, {
+      values: { ...device.values, [name]: { value, at } },
+      lastSeenAt: at,
+    });
+    events.emit('device.value', { device: updated, name, value, at });
+    return value;
+  }
+
+  async setOnline(deviceId: string, online: boolean): Promise<void> {
+    const device = await this.deps.store.devices.get(deviceId);
+    if (!device) return;
+    if (online) this.#online.add(deviceId);
+    else this.#online.delete(deviceId);
+    const updated = await this.deps.store.devices.update(deviceId, { lastSeenAt: this.deps.clock.now() });
+    this.deps.events.emit(online ? 'device.online' : 'device.offline', { device: updated });
+  }
+
+  isOnline(deviceId: string): boolean {
+    return this.#online.has(deviceId);
+  }
+
+  lastFailure(deviceId: string): { code: string; message: string } | undefined {
+    return this.#failures.get(deviceId);
+  }
+
+  async listVisible(actor: AuthenticatedActor): Promise<PublicDevice[]> {
+    const out: PublicDevice[] = [];
+    for (const orgId of actor.visibleOrgIds) {
+      for (const device of await this.deps.store.devices.find({ orgId })) {
+        if (canViewDevice(actor, device)) out.push(this.toPublic(device));
+      }
+    }
+    return out;
+  }
+
+  /** NOT_FOUND for a device the actor may not see: its existence is not revealed. */
+  async getVisible(actor: AuthenticatedActor, deviceId: string): Promise<Device> {
+    const device = await this.deps.store.devices.get(deviceId);
+    if (!device || !canViewDevice(actor, device)) {
+      throw new TetherError(
+        'DEVICE_NOT_FOUND',
+        `Device ${deviceId} does not exist or is not visible to you.`,
+      );
+    }
+    return device;
+  }
+
+  toPublic({ tokenHash: _hash, ...device }: Device): PublicDevice {
+    return { ...device, online: this.#online.has(device.id) };
+  }
+
+  #fail(deviceId: string, error: TetherError): void {
+    this.#failures.set(deviceId, { code: error.code, message: error.message });
+    this.deps.logger.warn({ deviceId, code: error.code }, error.message);
+    this.deps.events.emit('device.activation-failed', { deviceId, code: error.code, message: error.message });
+  }
+
+  async #require(deviceId: string): Promise<Device> {
+    const device = await this.deps.store.devices.get(deviceId);
+    if (!device) throw new TetherError('DEVICE_NOT_FOUND', `Device ${deviceId} does not exist.`);
+    return device;
+  }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length <= 128 ? v : undefined);

@@ -1,0 +1,171 @@
+/**
+ * Dynamic activation: a provisioning session creates a pending device owned by the caller with a
+ * fresh token and a deadline; the device activates itself by connecting with that token and
+ * naming its template (DeviceService.handleInfoMcu). The companion is told the outcome at once.
+ */
+
+import type { Clock } from '../../shared/clock.js';
+import type { TetherConfig } from '../../shared/config.js';
+import { TetherError } from '../../shared/errors.js';
+import { newDeviceToken, newId, sha256Hex } from '../../shared/ids.js';
+import type { AuthenticatedActor } from '../accounts/auth-service.js';
+import { can, canViewDevice } from '../accounts/policy.js';
+import type { Auditor } from '../audit.js';
+import type { EventBus } from '../events.js';
+import type { Store } from '../store/store.js';
+import type { Device } from '../store/types.js';
+import type { DeviceService } from './device-service.js';
+import type { TemplateService } from './template-service.js';
+
+export interface ProvisioningSession {
+  deviceId: string;
+  templateId: string;
+  /** The device's auth token: shown once, here; only its hash is stored. */
+  token: string;
+  brokerUrl: string;
+  expiresAt: number;
+  /** Lowest provisioning security the companion may accept for this product. */
+  minSecurity: 0 | 1 | 2;
+}
+
+export type SessionOutcome =
+  | { state: 'waiting'; expiresAt: number }
+  | { state: 'active'; device: Device }
+  | { state: 'failed'; code: string; message: string }
+  | { state: 'expired'; code: 'PROVISIONING_EXPIRED'; message: string };
+
+export class ProvisioningService {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      clock: Clock;
+      config: TetherConfig;
+      events: EventBus;
+      auditor: Auditor;
+      devices: DeviceService;
+      templates: TemplateService;
+    },
+  ) {}
+
+  async createSession(
+    actor: AuthenticatedActor,
+    input: { templateId: string; name?: string },
+    context: { brokerUrl: string; ip: string | null },
+  ): Promise<ProvisioningSession> {
+    const { store, clock, config, auditor, templates } = this.deps;
+    if (!can(actor, 'devices.provision', { orgId: actor.orgId })) {
+      throw new TetherError(
+        'PERMISSION_DENIED',
+        'You may not provision devices. Ask your administrator for the provision permission.',
+      );
+    }
+    const template = await templates.getUsable(actor, input.templateId);
+    const token = newDeviceToken();
+    const now = clock.now();
+    const expiresAt = now + config.provisioning.sessionTtlSeconds * 1000;
+    const device: Device = {
+      id: newId('dev'),
+      orgId: actor.orgId,
+      ownerId: actor.userId,
+      templateId: template.id,
+      name: input.name ?? `${template.name} ${new Date(now).toISOString().slice(0, 16).replace('T', ' ')}`,
+      tokenHash: sha256Hex(token),
+      status: 'pending',
+      provisioningExpiresAt: expiresAt,
+      createdBy: actor.userId,
+      createdAt: now,
+      activatedAt: null,
+      activatedBy: null,
+      hardwareId: null,
+      firmware: null,
+      lastSeenAt: null,
+      values: {},
+    };
+    await store.devices.insert(device);
+    await auditor.record({
+      actor: actor.userId,
+      action: 'provisioning.started',
+      targetType: 'device',
+      targetId: device.id,
+      orgId: device.orgId,
+      ip: context.ip,
+      details: { templateId: template.id },
+    });
+    return {
+      deviceId: device.id,
+      templateId: template.id,
+      token,
+      brokerUrl: context.brokerUrl,
+      expiresAt,
+      minSecurity: template.minSecurity,
+    };
+  }
+
+  /** The session's state now, for a companion that asks (and as the first event of a watch). */
+  async outcome(actor: AuthenticatedActor, deviceId: string): Promise<SessionOutcome> {
+    const device = await this.deps.store.devices.get(deviceId);
+    if (!device || !canViewDevice(actor, device) || device.createdBy === null) {
+      throw new TetherError('NOT_FOUND', `Provisioning session ${deviceId} does not exist or is not yours.`);
+    }
+    return this.#outcomeOf(device);
+  }
+
+  /**
+   * Calls `listener` with the current outcome and then with every change until a final one
+   * (active, failed, expired). Returns a function that stops watching; also stops by itself.
+   */
+  async watch(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    listener: (o: SessionOutcome) => void,
+  ): Promise<() => void> {
+    const { events, clock } = this.deps;
+    const first = await this.outcome(actor, deviceId);
+    const stops: Array<() => void> = [];
+    const stop = () => {
+      for (const s of stops.splice(0)) s();
+    };
+    const deliver = (o: SessionOutcome) => {
+      listener(o);
+      if (o.state !== 'waiting') stop();
+    };
+    deliver(first);
+    if (first.state !== 'waiting') return stop;
+    stops.push(
+      events.on('device.activated', ({ device }) => {
+        if (device.id === deviceId) deliver({ state: 'active', device });
+      }),
+      events.on('device.activation-failed', (f) => {
+        if (f.deviceId !== deviceId) return;
+        deliver(
+          f.code === 'PROVISIONING_EXPIRED'
+            ? { state: 'expired', code: 'PROVISIONING_EXPIRED', message: f.message }
+            : { state: 'failed', code: f.code, message: f.message },
+        );
+      }),
+    );
+    const timer = clock.setTimeout(
+      () => {
+        void this.outcome(actor, deviceId).then(deliver, () => stop());
+      },
+      Math.max(0, first.expiresAt - clock.now()) + 1,
+    );
+    stops.push(() => clock.clearTimeout(timer));
+    return stop;
+  }
+
+  #outcomeOf(device: Device): SessionOutcome {
+    if (device.status === 'active') return { state: 'active', device };
+    const failure = this.deps.devices.lastFailure(device.id);
+    if (failure && failure.code !== 'PROVISIONING_EXPIRED') return { state: 'failed', ...failure };
+    const expiresAt = device.provisioningExpiresAt ?? 0;
+    if (device.status !== 'pending' || expiresAt <= this.deps.clock.now()) {
+      return {
+        state: 'expired',
+        code: 'PROVISIONING_EXPIRED',
+        message: 'The provisioning session expired before the device connected. Start a new one.',
+      };
+    }
+    return { state: 'waiting', expiresAt };
+  }
+}

@@ -1,0 +1,85 @@
+/** Templates (products): minimal for now — id, name, datastreams, hotspot prefix, minimum security. */
+import type { Clock } from '../../shared/clock.js';
+import { TetherError } from '../../shared/errors.js';
+import { newTemplateId } from '../../shared/ids.js';
+import type { AuthenticatedActor } from '../accounts/auth-service.js';
+import { can } from '../accounts/policy.js';
+import type { Auditor } from '../audit.js';
+import type { Store } from '../store/store.js';
+import type { Datastream, Template } from '../store/types.js';
+
+export interface TemplateInput {
+  name: string;
+  datastreams?: Datastream[];
+  hotspotPrefix?: string;
+  minSecurity?: 0 | 1 | 2;
+}
+
+export class TemplateService {
+  constructor(private readonly deps: { store: Store; clock: Clock; auditor: Auditor }) {}
+
+  async create(actor: AuthenticatedActor, input: TemplateInput, ip: string | null = null): Promise<Template> {
+    if (!can(actor, 'templates.edit', { orgId: actor.orgId })) {
+      throw new TetherError('PERMISSION_DENIED', 'You may not create templates.');
+    }
+    const names = new Set<string>();
+    for (const ds of input.datastreams ?? []) {
+      if (names.has(ds.name))
+        throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name} appears twice.`);
+      names.add(ds.name);
+      if (ds.min !== undefined && ds.max !== undefined && ds.min > ds.max) {
+        throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name}: min is above max.`);
+      }
+      if (ds.type === 'enum' && !ds.values?.length) {
+        throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name}: an enum needs values.`);
+      }
+    }
+    const template: Template = {
+      id: newTemplateId(),
+      orgId: actor.orgId,
+      name: input.name,
+      datastreams: input.datastreams ?? [],
+      hotspotPrefix: input.hotspotPrefix ?? 'Tether',
+      minSecurity: input.minSecurity ?? 2,
+      createdAt: this.deps.clock.now(),
+    };
+    await this.deps.store.templates.insert(template);
+    await this.deps.auditor.record({
+      actor: actor.userId,
+      action: 'template.created',
+      targetType: 'template',
+      targetId: template.id,
+      orgId: template.orgId,
+      ip,
+    });
+    return template;
+  }
+
+  /** Templates the actor may use: those of its org, of orgs above it (the maker's), and below it. */
+  async listUsable(actor: AuthenticatedActor): Promise<Template[]> {
+    if (!can(actor, 'templates.view')) return [];
+    const orgIds = new Set([...actor.visibleOrgIds, ...(await this.#ancestors(actor.orgId))]);
+    return (await this.deps.store.templates.find()).filter((t) => orgIds.has(t.orgId));
+  }
+
+  async getUsable(actor: AuthenticatedActor, id: string): Promise<Template> {
+    const template = await this.deps.store.templates.get(id);
+    if (!template || !(await this.listUsable(actor)).some((t) => t.id === id)) {
+      throw new TetherError(
+        'TEMPLATE_NOT_FOUND',
+        `Template ${id} does not exist or is not available to you.`,
+      );
+    }
+    return template;
+  }
+
+  async #ancestors(orgId: string): Promise<string[]> {
+    const out: string[] = [];
+    let org = await this.deps.store.orgs.get(orgId);
+    while (org?.parentId && out.length < 64) {
+      out.push(org.parentId);
+      org = await this.deps.store.orgs.get(org.parentId);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Provisioning sessions: create one (a pending device and its token), read its state, or follow it
+ * as a server-sent event stream that ends with the outcome (active, failed, expired).
+ */
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { SessionOutcome } from '../../devices/provisioning-service.js';
+import type { GatewayServices } from '../../services.js';
+import { actorOf, requireActor } from '../http-app.js';
+
+const Params = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 64 }) });
+const HEARTBEAT_MS = 15_000;
+
+export const provisioningRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
+  app,
+  { services },
+) => {
+  app.addHook('preHandler', requireActor(services));
+
+  app.post(
+    '/provisioning/sessions',
+    {
+      schema: {
+        body: Type.Object(
+          {
+            templateId: Type.String({ pattern: '^TMPL[A-Za-z0-9]{1,32}$' }),
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const session = await services.provisioning.createSession(actorOf(request), request.body, {
+        brokerUrl: brokerUrlFor(services, request),
+        ip: request.ip,
+      });
+      return reply.status(201).send(session);
+    },
+  );
+
+  app.get('/provisioning/sessions/:deviceId', { schema: { params: Params } }, async (request) =>
+    outcomeJson(await services.provisioning.outcome(actorOf(request), request.params.deviceId)),
+  );
+
+  app.get(
+    '/provisioning/sessions/:deviceId/events',
+    { schema: { params: Params } },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      // Fails before any byte is sent when the session is unknown: a normal JSON error.
+      await services.provisioning.outcome(actor, request.params.deviceId);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      let stop: (() => void) | undefined;
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      const end = () => {
+        clearInterval(heartbeat);
+        stop?.();
+        if (!res.writableEnded) res.end();
+      };
+      request.raw.once('close', end);
+      stop = await services.provisioning.watch(actor, request.params.deviceId, (outcome) => {
+        res.write(`event: ${outcome.state}\ndata: ${JSON.stringify(outcomeJson(outcome))}\n\n`);
+        if (outcome.state !== 'waiting') end();
+      });
+      if (res.writableEnded) stop();
+    },
+  );
+};
+
+function outcomeJson(outcome: SessionOutcome): Record<string, unknown> {
+  if (outcome.state !== 'active') return outcome;
+  const { tokenHash: _hash, ...device } = outcome.device;
+  return { state: 'active', device };
+}
+
+/** The broker URL a device should use: configured, or the host the companion reached us at. */
+function brokerUrlFor(services: GatewayServices, request: FastifyRequest): string {
+  const configured = services.config.mqtt.publicUrl;
+  if (configured) return configured;
+  const host = request.hostname.replace(/:\d+$/, '') || '127.0.0.1';
+  return `mqtt://${host}:${services.broker.port}`;
+}

@@ -1,0 +1,52 @@
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import type { GatewayServices } from '../../services.js';
+import { actorOf, requireActor } from '../http-app.js';
+
+const Datastream = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9_\\-.:]{1,64}$' }),
+    type: Type.Union([
+      Type.Literal('int'),
+      Type.Literal('double'),
+      Type.Literal('string'),
+      Type.Literal('enum'),
+      Type.Literal('location'),
+    ]),
+    min: Type.Optional(Type.Number()),
+    max: Type.Optional(Type.Number()),
+    values: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 })),
+    defaultValue: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Number()])),
+  },
+  { additionalProperties: false },
+);
+
+export const TemplateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 120 }),
+    datastreams: Type.Optional(Type.Array(Datastream, { maxItems: 255 })),
+    hotspotPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_\\-]{1,24}$' })),
+    minSecurity: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)])),
+  },
+  { additionalProperties: false },
+);
+
+export const templateRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
+  app,
+  { services },
+) => {
+  app.addHook('preHandler', requireActor(services));
+
+  app.get('/templates', async (request) => ({
+    templates: await services.templates.listUsable(actorOf(request)),
+  }));
+
+  app.get(
+    '/templates/:id',
+    { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    async (request) => services.templates.getUsable(actorOf(request), request.params.id),
+  );
+
+  app.post('/templates', { schema: { body: TemplateBody } }, async (request, reply) =>
+    reply.status(201).send(await services.templates.create(actorOf(request), request.body, request.ip)),
+  );
+};

@@ -1,0 +1,25 @@
+/** The gateway's object graph, built once per gateway by app.ts and handed to the HTTP routes. */
+
+import type { Clock } from '../shared/clock.js';
+import type { TetherConfig } from '../shared/config.js';
+import type { AuthService } from './accounts/auth-service.js';
+import type { Auditor } from './audit.js';
+import type { DeviceBroker } from './broker/device-broker.js';
+import type { DeviceService } from './devices/device-service.js';
+import type { ProvisioningService } from './devices/provisioning-service.js';
+import type { TemplateService } from './devices/template-service.js';
+import type { EventBus } from './events.js';
+import type { Store } from './store/store.js';
+
+export interface GatewayServices {
+  config: TetherConfig;
+  clock: Clock;
+  store: Store;
+  events: EventBus;
+  auditor: Auditor;
+  auth: AuthService;
+  templates: TemplateService;
+  devices: DeviceService;
+  provisioning: ProvisioningService;
+  broker: DeviceBroker;
+}

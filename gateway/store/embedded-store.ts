@@ -1,0 +1,308 @@
+/**
+ * The embedded store: every record in memory, with an index per unique field, persisted to one
+ * lowdb JSON file in the data folder. Changes mark the store dirty; a single timer writes them
+ * all after `flushDelayMs`, so a burst of changes costs one file write. lowdb's steno adapter
+ * writes a temporary file and renames it over the old one (atomic replace).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Low } from 'lowdb';
+import { DataFile } from 'lowdb/node';
+import { type Clock, SystemClock, type TimerHandle } from '../../shared/clock.js';
+import { TetherError } from '../../shared/errors.js';
+import type {
+  AuditLog,
+  DeviceRepository,
+  RefreshTokenRepository,
+  Repository,
+  Store,
+  UserRepository,
+} from './store.js';
+import type { AuditEvent, Device, Meta, Org, RefreshToken, Template, User } from './types.js';
+
+export const SCHEMA_VERSION = 1;
+const AUDIT_KEEP = 100_000;
+
+interface Snapshot {
+  schemaVersion: number;
+  meta: Meta;
+  orgs: Org[];
+  users: User[];
+  refreshTokens: RefreshToken[];
+  templates: Template[];
+  devices: Device[];
+  audit: AuditEvent[];
+}
+
+const emptySnapshot = (): Snapshot => ({
+  schemaVersion: SCHEMA_VERSION,
+  meta: { schemaVersion: SCHEMA_VERSION, setupCodeHash: null },
+  orgs: [],
+  users: [],
+  refreshTokens: [],
+  templates: [],
+  devices: [],
+  audit: [],
+});
+
+class Table<T extends { id: string }> implements Repository<T> {
+  readonly rows = new Map<string, T>();
+  readonly #unique: Map<keyof T, Map<unknown, string>>;
+
+  constructor(
+    readonly name: string,
+    uniqueFields: ReadonlyArray<keyof T>,
+    readonly onChange: () => void,
+  ) {
+    this.#unique = new Map(uniqueFields.map((field) => [field, new Map()]));
+  }
+
+  load(records: readonly T[]): void {
+    for (const record of records) this.#put(record, undefined);
+  }
+
+  lookup(field: keyof T, value: unknown): T | undefined {
+    const id = this.#unique.get(field)?.get(value);
+    return id === undefined ? undefined : this.rows.get(id);
+  }
+
+  async get(id: string): Promise<T | undefined> {
+    return this.rows.get(id);
+  }
+
+  async find(where: Partial<T> = {}): Promise<T[]> {
+    return this.#match(where);
+  }
+
+  async count(where: Partial<T> = {}): Promise<number> {
+    return Object.keys(where).length === 0 ? this.rows.size : this.#match(where).length;
+  }
+
+  async insert(record: T): Promise<T> {
+    if (this.rows.has(record.id))
+      throw new TetherError('CONFLICT', `${this.name} ${record.id} already exists.`);
+    this.#checkUnique(record, undefined);
+    this.#put(record, undefined);
+    this.onChange();
+    return record;
+  }
+
+  async update(id: string, patch: Partial<Omit<T, 'id'>>): Promise<T> {
+    const old = this.rows.get(id);
+    if (!old) throw new TetherError('NOT_FOUND', `${this.name} ${id} does not exist.`);
+    const next = { ...old, ...patch, id } as T;
+    this.#checkUnique(next, old);
+    this.#put(next, old);
+    this.onChange();
+    return next;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const old = this.rows.get(id);
+    if (!old) return false;
+    this.rows.delete(id);
+    for (const [field, index] of this.#unique) index.delete(old[field]);
+    this.onChange();
+    return true;
+  }
+
+  #match(where: Partial<T>): T[] {
+    const entries = Object.entries(where) as Array<[keyof T, unknown]>;
+    const out: T[] = [];
+    for (const row of this.rows.values()) if (entries.every(([k, v]) => row[k] === v)) out.push(row);
+    return out;
+  }
+
+  #checkUnique(next: T, old: T | undefined): void {
+    for (const [field, index] of this.#unique) {
+      const value = next[field];
+      if (value === null || value === undefined) continue;
+      const holder = index.get(value);
+      if (holder !== undefined && holder !== old?.id) {
+        throw new TetherError('CONFLICT', `${this.name} with this ${String(field)} already exists.`, {
+          details: { field: String(field) },
+        });
+      }
+    }
+  }
+
+  #put(next: T, old: T | undefined): void {
+    for (const [field, index] of this.#unique) {
+      if (old && old[field] !== next[field]) index.delete(old[field]);
+      const value = next[field];
+      if (value !== null && value !== undefined) index.set(value, next.id);
+    }
+    this.rows.set(next.id, next);
+  }
+}
+
+export interface EmbeddedStoreOptions {
+  /** The JSON file; omit for a store that lives only in memory (tests, benchmarks). */
+  file?: string;
+  flushDelayMs?: number;
+  clock?: Clock;
+}
+
+export class EmbeddedStore implements Store {
+  readonly #file: string | undefined;
+  readonly #flushDelayMs: number;
+  readonly #clock: Clock;
+  #db: Low<Snapshot> | undefined;
+  #meta: Meta = emptySnapshot().meta;
+  #audit: AuditEvent[] = [];
+  #timer: TimerHandle | undefined;
+  #writing: Promise<void> = Promise.resolve();
+  #dirty = false;
+  #writeCount = 0;
+  #open = false;
+
+  readonly orgs: Table<Org>;
+  readonly users: Table<User> & UserRepository;
+  readonly refreshTokens: Table<RefreshToken> & RefreshTokenRepository;
+  readonly templates: Table<Template>;
+  readonly devices: Table<Device> & DeviceRepository;
+  readonly audit: AuditLog;
+
+  constructor(options: EmbeddedStoreOptions = {}) {
+    this.#file = options.file;
+    this.#flushDelayMs = options.flushDelayMs ?? 200;
+    this.#clock = options.clock ?? new SystemClock();
+    const changed = () => this.#changed();
+    this.orgs = new Table<Org>('organization', [], changed);
+    this.users = Object.assign(new Table<User>('user', ['email'], changed), {
+      byEmail: async (email: string) => this.users.lookup('email', email.trim().toLowerCase()),
+    });
+    this.refreshTokens = Object.assign(new Table<RefreshToken>('refresh token', ['tokenHash'], changed), {
+      byTokenHash: async (hash: string) => this.refreshTokens.lookup('tokenHash', hash),
+    });
+    this.templates = new Table<Template>('template', [], changed);
+    this.devices = Object.assign(new Table<Device>('device', ['tokenHash'], changed), {
+      byTokenHash: async (hash: string) => this.devices.lookup('tokenHash', hash),
+    });
+    this.audit = {
+      append: async (event) => {
+        this.#audit.push(event);
+        if (this.#audit.length > AUDIT_KEEP) this.#audit.splice(0, this.#audit.length - AUDIT_KEEP);
+        this.#changed();
+      },
+      list: async (query = {}) => {
+        const orgs = query.orgIds ? new Set(query.orgIds) : undefined;
+        const out: AuditEvent[] = [];
+        for (let i = this.#audit.length - 1; i >= 0 && out.length < (query.limit ?? 100); i--) {
+          const event = this.#audit[i]!;
+          if (orgs && (event.orgId === null || !orgs.has(event.orgId))) continue;
+          if (query.targetId && event.targetId !== query.targetId) continue;
+          out.push(event);
+        }
+        return out;
+      },
+    };
+  }
+
+  get writeCount(): number {
+    return this.#writeCount;
+  }
+
+  async open(): Promise<void> {
+    if (this.#open) return;
+    let snapshot = emptySnapshot();
+    if (this.#file) {
+      await mkdir(dirname(this.#file), { recursive: true });
+      snapshot = readSnapshot(this.#file) ?? snapshot;
+      // Compact JSON: lowdb's default pretty-printing costs ~10x at 100k devices (LIBRARIES.md).
+      this.#db = new Low(
+        new DataFile<Snapshot>(this.#file, { parse: JSON.parse, stringify: JSON.stringify }),
+        snapshot,
+      );
+    }
+    this.#meta = snapshot.meta;
+    this.orgs.load(snapshot.orgs);
+    this.users.load(snapshot.users);
+    this.refreshTokens.load(snapshot.refreshTokens);
+    this.templates.load(snapshot.templates);
+    this.devices.load(snapshot.devices);
+    this.#audit = snapshot.audit;
+    this.#open = true;
+    if (this.#file && !existsSync(this.#file)) this.#changed();
+  }
+
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    await this.flush();
+    this.#open = false;
+  }
+
+  async flush(): Promise<void> {
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#dirty) this.#writing = this.#writing.then(() => this.#write());
+    await this.#writing;
+  }
+
+  async getMeta(): Promise<Meta> {
+    return this.#meta;
+  }
+
+  async setMeta(patch: Partial<Meta>): Promise<Meta> {
+    this.#meta = { ...this.#meta, ...patch };
+    this.#changed();
+    return this.#meta;
+  }
+
+  #changed(): void {
+    if (!this.#db) return;
+    this.#dirty = true;
+    if (this.#timer || !this.#open) return;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#writing = this.#writing.then(() => this.#write());
+    }, this.#flushDelayMs);
+  }
+
+  async #write(): Promise<void> {
+    if (!this.#db || !this.#dirty) return;
+    this.#dirty = false;
+    this.#db.data = {
+      schemaVersion: SCHEMA_VERSION,
+      meta: this.#meta,
+      orgs: [...this.orgs.rows.values()],
+      users: [...this.users.rows.values()],
+      refreshTokens: [...this.refreshTokens.rows.values()],
+      templates: [...this.templates.rows.values()],
+      devices: [...this.devices.rows.values()],
+      audit: this.#audit,
+    };
+    this.#writeCount++;
+    try {
+      await this.#db.write();
+    } catch (error) {
+      // Keep the changes: the next change (or close) tries again.
+      this.#dirty = true;
+      throw new TetherError('INTERNAL', `Could not write the database file ${this.#file}.`, { cause: error });
+    }
+  }
+}
+
+/** Read and check an existing file; never replace a file we cannot read (nothing lost on bad input). */
+function readSnapshot(file: string): Snapshot | undefined {
+  if (!existsSync(file)) return undefined;
+  let parsed: Partial<Snapshot>;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<Snapshot>;
+  } catch (error) {
+    throw new TetherError(
+      'CONFIG_INVALID',
+      `The database file ${file} is not valid JSON; it was left untouched. Restore it from a backup or move it away.`,
+      { cause: error },
+    );
+  }
+  const version = parsed.schemaVersion;
+  if (typeof version !== 'number' || version > SCHEMA_VERSION) {
+    throw new TetherError(
+      'CONFIG_INVALID',
+      `The database file ${file} has schema version ${String(version)}; this Tether reads up to ${SCHEMA_VERSION}. Upgrade Tether.`,
+    );
+  }
+  return { ...emptySnapshot(), ...parsed, schemaVersion: SCHEMA_VERSION };
+}

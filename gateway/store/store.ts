@@ -1,0 +1,55 @@
+/**
+ * The storage contract. The embedded store (lowdb JSON file) implements it today; a PostgreSQL
+ * store implements the same contract later, and one contract test suite runs against both.
+ * Methods are async so that a networked store fits; the embedded store answers from memory.
+ */
+import type { AuditEvent, Device, Meta, Org, RefreshToken, Template, User } from './types.js';
+
+export interface Repository<T extends { id: string }> {
+  get(id: string): Promise<T | undefined>;
+  /** Records whose fields equal every field of `where` (all records when empty). */
+  find(where?: Partial<T>): Promise<T[]>;
+  count(where?: Partial<T>): Promise<number>;
+  /** Fails with CONFLICT when the id or a unique field is taken. */
+  insert(record: T): Promise<T>;
+  /** Shallow-merges `patch`; fails with NOT_FOUND or CONFLICT. */
+  update(id: string, patch: Partial<Omit<T, 'id'>>): Promise<T>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface UserRepository extends Repository<User> {
+  byEmail(email: string): Promise<User | undefined>;
+}
+
+export interface DeviceRepository extends Repository<Device> {
+  /** The hot lookup of every MQTT CONNECT: O(1), no I/O in the embedded store. */
+  byTokenHash(tokenHash: string): Promise<Device | undefined>;
+}
+
+export interface RefreshTokenRepository extends Repository<RefreshToken> {
+  byTokenHash(tokenHash: string): Promise<RefreshToken | undefined>;
+}
+
+export interface AuditLog {
+  append(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  list(query?: { orgIds?: readonly string[]; targetId?: string; limit?: number }): Promise<AuditEvent[]>;
+}
+
+export interface Store {
+  open(): Promise<void>;
+  /** Writes what is pending, then releases the store. */
+  close(): Promise<void>;
+  /** Resolves when every change made so far is on disk. */
+  flush(): Promise<void>;
+  readonly orgs: Repository<Org>;
+  readonly users: UserRepository;
+  readonly refreshTokens: RefreshTokenRepository;
+  readonly templates: Repository<Template>;
+  readonly devices: DeviceRepository;
+  readonly audit: AuditLog;
+  getMeta(): Promise<Meta>;
+  setMeta(patch: Partial<Meta>): Promise<Meta>;
+  /** Number of times the store has written its file: coalescing is visible in tests and benchmarks. */
+  readonly writeCount: number;
+}

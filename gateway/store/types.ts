@@ -1,0 +1,115 @@
+/**
+ * The records the gateway keeps. Secrets (passwords, device tokens, refresh tokens, claim codes)
+ * are stored only as hashes.
+ */
+
+export type PlanName = 'free' | 'pro' | 'enterprise';
+export type UserType = 'developer' | 'client' | 'partner';
+export type UserStatus = 'pending' | 'active' | 'suspended';
+
+export interface Org {
+  id: string;
+  name: string;
+  /** null for a root organization. */
+  parentId: string | null;
+  /** Set on root organizations; sub-orgs follow their root's plan. */
+  plan: PlanName | null;
+  createdAt: number;
+}
+
+export interface User {
+  id: string;
+  orgId: string;
+  /** Lower-cased; unique across the gateway. */
+  email: string;
+  name: string;
+  type: UserType;
+  /** Role id: 'admin' | 'staff' | 'user' built in, or a custom role's id. */
+  roleId: string;
+  status: UserStatus;
+  /** scrypt hash in PHC-like string form; null until the user sets a password. */
+  passwordHash: string | null;
+  createdAt: number;
+  /** Access tokens issued before this instant are refused (password change, force logout). */
+  sessionsValidAfter: number;
+}
+
+export interface RefreshToken {
+  id: string;
+  userId: string;
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+export type DatastreamType = 'int' | 'double' | 'string' | 'enum' | 'location';
+
+export interface Datastream {
+  name: string;
+  type: DatastreamType;
+  min?: number;
+  max?: number;
+  /** enum: the allowed values. */
+  values?: string[];
+  defaultValue?: string | number;
+}
+
+export interface Template {
+  /** `TMPL` followed by 8 characters, as Blynk. */
+  id: string;
+  orgId: string;
+  name: string;
+  datastreams: Datastream[];
+  /** Name prefix of the device's provisioning access point / BLE advertisement. */
+  hotspotPrefix: string;
+  /** The lowest provisioning security level a companion may accept for this product. */
+  minSecurity: 0 | 1 | 2;
+  createdAt: number;
+}
+
+export type DeviceStatus = 'pending' | 'active' | 'unclaimed' | 'revoked';
+
+export type DatastreamValue = string | number | [number, number];
+
+export interface Device {
+  id: string;
+  orgId: string;
+  ownerId: string | null;
+  templateId: string;
+  name: string;
+  /** SHA-256 of the device's auth token, hex. */
+  tokenHash: string;
+  status: DeviceStatus;
+  /** A pending device's token is refused after this instant. */
+  provisioningExpiresAt: number | null;
+  /** The user who started the provisioning session that created this device. */
+  createdBy: string | null;
+  createdAt: number;
+  activatedAt: number | null;
+  activatedBy: string | null;
+  hardwareId: string | null;
+  firmware: { ver?: string; build?: string; type?: string } | null;
+  lastSeenAt: number | null;
+  /** Latest value per datastream name, with the time it arrived. */
+  values: Record<string, { value: DatastreamValue; at: number }>;
+}
+
+export interface AuditEvent {
+  id: string;
+  at: number;
+  /** The user, device or 'system' that acted. */
+  actor: string;
+  action: string;
+  targetType: 'org' | 'user' | 'device' | 'template' | 'session';
+  targetId: string;
+  orgId: string | null;
+  ip: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface Meta {
+  schemaVersion: number;
+  /** One-time setup code for a database with no users, hashed. */
+  setupCodeHash: string | null;
+}

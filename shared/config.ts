@@ -1,0 +1,254 @@
+/**
+ * Schema-first configuration: one schema gives the defaults, the types, the environment overrides
+ * (TETHER_<PATH_IN_SNAKE_CASE>, e.g. http.port → TETHER_HTTP_PORT) and every error at once.
+ * Sources, later wins: schema defaults < config file (JSON) < environment < explicit overrides.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Type, { type Static, type TSchema } from 'typebox';
+import Value from 'typebox/value';
+import { TetherError } from './errors.js';
+
+const Port = (defaultPort: number, description: string) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort, description });
+
+/** Marks a field whose value is never printed (config dumps, logs, errors). */
+const secret = { secret: true } as const;
+
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({
+      default: './data',
+      description: 'Database, signing keys, outbox and TLS material.',
+    }),
+    http: Type.Object(
+      {
+        host: Type.String({ default: '0.0.0.0', description: 'Address the HTTP API binds.' }),
+        port: Port(8080, 'HTTP API port; 0 picks any free port.'),
+        bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
+        publicUrl: Type.String({
+          default: '',
+          description: 'URL people reach the API at; derived when empty.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    mqtt: Type.Object(
+      {
+        host: Type.String({ default: '0.0.0.0', description: 'Address the MQTT broker binds.' }),
+        port: Port(1883, 'MQTT (TCP) port; 0 picks any free port.'),
+        publicUrl: Type.String({
+          default: '',
+          description:
+            'Broker URL handed to devices (mqtt://host:port); derived from the request when empty.',
+        }),
+        maxMessageBytes: Type.Integer({ minimum: 64, maximum: 268_435_455, default: 1024 }),
+        publishesPerSecond: Type.Integer({ minimum: 1, maximum: 100_000, default: 50 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    provisioning: Type.Object(
+      {
+        sessionTtlSeconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    auth: Type.Object(
+      {
+        accessTokenTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
+        refreshTokenTtlDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
+        loginMaxFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+        loginBlockMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 10 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    admin: Type.Object(
+      {
+        email: Type.String({ default: '', description: 'First user of a new database.' }),
+        password: Type.String({ default: '', description: 'Password of that first user.', ...secret }),
+        organization: Type.String({ default: 'My Organization' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    store: Type.Object(
+      {
+        flushDelayMs: Type.Integer({
+          minimum: 0,
+          maximum: 60_000,
+          default: 200,
+          description: 'Changes within this window share one file write.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+        pretty: Type.Boolean({ default: false, description: 'Human-readable log lines.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type TetherConfig = Static<typeof ConfigSchema>;
+
+/** A partial configuration, as a file or a test supplies it. */
+export type ConfigInput = { [K in keyof TetherConfig]?: Partial<TetherConfig[K]> | TetherConfig[K] };
+
+export interface LoadConfigOptions {
+  /** Path of a JSON config file; TETHER_CONFIG names one too. A missing explicit file is an error. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: ConfigInput;
+}
+
+interface Leaf {
+  path: string[];
+  schema: TSchema & { secret?: boolean; type?: unknown };
+}
+
+function leaves(schema: TSchema, path: string[] = []): Leaf[] {
+  const props = (schema as { properties?: Record<string, TSchema> }).properties;
+  if (!props) return [{ path, schema }];
+  return Object.entries(props).flatMap(([key, child]) => leaves(child, [...path, key]));
+}
+
+const LEAVES = leaves(ConfigSchema);
+
+export const envName = (path: readonly string[]): string =>
+  `TETHER_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
+
+/** The environment variables the schema understands, with their descriptions: for `--help`. */
+export const CONFIG_ENV_VARS: ReadonlyArray<{ name: string; path: string; description: string }> = LEAVES.map(
+  (leaf) => ({
+    name: envName(leaf.path),
+    path: leaf.path.join('.'),
+    description: (leaf.schema as { description?: string }).description ?? '',
+  }),
+);
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const prev = out[key];
+    out[key] =
+      isPlainObject(prev) && isPlainObject(value)
+        ? deepMerge(prev, value)
+        : value === undefined
+          ? prev
+          : value;
+  }
+  return out;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Read env values, converted to the leaf's type; conversion errors are collected, not thrown. */
+function fromEnv(env: NodeJS.ProcessEnv, problems: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const leaf of LEAVES) {
+    const name = envName(leaf.path);
+    const raw = env[name];
+    if (raw === undefined) continue;
+    const type = leaf.schema.type;
+    if (type === 'integer' || type === 'number') {
+      const n = Number(raw.trim());
+      if (raw.trim() === '' || !Number.isFinite(n)) {
+        problems.push(`${name}: expected a number, got "${leaf.schema.secret ? '[redacted]' : raw}"`);
+        continue;
+      }
+      setPath(out, leaf.path, n);
+    } else if (type === 'boolean') {
+      const v = raw.trim().toLowerCase();
+      if (!['1', '0', 'true', 'false', 'yes', 'no'].includes(v)) {
+        problems.push(`${name}: expected true or false, got "${raw}"`);
+        continue;
+      }
+      setPath(out, leaf.path, ['1', 'true', 'yes'].includes(v));
+    } else {
+      setPath(out, leaf.path, raw);
+    }
+  }
+  return out;
+}
+
+function readFile(path: string, explicit: boolean, problems: string[]): Record<string, unknown> {
+  if (!existsSync(path)) {
+    if (explicit) problems.push(`config file ${path}: not found`);
+    return {};
+  }
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (!isPlainObject(parsed)) {
+      problems.push(`config file ${path}: must hold a JSON object`);
+      return {};
+    }
+    return parsed;
+  } catch (error) {
+    problems.push(`config file ${path}: ${(error as Error).message}`);
+    return {};
+  }
+}
+
+/**
+ * Build the configuration from every source and validate it. All problems are reported in one
+ * CONFIG_INVALID error (details.problems), never one at a time.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): TetherConfig {
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+  const explicitFile = options.file ?? env.TETHER_CONFIG;
+  const fileInput = readFile(
+    resolve(explicitFile ?? 'tether.config.json'),
+    explicitFile !== undefined,
+    problems,
+  );
+  const merged = deepMerge(
+    deepMerge(fileInput, fromEnv(env, problems)),
+    (options.overrides ?? {}) as Record<string, unknown>,
+  );
+  const withDefaults = Value.Default(ConfigSchema, merged) as unknown;
+  for (const error of Value.Errors(ConfigSchema, withDefaults)) {
+    if (error.keyword === 'boolean') continue; // repeated by the additionalProperties entry
+    const at = error.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)';
+    const unknownKeys = (error.params as { additionalProperties?: string[] }).additionalProperties;
+    problems.push(
+      unknownKeys ? `${at}: unknown setting(s) ${unknownKeys.join(', ')}` : `${at}: ${error.message}`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new TetherError('CONFIG_INVALID', `The configuration is invalid:\n  - ${problems.join('\n  - ')}`, {
+      details: { problems },
+    });
+  }
+  return withDefaults as TetherConfig;
+}
+
+/** A copy safe to print: every field marked secret is replaced by "[set]" or "". */
+export function redactConfig(config: TetherConfig): Record<string, unknown> {
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const leaf of LEAVES) {
+    if (!leaf.schema.secret) continue;
+    let node: Record<string, unknown> | undefined = copy;
+    for (const key of leaf.path.slice(0, -1)) node = node?.[key] as Record<string, unknown> | undefined;
+    const last = leaf.path[leaf.path.length - 1]!;
+    if (node && typeof node[last] === 'string') node[last] = node[last] ? '[set]' : '';
+  }
+  return copy;
+}

@@ -1,0 +1,128 @@
+/**
+ * Errors with stable codes. Every failure a person or a program can act on is a TetherError with a
+ * code from ERROR_TABLE; the table is the one place that maps a code to an HTTP status, an MQTT
+ * CONNACK return code (where a connection is refused for it) and a CLI exit code.
+ */
+
+/** MQTT 3.1.1 CONNACK return codes (MQTT 3.1.1 §3.2.2.3). */
+export const MqttReturnCode = {
+  accepted: 0,
+  unacceptableProtocolVersion: 1,
+  identifierRejected: 2,
+  serverUnavailable: 3,
+  badUsernameOrPassword: 4,
+  notAuthorized: 5,
+} as const;
+
+/** CLI exit codes: 0 ok, 1 unexpected, 2 usage, then one per family so scripts can branch. */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  conflict: 5,
+  unavailable: 6,
+  provisioning: 7,
+  wifi: 8,
+  limit: 9,
+} as const;
+
+interface ErrorSpec {
+  http: number;
+  exit: number;
+  mqtt?: number;
+}
+
+const spec = (http: number, exit: number, mqtt?: number): ErrorSpec =>
+  mqtt === undefined ? { http, exit } : { http, exit, mqtt };
+
+export const ERROR_TABLE = {
+  // input and configuration
+  VALIDATION_FAILED: spec(400, ExitCode.usage),
+  CONFIG_INVALID: spec(500, ExitCode.usage),
+  PAYLOAD_TOO_LARGE: spec(413, ExitCode.usage),
+  // people and sessions
+  AUTH_REQUIRED: spec(401, ExitCode.auth),
+  INVALID_CREDENTIALS: spec(401, ExitCode.auth),
+  TOKEN_INVALID: spec(401, ExitCode.auth, MqttReturnCode.badUsernameOrPassword),
+  TOKEN_EXPIRED: spec(401, ExitCode.auth, MqttReturnCode.badUsernameOrPassword),
+  TOKEN_REVOKED: spec(401, ExitCode.auth, MqttReturnCode.badUsernameOrPassword),
+  PERMISSION_DENIED: spec(403, ExitCode.auth, MqttReturnCode.notAuthorized),
+  RATE_LIMITED: spec(429, ExitCode.limit),
+  SETUP_REQUIRED: spec(503, ExitCode.unavailable),
+  // resources
+  NOT_FOUND: spec(404, ExitCode.notFound),
+  CONFLICT: spec(409, ExitCode.conflict),
+  TEMPLATE_NOT_FOUND: spec(404, ExitCode.notFound),
+  DEVICE_NOT_FOUND: spec(404, ExitCode.notFound),
+  TEMPLATE_MISMATCH: spec(409, ExitCode.provisioning, MqttReturnCode.notAuthorized),
+  PROVISIONING_EXPIRED: spec(410, ExitCode.provisioning, MqttReturnCode.badUsernameOrPassword),
+  PLAN_LIMIT: spec(403, ExitCode.limit),
+  // the device and its radio
+  PROTOCOL_ERROR: spec(502, ExitCode.provisioning),
+  SECURITY_MISMATCH: spec(400, ExitCode.provisioning),
+  POP_INVALID: spec(401, ExitCode.provisioning),
+  POP_LOCKED_OUT: spec(429, ExitCode.provisioning),
+  SESSION_EXPIRED: spec(401, ExitCode.provisioning),
+  DEVICE_UNREACHABLE: spec(504, ExitCode.unavailable),
+  WIFI_AUTH_FAILED: spec(502, ExitCode.wifi),
+  WIFI_NETWORK_NOT_FOUND: spec(502, ExitCode.wifi),
+  GATEWAY_UNREACHABLE: spec(503, ExitCode.unavailable),
+  TIMEOUT: spec(504, ExitCode.unavailable),
+  NO_BLUETOOTH_ADAPTER: spec(503, ExitCode.unavailable),
+  NO_WIFI_TOOLS: spec(503, ExitCode.unavailable),
+  // everything else
+  INTERNAL: spec(500, ExitCode.internal),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export interface TetherErrorOptions {
+  cause?: unknown;
+  /** Machine-readable facts about the failure (never secrets): a limit, a step, a retry time. */
+  details?: Record<string, unknown>;
+}
+
+export class TetherError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: TetherErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TetherError';
+    this.code = code;
+    this.details = options.details;
+  }
+
+  get httpStatus(): number {
+    return ERROR_TABLE[this.code].http;
+  }
+
+  get exitCode(): number {
+    return ERROR_TABLE[this.code].exit;
+  }
+
+  /** The CONNACK return code for a refused connection; "server unavailable" when none is set. */
+  get mqttReturnCode(): number {
+    const entry: ErrorSpec = ERROR_TABLE[this.code];
+    return entry.mqtt ?? MqttReturnCode.serverUnavailable;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export const isTetherError = (value: unknown): value is TetherError => value instanceof TetherError;
+
+export const isErrorCode = (value: unknown): value is ErrorCode =>
+  typeof value === 'string' && Object.hasOwn(ERROR_TABLE, value);
+
+/** Turn anything thrown into a TetherError, keeping the original as the cause. */
+export function toTetherError(error: unknown): TetherError {
+  if (isTetherError(error)) return error;
+  return new TetherError('INTERNAL', 'An unexpected error occurred.', { cause: error });
+}

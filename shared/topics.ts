@@ -1,0 +1,99 @@
+/**
+ * The topic map of Blynk's device MQTT API (blynk.cloud device MQTT API), as a device sees it, and
+ * the internal namespace the broker maps each device into. A device never sees a device id: it
+ * publishes `ds/temp`, the broker routes `d/<deviceId>/ds/temp`; the gateway publishes
+ * `d/<deviceId>/downlink/ds/temp`, the device receives `downlink/ds/temp`.
+ */
+
+export type Uplink =
+  | { kind: 'info-mcu' }
+  | { kind: 'ds'; name: string }
+  | { kind: 'ds-prop'; name: string; property: string }
+  | { kind: 'batch-ds' }
+  | { kind: 'event'; code: string }
+  | { kind: 'meta'; field: string }
+  | { kind: 'get-ds' }
+  | { kind: 'get-ds-all' }
+  | { kind: 'get-utc' };
+
+export type UplinkKind = Uplink['kind'];
+
+/** A name segment: no wildcards, no separators, no control characters, sane length. */
+const SEGMENT = /^[A-Za-z0-9_\-.:]{1,64}$/;
+
+const segment = (value: string | undefined): value is string => value !== undefined && SEGMENT.test(value);
+
+/** Parse a device's uplink topic; null for anything the API does not define (deny by default). */
+export function parseUplink(topic: string): Uplink | null {
+  switch (topic) {
+    case 'info/mcu':
+      return { kind: 'info-mcu' };
+    case 'batch_ds':
+      return { kind: 'batch-ds' };
+    case 'get/ds':
+      return { kind: 'get-ds' };
+    case 'get/ds/all':
+      return { kind: 'get-ds-all' };
+    case 'get/utc/all/json':
+      return { kind: 'get-utc' };
+  }
+  const parts = topic.split('/');
+  const [head, name, third, fourth] = parts;
+  if (head === 'ds' && segment(name)) {
+    if (parts.length === 2) return { kind: 'ds', name };
+    if (parts.length === 4 && third === 'prop' && segment(fourth))
+      return { kind: 'ds-prop', name, property: fourth };
+    return null;
+  }
+  if (parts.length !== 2 || !segment(name)) return null;
+  if (head === 'event') return { kind: 'event', code: name };
+  if (head === 'meta') return { kind: 'meta', field: name };
+  return null;
+}
+
+export const DOWNLINK_PREFIX = 'downlink/';
+/** The one subscription filter a device needs; a device may subscribe only at or below it. */
+export const DOWNLINK_FILTER = 'downlink/#';
+
+/** Downlink topics, as the device sees them. */
+export const downlink = {
+  ds: (name: string) => `downlink/ds/${name}`,
+  meta: (field: string) => `downlink/meta/${field}`,
+  reconfigure: 'downlink/reconfigure',
+  reboot: 'downlink/reboot',
+  ping: 'downlink/ping',
+  redirect: 'downlink/redirect',
+  diag: 'downlink/diag',
+  utc: 'downlink/utc/all/json',
+} as const;
+
+/** A device may subscribe to `downlink/#` or any filter below `downlink/`, nothing else. */
+export function isAllowedDeviceSubscription(filter: string): boolean {
+  if (filter === DOWNLINK_FILTER) return true;
+  if (!filter.startsWith(DOWNLINK_PREFIX) || filter.length > 256) return false;
+  const rest = filter.slice(DOWNLINK_PREFIX.length).split('/');
+  return rest.every((part, i) => part === '+' || (part === '#' && i === rest.length - 1) || segment(part));
+}
+
+/** The broker's internal namespace. */
+const INTERNAL_PREFIX = 'd/';
+
+export const internalTopic = (deviceId: string, deviceTopic: string): string =>
+  `${INTERNAL_PREFIX}${deviceId}/${deviceTopic}`;
+
+/** Strip the internal prefix of a device's own namespace; null if the topic is not in it. */
+export function deviceTopicOf(deviceId: string, internal: string): string | null {
+  const prefix = `${INTERNAL_PREFIX}${deviceId}/`;
+  return internal.startsWith(prefix) ? internal.slice(prefix.length) : null;
+}
+
+/** The Blynk `info/mcu` payload (beyond Blynk: `hwid`). */
+export interface McuInfo {
+  tmpl?: string;
+  ver?: string;
+  build?: string;
+  type?: string;
+  rxbuff?: number;
+  hwid?: string;
+  [key: string]: unknown;
+}

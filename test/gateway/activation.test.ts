@@ -1,0 +1,84 @@
+import mqtt from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+
+describe('dynamic activation at the gateway', () => {
+  let gw: TestGateway;
+  let token: string;
+  let templateId: string;
+
+  beforeEach(async () => {
+    gw = await startTestGateway();
+    token = await gw.login();
+    const res = await gw.api<{ id: string }>(
+      'POST',
+      '/api/templates',
+      {
+        name: 'Thermostat',
+        datastreams: [{ name: 'temp', type: 'double', min: -40, max: 125 }],
+      },
+      token,
+    );
+    expect(res.status).toBe(201);
+    templateId = res.body.id;
+  });
+
+  afterEach(async () => {
+    await gw.stop();
+  });
+
+  it('activates a pending device when it connects with its token and names its template', async () => {
+    const session = await gw.api<{ deviceId: string; token: string; brokerUrl: string }>(
+      'POST',
+      '/api/provisioning/sessions',
+      { templateId },
+      token,
+    );
+    expect(session.status).toBe(201);
+    expect(session.body.token).toHaveLength(32);
+    expect(session.body.brokerUrl).toBe(gw.brokerUrl);
+
+    const client = await mqtt.connectAsync(gw.brokerUrl, {
+      username: 'device',
+      password: session.body.token,
+      reconnectPeriod: 0,
+    });
+    await client.publishAsync(
+      'info/mcu',
+      JSON.stringify({ tmpl: templateId, ver: '1.0.0', hwid: 'AA:BB:CC:00:11:22' }),
+    );
+    await client.publishAsync('ds/temp', '21.5');
+    await expect
+      .poll(
+        async () =>
+          (
+            await gw.api<{ status: string; values: Record<string, { value: unknown }> }>(
+              'GET',
+              `/api/devices/${session.body.deviceId}`,
+              undefined,
+              token,
+            )
+          ).body.values.temp?.value,
+      )
+      .toBe(21.5);
+    const device = await gw.api<Record<string, unknown>>(
+      'GET',
+      `/api/devices/${session.body.deviceId}`,
+      undefined,
+      token,
+    );
+    expect(device.body).toMatchObject({ status: 'active', hardwareId: 'AA:BB:CC:00:11:22', online: true });
+    expect(device.body).not.toHaveProperty('tokenHash');
+    await client.endAsync();
+  });
+
+  it('refuses a wrong token with CONNACK "bad username or password"', async () => {
+    const error = await mqtt
+      .connectAsync(gw.brokerUrl, { username: 'device', password: 'x'.repeat(32), reconnectPeriod: 0 })
+      .then(
+        () => null,
+        (e: { code?: number }) => e,
+      );
+    expect(error?.code).toBe(4);
+  });
+});
