@@ -208,7 +208,7 @@ export class EmbeddedStore implements Store {
     if (this.#open) return;
     let snapshot = emptySnapshot();
     if (this.#file) {
-      await mkdir(dirname(this.#file), { recursive: true });
+      await mkdir(dirname(this.#file), { recursive: true, mode: 0o700 });
       snapshot = readSnapshot(this.#file) ?? snapshot;
       // Compact JSON: lowdb's default pretty-printing costs ~10x at 100k devices (LIBRARIES.md).
       this.#db = new Low(

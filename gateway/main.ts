@@ -1,0 +1,56 @@
+/**
+ * `tether gateway start`: load the configuration, start a gateway, print what a person needs
+ * (where it listens, how to log in or finish set-up), and stop cleanly on SIGINT/SIGTERM.
+ */
+import { join, resolve } from 'node:path';
+import { type LoadConfigOptions, loadConfig, redactConfig } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { Gateway } from './app.js';
+
+export async function runGateway(options: LoadConfigOptions = {}): Promise<Gateway> {
+  const config = loadConfig(options);
+  const logger = createLogger({
+    level: config.log.level,
+    pretty: config.log.pretty || process.stdout.isTTY === true,
+  });
+  logger.debug({ config: redactConfig(config) }, 'configuration');
+  const gateway = await Gateway.create({ config, logger });
+  await gateway.start();
+
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  const api = config.http.publicUrl || `http://${host}:${gateway.httpPort}`;
+  const lines = [
+    '',
+    `Tether gateway is running.`,
+    `  HTTP API     ${api}   (health: ${api}/healthz)`,
+    `  MQTT broker  mqtt://${config.mqtt.host === '0.0.0.0' ? '127.0.0.1' : config.mqtt.host}:${gateway.mqttPort}`,
+    `  Data folder  ${resolve(config.dataDir)}   (database ${join(resolve(config.dataDir), 'tether.json')})`,
+  ];
+  const firstRun = gateway.firstRun;
+  if (firstRun?.state === 'created') {
+    lines.push(`  Created organization "${firstRun.org.name}" and its admin ${firstRun.user.email}.`);
+  } else if (firstRun?.state === 'setup-required') {
+    // Printed once, to the person at the terminal; it is never logged.
+    lines.push(
+      '',
+      '  No accounts yet. Create the first admin with this one-time command:',
+      `    curl -X POST ${api}/api/setup -H 'content-type: application/json' \\`,
+      `      -d '{"setupCode":"${firstRun.setupCode}","email":"you@example.com","password":"choose-a-long-password"}'`,
+      '  or restart with TETHER_ADMIN_EMAIL and TETHER_ADMIN_PASSWORD set.',
+    );
+  }
+  lines.push('', '  Next: tether login --email <you>  ·  Ctrl-C stops the gateway.', '');
+  process.stdout.write(lines.join('\n'));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await gateway.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  return gateway;
+}

@@ -1,0 +1,20 @@
+// Bundles the `tether` command into dist/ with esbuild. Dependencies stay external (installed by
+// npm): pino's transports and CJS packages that require node built-ins break when bundled.
+import { chmod } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+const started = Date.now();
+await build({
+  entryPoints: { tether: 'scripts/tether.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+await chmod('dist/tether.js', 0o755);
+if (!process.argv.includes('--quiet'))
+  process.stderr.write(`built dist/tether.js in ${Date.now() - started} ms\n`);

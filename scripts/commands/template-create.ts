@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { TetherError } from '../../shared/errors.js';
+import { sessionClient } from '../cli/cli-context.js';
+import { printJson } from '../cli/output.js';
+
+/** `--datastream temp:double:-40:125`, `--datastream mode:enum:off|heat|cool`, `--datastream label:string`. */
+export function parseDatastreamSpec(spec: string): Record<string, unknown> {
+  const [name, type, a, b] = spec.split(':');
+  if (!name || !type)
+    throw new TetherError('VALIDATION_FAILED', `Datastream "${spec}": write name:type[:min:max].`);
+  if (type === 'enum') return { name, type, values: (a ?? '').split('|').filter(Boolean) };
+  const out: Record<string, unknown> = { name, type };
+  if (a !== undefined && a !== '') out.min = Number(a);
+  if (b !== undefined && b !== '') out.max = Number(b);
+  return out;
+}
+
+export function templateCreateCommand(template: Command): void {
+  template
+    .command('create')
+    .description('Create a template (product) that devices are made from.')
+    .requiredOption('-n, --name <name>', 'template name')
+    .option(
+      '-d, --datastream <spec...>',
+      'datastreams, name:type[:min:max] (types int, double, string, enum, location)',
+    )
+    .option('--hotspot-prefix <prefix>', 'name prefix of the device access point / BLE advertisement')
+    .option('--min-security <level>', 'lowest provisioning security a companion may accept (0, 1, 2)', '2')
+    .option('-g, --gateway <url>', 'gateway URL')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        name: string;
+        datastream?: string[];
+        hotspotPrefix?: string;
+        minSecurity: string;
+        gateway?: string;
+        json?: boolean;
+      }) => {
+        const client = await sessionClient(opts.gateway);
+        const template = await client.request<{ id: string; name: string }>('POST', '/api/templates', {
+          name: opts.name,
+          datastreams: (opts.datastream ?? []).map(parseDatastreamSpec),
+          ...(opts.hotspotPrefix ? { hotspotPrefix: opts.hotspotPrefix } : {}),
+          minSecurity: Number(opts.minSecurity),
+        });
+        if (opts.json) printJson(template);
+        else process.stdout.write(`Created template ${template.id} (${template.name}).\n`);
+      },
+    );
+}

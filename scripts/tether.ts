@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * The `tether` command line. One file per command under commands/; this file only assembles them
+ * and turns errors into a message and an exit code that means something (shared/errors.ts).
+ */
+import { Command, CommanderError } from 'commander';
+import { reportError } from './cli/output.js';
+import { gatewayStartCommand } from './commands/gateway-start.js';
+import { loginCommand } from './commands/login.js';
+import { logoutCommand } from './commands/logout.js';
+import { templateCreateCommand } from './commands/template-create.js';
+import { templateListCommand } from './commands/template-list.js';
+
+export function buildProgram(): Command {
+  const program = new Command('tether')
+    .description(
+      'Tether: activate IoT devices and tie each one to the account of the person who activated it.',
+    )
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+
+  gatewayStartCommand(program.command('gateway').description('Run the gateway.'));
+  loginCommand(program);
+  logoutCommand(program);
+  const template = program.command('template').description('Templates (products).');
+  templateCreateCommand(template);
+  templateListCommand(template);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    return reportError(error, { json: argv.includes('--json') });
+  }
+}
+
+const code = await main(process.argv);
+if (code !== 0) process.exitCode = code;

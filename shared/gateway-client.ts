@@ -1,0 +1,232 @@
+/**
+ * A client of the gateway's HTTP API, for the CLI, the companion and the fleet runner. It keeps
+ * the access and refresh tokens, refreshes once on an expired access token, and turns every error
+ * answer into a TetherError with the gateway's stable code.
+ */
+import { isErrorCode, TetherError } from './errors.js';
+
+export interface SessionTokens {
+  accessToken: string;
+  refreshToken: string;
+}
+
+export interface GatewayClientOptions {
+  baseUrl: string;
+  session?: SessionTokens | undefined;
+  /** Called after login or refresh, so a CLI can save the new tokens. */
+  onSession?: (session: SessionTokens | undefined) => void | Promise<void>;
+  timeoutMs?: number;
+}
+
+export interface ProvisioningSessionInfo {
+  deviceId: string;
+  templateId: string;
+  token: string;
+  brokerUrl: string;
+  expiresAt: number;
+  minSecurity: 0 | 1 | 2;
+}
+
+export type ProvisioningOutcome =
+  | { state: 'waiting'; expiresAt: number }
+  | {
+      state: 'active';
+      device: { id: string; ownerId: string | null; name: string; hardwareId: string | null };
+    }
+  | { state: 'failed' | 'expired'; code: string; message: string };
+
+export class GatewayClient {
+  readonly baseUrl: string;
+  #session: SessionTokens | undefined;
+  readonly #onSession: GatewayClientOptions['onSession'];
+  readonly #timeoutMs: number;
+
+  constructor(options: GatewayClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#session = options.session;
+    this.#onSession = options.onSession;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+  }
+
+  get loggedIn(): boolean {
+    return this.#session !== undefined;
+  }
+
+  async login(
+    email: string,
+    password: string,
+  ): Promise<{ user: { id: string; email: string; orgId: string } }> {
+    const result = await this.request<SessionTokens & { user: { id: string; email: string; orgId: string } }>(
+      'POST',
+      '/api/auth/login',
+      { email, password },
+      { auth: false },
+    );
+    await this.#setSession({ accessToken: result.accessToken, refreshToken: result.refreshToken });
+    return { user: result.user };
+  }
+
+  async logout(): Promise<void> {
+    const session = this.#session;
+    if (session) {
+      await this.request(
+        'POST',
+        '/api/auth/logout',
+        { refreshToken: session.refreshToken },
+        { auth: false },
+      ).catch(() => undefined);
+    }
+    await this.#setSession(undefined);
+  }
+
+  createProvisioningSession(templateId: string, name?: string): Promise<ProvisioningSessionInfo> {
+    return this.request('POST', '/api/provisioning/sessions', name ? { templateId, name } : { templateId });
+  }
+
+  provisioningOutcome(deviceId: string): Promise<ProvisioningOutcome> {
+    return this.request('GET', `/api/provisioning/sessions/${encodeURIComponent(deviceId)}`);
+  }
+
+  /**
+   * Follows a provisioning session over server-sent events until a final outcome (active, failed,
+   * expired) and resolves with it; the gateway pushes, nothing polls.
+   */
+  async waitForActivation(
+    deviceId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ProvisioningOutcome> {
+    const path = `/api/provisioning/sessions/${encodeURIComponent(deviceId)}/events`;
+    const res = await this.#fetchWithAuth('GET', path, undefined, options.signal, false);
+    if (!res.ok || !res.body) throw await toError(res);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = frame
+          .split('\n')
+          .filter((line) => line.startsWith('data: '))
+          .map((line) => line.slice(6))
+          .join('\n');
+        if (!data) continue;
+        const outcome = JSON.parse(data) as ProvisioningOutcome;
+        if (outcome.state !== 'waiting') return outcome;
+      }
+    }
+    throw new TetherError(
+      'GATEWAY_UNREACHABLE',
+      'The gateway closed the activation stream before an outcome.',
+    );
+  }
+
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { auth?: boolean; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const res = await this.#fetchWithAuth(method, path, body, options.signal, options.auth === false);
+    if (!res.ok) throw await toError(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  async #fetchWithAuth(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    anonymous: boolean,
+  ): Promise<Response> {
+    let res = await this.#fetch(method, path, body, signal, anonymous);
+    if (res.status === 401 && !anonymous && this.#session) {
+      const code = await peekCode(res);
+      if (code === 'TOKEN_EXPIRED' || code === 'TOKEN_INVALID') {
+        await this.#refresh();
+        res = await this.#fetch(method, path, body, signal, anonymous);
+      }
+    }
+    return res;
+  }
+
+  async #refresh(): Promise<void> {
+    const session = this.#session;
+    if (!session) return;
+    try {
+      const next = await this.request<SessionTokens>(
+        'POST',
+        '/api/auth/refresh',
+        { refreshToken: session.refreshToken },
+        { auth: false },
+      );
+      await this.#setSession({ accessToken: next.accessToken, refreshToken: next.refreshToken });
+    } catch (error) {
+      await this.#setSession(undefined);
+      throw new TetherError('AUTH_REQUIRED', 'Your session has ended. Run `tether login` again.', {
+        cause: error,
+      });
+    }
+  }
+
+  async #fetch(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    anonymous: boolean,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (!anonymous && this.#session) headers.authorization = `Bearer ${this.#session.accessToken}`;
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const isStream = path.endsWith('/events');
+    try {
+      return await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: signal ? (isStream ? signal : AbortSignal.any([signal, timeout])) : isStream ? null : timeout,
+      });
+    } catch (error) {
+      if ((error as Error).name === 'AbortError' && signal?.aborted) throw error;
+      throw new TetherError(
+        'GATEWAY_UNREACHABLE',
+        `Cannot reach the gateway at ${this.baseUrl}. Is it running, and is the address right?`,
+        { cause: error },
+      );
+    }
+  }
+
+  async #setSession(session: SessionTokens | undefined): Promise<void> {
+    this.#session = session;
+    await this.#onSession?.(session);
+  }
+}
+
+async function peekCode(res: Response): Promise<string | undefined> {
+  try {
+    const body = (await res.clone().json()) as { error?: { code?: string } };
+    return body.error?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+async function toError(res: Response): Promise<TetherError> {
+  let code: string | undefined;
+  let message = `The gateway answered ${res.status} ${res.statusText}.`;
+  let details: Record<string, unknown> | undefined;
+  try {
+    const body = (await res.json()) as {
+      error?: { code?: string; message?: string; details?: Record<string, unknown> };
+    };
+    code = body.error?.code;
+    message = body.error?.message ?? message;
+    details = body.error?.details;
+  } catch {
+    // not JSON: keep the status line
+  }
+  return new TetherError(isErrorCode(code) ? code : 'INTERNAL', message, details ? { details } : {});
+}
