@@ -16,7 +16,12 @@ export function loginCommand(program: Command): void {
       const baseUrl = await gatewayUrl(opts.gateway);
       const password = opts.password ?? process.env.TETHER_PASSWORD ?? (await promptHidden('Password: '));
       let tokens: { accessToken: string; refreshToken: string } | undefined;
-      const client = new GatewayClient({ baseUrl, onSession: (s) => void (tokens = s) });
+      const client = new GatewayClient({
+        baseUrl,
+        onSession: (s) => {
+          tokens = s;
+        },
+      });
       const { user } = await client.login(opts.email, password);
       if (!tokens) throw new Error('login returned no session');
       await writeSession({ ...tokens, gatewayUrl: baseUrl, email: user.email });
