@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { bigIntToBytes, bytesToBigInt } from '../../provisioning/protocol/security/big-bytes.js';
+import { bigIntModPow, modPowFor, openSslModPow } from '../../provisioning/protocol/security/mod-pow.js';
+import { seededRandom } from '../../provisioning/protocol/security/random-source.js';
+import { SRP_GROUP_1024, SRP_GROUP_3072 } from '../../provisioning/protocol/security/srp-groups.js';
+import { makeSrpVerifier } from '../../provisioning/protocol/security/srp-verifier.js';
+import { ESPRESSIF_SRP, Srp6a } from '../../provisioning/protocol/security/srp6a.js';
+
+const big = (value: string) => BigInt(`0x${value.replace(/\s+/g, '')}`);
+const bytes = (value: string) => Uint8Array.from(Buffer.from(value.replace(/\s+/g, ''), 'hex'));
+const utf8 = (value: string) => new TextEncoder().encode(value);
+
+// RFC 5054 Appendix B (SHA-1, 1024-bit group, g = 2).
+const I = 'alice';
+const P = utf8('password123');
+const s = bytes('BEB25379 D1A8581E B5A72767 3A2441EE');
+const vectors = {
+  k: big('7556AA04 5AEF2CDD 07ABAF0F 665C3E81 8913186F'),
+  x: big('94B7555A ABE9127C C58CCF49 93DB6CF8 4D16C124'),
+  v: big(`7E273DE8 696FFC4F 4E337D05 B4B375BE B0DDE156 9E8FA00A 9886D812 9BADA1F1 822223CA 1A605B53
+          0E379BA4 729FDC59 F105B478 7E5186F5 C671085A 1447B52A 48CF1970 B4FB6F84 00BBF4CE BFBB1681
+          52E08AB5 EA53D15C 1AFF87B2 B9DA6E04 E058AD51 CC72BFC9 033B564E 26480D78 E955A5E2 9E7AB245
+          DB2BE315 E2099AFB`),
+  a: big('60975527 035CF2AD 1989806F 0407210B C81EDC04 E2762A56 AFD529DD DA2D4393'),
+  b: big('E487CB59 D31AC550 471E81F0 0F6928E0 1DDA08E9 74A004F4 9E61F5D1 05284D20'),
+  A: big(`61D5E490 F6F1B795 47B0704C 436F523D D0E560F0 C64115BB 72557EC4 4352E890 3211C046 92272D8B
+          2D1A5358 A2CF1B6E 0BFCF99F 921530EC 8E393561 79EAE45E 42BA92AE ACED8251 71E1E8B9 AF6D9C03
+          E1327F44 BE087EF0 6530E69F 66615261 EEF54073 CA11CF58 58F0EDFD FE15EFEA B349EF5D 76988A36
+          72FAC47B 0769447B`),
+  B: big(`BD0C6151 2C692C0C B6D041FA 01BB152D 4916A1E7 7AF46AE1 05393011 BAF38964 DC46A067 0DD125B9
+          5A981652 236F99D9 B681CBF8 7837EC99 6C6DA044 53728610 D0C6DDB5 8B318885 D7D82C7F 8DEB75CE
+          7BD4FBAA 37089E6F 9C6059F3 88838E7A 00030B33 1EB76840 910440B1 B27AAEAE EB4012B7 D7665238
+          A8E3FB00 4B117B58`),
+  u: big('CE38B959 3487DA98 554ED47D 70A7AE5F 462EF019'),
+  S: big(`B0DC82BA BCF30674 AE450C02 87745E79 90A3381F 63B387AA F271A10D 233861E3 59B48220 F7C4693C
+          9AE12B0A 6F67809F 0876E2D0 13800D6C 41BB59B6 D5979B5C 00A172B4 A2A5903A 0BDCAF8A 709585EB
+          2AFAFA8F 3499B200 210DCC1F 10EB3394 3CD67FC8 8A2F39A4 BE5BEC4E C0A3212D C346D7E4 74B29EDE
+          8A469FFE CA686E5A`),
+};
+
+describe('SRP-6a, RFC 5054 Appendix B vectors', () => {
+  for (const engine of ['bigint', 'openssl'] as const) {
+    it(`matches k, x, v, A, B, u and S (${engine} modexp)`, () => {
+      const srp = new Srp6a({ group: SRP_GROUP_1024, hash: 'sha1' }, engine);
+      expect(srp.k).toBe(vectors.k);
+      expect(srp.x(s, I, P)).toBe(vectors.x);
+      expect(srp.verifier(s, I, P)).toBe(vectors.v);
+      expect(srp.clientPublic(vectors.a)).toBe(vectors.A);
+      expect(srp.serverPublic(vectors.b, vectors.v)).toBe(vectors.B);
+      expect(srp.u(vectors.A, vectors.B)).toBe(vectors.u);
+      expect(srp.clientSecret(vectors.B, vectors.a, vectors.u, vectors.x)).toBe(vectors.S);
+      expect(srp.serverSecret(vectors.A, vectors.v, vectors.u, vectors.b)).toBe(vectors.S);
+    });
+  }
+
+  it('a wrong password gives a different premaster secret', () => {
+    const srp = new Srp6a({ group: SRP_GROUP_1024, hash: 'sha1' });
+    const x = srp.x(s, I, utf8('password124'));
+    expect(srp.clientSecret(vectors.B, vectors.a, vectors.u, x)).not.toBe(vectors.S);
+  });
+});
+
+describe('modular exponentiation engines', () => {
+  it('OpenSSL and BigInt agree at 3072 bits, including the edge bases', () => {
+    const N = SRP_GROUP_3072.N;
+    const fast = openSslModPow(N);
+    const slow = bigIntModPow(N);
+    const random = seededRandom('modpow');
+    for (const bits of [1, 256, 512, 1024, 1800]) {
+      const e = bytesToBigInt(random(Math.ceil(bits / 8))) | 1n;
+      for (const base of [0n, 1n, 2n, 5n, N - 1n, N + 3n, bytesToBigInt(random(384))]) {
+        expect(fast(base, e)).toBe(slow(base, e));
+      }
+    }
+    expect(fast(7n, 0n)).toBe(1n);
+  });
+
+  it('picks OpenSSL for the modp15 prime without the safe-prime check', () => {
+    const started = performance.now();
+    const pow = modPowFor(SRP_GROUP_3072.N);
+    expect(pow(5n, 3n)).toBe(125n);
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+});
+
+describe('Espressif security 2 SRP (SHA-512, 3072-bit, g = 5)', () => {
+  it('makeSrpVerifier matches v = g^x and never yields a salt with a leading zero byte', () => {
+    const srp = new Srp6a(ESPRESSIF_SRP, 'bigint');
+    const zeroFirst = (() => {
+      let calls = 0;
+      return (size: number) => {
+        calls++;
+        const out = seededRandom(`salt${calls}`)(size);
+        out[0] = calls < 3 ? 0 : out[0]! | 1;
+        return out;
+      };
+    })();
+    const { salt, verifier } = makeSrpVerifier('abcd1234', undefined, { random: zeroFirst });
+    expect(salt[0]).not.toBe(0);
+    expect(salt).toHaveLength(16);
+    expect(bytesToBigInt(verifier)).toBe(srp.modPow(5n, srp.x(salt, 'wifiprov', utf8('abcd1234'))));
+  });
+
+  it('a given salt is kept; the verifier is minimal big-endian', () => {
+    const salt = bytes('00112233445566778899aabbccddeeff');
+    const { salt: kept, verifier } = makeSrpVerifier('pop', salt);
+    expect(kept).toEqual(salt);
+    expect(verifier[0]).not.toBe(0);
+    expect(bigIntToBytes(bytesToBigInt(verifier))).toEqual(verifier);
+  });
+});
