@@ -15,6 +15,8 @@ export interface GatewayEvents {
   'device.value': [{ device: Device; name: string; value: DatastreamValue; at: number }];
   'device.changed': [{ device: Device }];
   'device.deleted': [{ device: Device }];
+  /** A device published `event/<code>` (Blynk events: alerts, logs). */
+  'device.event': [{ device: Device; code: string; description: string; at: number }];
 }
 
 export class EventBus {

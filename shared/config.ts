@@ -44,6 +44,28 @@ export const ConfigSchema = Type.Object(
         }),
         maxMessageBytes: Type.Integer({ minimum: 64, maximum: 268_435_455, default: 1024 }),
         publishesPerSecond: Type.Integer({ minimum: 1, maximum: 100_000, default: 50 }),
+        tlsPort: Port(
+          8883,
+          'MQTT over TLS port; the listener opens only when tlsCertFile and tlsKeyFile are set.',
+        ),
+        tlsCertFile: Type.String({ default: '', description: 'PEM certificate (chain) for MQTT over TLS.' }),
+        tlsKeyFile: Type.String({ default: '', description: 'PEM private key for MQTT over TLS.' }),
+        websocket: Type.Boolean({
+          default: true,
+          description: 'MQTT over WebSocket at /mqtt on the HTTP port.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    devices: Type.Object(
+      {
+        claimMaxFailures: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 10,
+          description: 'Wrong static-token claim codes per user and per IP before a block.',
+        }),
+        claimBlockMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 15 }),
       },
       { default: {}, additionalProperties: false },
     ),

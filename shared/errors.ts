@@ -58,6 +58,8 @@ export const ERROR_TABLE = {
   DEVICE_NOT_FOUND: spec(404, ExitCode.notFound),
   TEMPLATE_MISMATCH: spec(409, ExitCode.provisioning, MqttReturnCode.notAuthorized),
   PROVISIONING_EXPIRED: spec(410, ExitCode.provisioning, MqttReturnCode.badUsernameOrPassword),
+  /** A static-token claim code that is unknown or already used: one answer for both. */
+  CLAIM_CODE_INVALID: spec(404, ExitCode.notFound),
   PLAN_LIMIT: spec(403, ExitCode.limit),
   // the device and its radio
   PROTOCOL_ERROR: spec(502, ExitCode.provisioning),

@@ -8,11 +8,13 @@
 export type Uplink =
   | { kind: 'info-mcu' }
   | { kind: 'ds'; name: string }
+  | { kind: 'ds-erase'; name: string }
   | { kind: 'ds-prop'; name: string; property: string }
   | { kind: 'batch-ds' }
   | { kind: 'event'; code: string }
   | { kind: 'meta'; field: string }
   | { kind: 'get-ds' }
+  | { kind: 'get-meta' }
   | { kind: 'get-ds-all' }
   | { kind: 'get-utc' };
 
@@ -22,6 +24,10 @@ export type UplinkKind = Uplink['kind'];
 const SEGMENT = /^[A-Za-z0-9_\-.:]{1,64}$/;
 
 const segment = (value: string | undefined): value is string => value !== undefined && SEGMENT.test(value);
+
+/** Blynk metadata names carry spaces ("Serial Number", "Device Name"); still no wildcards or '/'. */
+const META_NAME = /^[A-Za-z0-9_\-.: ]{1,64}$/;
+const metaName = (value: string | undefined): value is string => value !== undefined && META_NAME.test(value);
 
 /** Parse a device's uplink topic; null for anything the API does not define (deny by default). */
 export function parseUplink(topic: string): Uplink | null {
@@ -34,6 +40,8 @@ export function parseUplink(topic: string): Uplink | null {
       return { kind: 'get-ds' };
     case 'get/ds/all':
       return { kind: 'get-ds-all' };
+    case 'get/meta':
+      return { kind: 'get-meta' };
     case 'get/utc/all/json':
       return { kind: 'get-utc' };
   }
@@ -41,13 +49,14 @@ export function parseUplink(topic: string): Uplink | null {
   const [head, name, third, fourth] = parts;
   if (head === 'ds' && segment(name)) {
     if (parts.length === 2) return { kind: 'ds', name };
+    if (parts.length === 3 && third === 'erase') return { kind: 'ds-erase', name };
     if (parts.length === 4 && third === 'prop' && segment(fourth))
       return { kind: 'ds-prop', name, property: fourth };
     return null;
   }
-  if (parts.length !== 2 || !segment(name)) return null;
-  if (head === 'event') return { kind: 'event', code: name };
-  if (head === 'meta') return { kind: 'meta', field: name };
+  if (parts.length !== 2) return null;
+  if (head === 'event' && segment(name)) return { kind: 'event', code: name };
+  if (head === 'meta' && metaName(name)) return { kind: 'meta', field: name };
   return null;
 }
 
@@ -65,6 +74,11 @@ export const downlink = {
   redirect: 'downlink/redirect',
   diag: 'downlink/diag',
   utc: 'downlink/utc/all/json',
+  /**
+   * Beyond Blynk: the device was deleted at the gateway; it should erase its token and Wi-Fi
+   * credentials and return to factory state. Sent just before the connection is dropped.
+   */
+  wipe: 'downlink/wipe',
 } as const;
 
 /** A device may subscribe to `downlink/#` or any filter below `downlink/`, nothing else. */
@@ -72,7 +86,9 @@ export function isAllowedDeviceSubscription(filter: string): boolean {
   if (filter === DOWNLINK_FILTER) return true;
   if (!filter.startsWith(DOWNLINK_PREFIX) || filter.length > 256) return false;
   const rest = filter.slice(DOWNLINK_PREFIX.length).split('/');
-  return rest.every((part, i) => part === '+' || (part === '#' && i === rest.length - 1) || segment(part));
+  return rest.every(
+    (part, i) => part === '+' || (part === '#' && i === rest.length - 1) || segment(part) || metaName(part),
+  );
 }
 
 /** The broker's internal namespace. */

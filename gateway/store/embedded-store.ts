@@ -177,8 +177,9 @@ export class EmbeddedStore implements Store {
       byTokenHash: async (hash: string) => this.refreshTokens.lookup('tokenHash', hash),
     });
     this.templates = new Table<Template>('template', [], changed);
-    this.devices = Object.assign(new Table<Device>('device', ['tokenHash'], changed), {
+    this.devices = Object.assign(new Table<Device>('device', ['tokenHash', 'claimCodeHash'], changed), {
       byTokenHash: async (hash: string) => this.devices.lookup('tokenHash', hash),
+      byClaimCodeHash: async (hash: string) => this.devices.lookup('claimCodeHash', hash),
     });
     this.audit = {
       append: async (event) => {

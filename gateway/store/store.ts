@@ -24,6 +24,8 @@ export interface UserRepository extends Repository<User> {
 export interface DeviceRepository extends Repository<Device> {
   /** The hot lookup of every MQTT CONNECT: O(1), no I/O in the embedded store. */
   byTokenHash(tokenHash: string): Promise<Device | undefined>;
+  /** A static-token device by the hash of its (unused) claim code: O(1). */
+  byClaimCodeHash(claimCodeHash: string): Promise<Device | undefined>;
 }
 
 export interface RefreshTokenRepository extends Repository<RefreshToken> {

@@ -93,6 +93,14 @@ export interface Device {
   lastSeenAt: number | null;
   /** Latest value per datastream name, with the time it arrived. */
   values: Record<string, { value: DatastreamValue; at: number }>;
+  /** Static-token devices: SHA-256 of the single-use claim code; null once claimed (or never). */
+  claimCodeHash?: string | null;
+  /** Static-token devices: the org whose pool it was minted into (the maker, who may disclaim). */
+  makerOrgId?: string | null;
+  /** Metadata fields the device or a person set (Blynk `meta/<field>`). */
+  meta?: Record<string, string>;
+  /** Widget properties per datastream (Blynk `ds/<name>/prop/<property>`). */
+  props?: Record<string, Record<string, string>>;
 }
 
 export interface AuditEvent {
