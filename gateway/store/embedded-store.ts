@@ -14,12 +14,27 @@ import { TetherError } from '../../shared/errors.js';
 import type {
   AuditLog,
   DeviceRepository,
+  GrantRepository,
+  InvitationRepository,
+  LinkTokenRepository,
   RefreshTokenRepository,
   Repository,
   Store,
   UserRepository,
 } from './store.js';
-import type { AuditEvent, Device, Meta, Org, RefreshToken, Template, User } from './types.js';
+import type {
+  AuditEvent,
+  Device,
+  DeviceGrant,
+  Invitation,
+  LinkToken,
+  Meta,
+  Org,
+  RefreshToken,
+  Role,
+  Template,
+  User,
+} from './types.js';
 
 export const SCHEMA_VERSION = 1;
 const AUDIT_KEEP = 100_000;
@@ -33,6 +48,10 @@ interface Snapshot {
   templates: Template[];
   devices: Device[];
   audit: AuditEvent[];
+  roles: Role[];
+  invitations: Invitation[];
+  linkTokens: LinkToken[];
+  grants: DeviceGrant[];
 }
 
 const emptySnapshot = (): Snapshot => ({
@@ -44,6 +63,10 @@ const emptySnapshot = (): Snapshot => ({
   templates: [],
   devices: [],
   audit: [],
+  roles: [],
+  invitations: [],
+  linkTokens: [],
+  grants: [],
 });
 
 class Table<T extends { id: string }> implements Repository<T> {
@@ -163,6 +186,10 @@ export class EmbeddedStore implements Store {
   readonly templates: Table<Template>;
   readonly devices: Table<Device> & DeviceRepository;
   readonly audit: AuditLog;
+  readonly roles: Table<Role>;
+  readonly invitations: Table<Invitation> & InvitationRepository;
+  readonly linkTokens: Table<LinkToken> & LinkTokenRepository;
+  readonly grants: Table<DeviceGrant> & GrantRepository;
 
   constructor(options: EmbeddedStoreOptions = {}) {
     this.#file = options.file;
@@ -180,6 +207,18 @@ export class EmbeddedStore implements Store {
     this.devices = Object.assign(new Table<Device>('device', ['tokenHash', 'claimCodeHash'], changed), {
       byTokenHash: async (hash: string) => this.devices.lookup('tokenHash', hash),
       byClaimCodeHash: async (hash: string) => this.devices.lookup('claimCodeHash', hash),
+    });
+    this.roles = new Table<Role>('role', [], changed);
+    this.invitations = Object.assign(new Table<Invitation>('invitation', ['tokenHash'], changed), {
+      byTokenHash: async (hash: string) => this.invitations.lookup('tokenHash', hash),
+    });
+    this.linkTokens = Object.assign(new Table<LinkToken>('link token', ['tokenHash'], changed), {
+      byTokenHash: async (hash: string) => this.linkTokens.lookup('tokenHash', hash),
+    });
+    // Grants are few next to devices; a scan per request is cheaper than keeping a second index.
+    this.grants = Object.assign(new Table<DeviceGrant>('device grant', [], changed), {
+      forUser: async (userId: string) => this.grants.find({ userId }),
+      forDevice: async (deviceId: string) => this.grants.find({ deviceId }),
     });
     this.audit = {
       append: async (event) => {
@@ -224,6 +263,10 @@ export class EmbeddedStore implements Store {
     this.templates.load(snapshot.templates);
     this.devices.load(snapshot.devices);
     this.#audit = snapshot.audit;
+    this.roles.load(snapshot.roles);
+    this.invitations.load(snapshot.invitations);
+    this.linkTokens.load(snapshot.linkTokens);
+    this.grants.load(snapshot.grants);
     this.#open = true;
     if (this.#file && !existsSync(this.#file)) this.#changed();
   }
@@ -273,6 +316,10 @@ export class EmbeddedStore implements Store {
       templates: [...this.templates.rows.values()],
       devices: [...this.devices.rows.values()],
       audit: this.#audit,
+      roles: [...this.roles.rows.values()],
+      invitations: [...this.invitations.rows.values()],
+      linkTokens: [...this.linkTokens.rows.values()],
+      grants: [...this.grants.rows.values()],
     };
     this.#writeCount++;
     try {

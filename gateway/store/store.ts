@@ -3,7 +3,19 @@
  * store implements the same contract later, and one contract test suite runs against both.
  * Methods are async so that a networked store fits; the embedded store answers from memory.
  */
-import type { AuditEvent, Device, Meta, Org, RefreshToken, Template, User } from './types.js';
+import type {
+  AuditEvent,
+  Device,
+  DeviceGrant,
+  Invitation,
+  LinkToken,
+  Meta,
+  Org,
+  RefreshToken,
+  Role,
+  Template,
+  User,
+} from './types.js';
 
 export interface Repository<T extends { id: string }> {
   get(id: string): Promise<T | undefined>;
@@ -32,6 +44,20 @@ export interface RefreshTokenRepository extends Repository<RefreshToken> {
   byTokenHash(tokenHash: string): Promise<RefreshToken | undefined>;
 }
 
+export interface InvitationRepository extends Repository<Invitation> {
+  byTokenHash(tokenHash: string): Promise<Invitation | undefined>;
+}
+
+export interface LinkTokenRepository extends Repository<LinkToken> {
+  byTokenHash(tokenHash: string): Promise<LinkToken | undefined>;
+}
+
+export interface GrantRepository extends Repository<DeviceGrant> {
+  /** The grants a user holds: read on every authenticated request, so O(grants of that user). */
+  forUser(userId: string): Promise<DeviceGrant[]>;
+  forDevice(deviceId: string): Promise<DeviceGrant[]>;
+}
+
 export interface AuditLog {
   append(event: AuditEvent): Promise<void>;
   /** Newest first. */
@@ -50,6 +76,11 @@ export interface Store {
   readonly templates: Repository<Template>;
   readonly devices: DeviceRepository;
   readonly audit: AuditLog;
+  /** Role permissions per org (id `<orgId>/<roleKey>`). */
+  readonly roles: Repository<Role>;
+  readonly invitations: InvitationRepository;
+  readonly linkTokens: LinkTokenRepository;
+  readonly grants: GrantRepository;
   getMeta(): Promise<Meta>;
   setMeta(patch: Partial<Meta>): Promise<Meta>;
   /** Number of times the store has written its file: coalescing is visible in tests and benchmarks. */

@@ -15,7 +15,14 @@ export interface Org {
   /** Set on root organizations; sub-orgs follow their root's plan. */
   plan: PlanName | null;
   createdAt: number;
+  /**
+   * What the org is for: 'standard' (default when absent), 'clients' (the maker's container for
+   * self-registered clients), 'client' (one self-registered client), 'partner' (enterprise).
+   */
+  kind?: OrgKind;
 }
+
+export type OrgKind = 'standard' | 'clients' | 'client' | 'partner';
 
 export interface User {
   id: string;
@@ -120,4 +127,67 @@ export interface Meta {
   schemaVersion: number;
   /** One-time setup code for a database with no users, hashed. */
   setupCodeHash: string | null;
+}
+
+/**
+ * A role's permissions in one org. Built-in roles (admin, staff, user) and custom roles alike have
+ * one record per org, copied from the parent when a sub-org is created (inheritance at creation).
+ * The id is `<orgId>/<key>`, so the lookup on every authenticated request is O(1).
+ */
+export interface Role {
+  id: string;
+  orgId: string;
+  /** What users carry in `roleId`: 'admin' | 'staff' | 'user', or `rol_…` for a custom role. */
+  key: string;
+  name: string;
+  permissions: string[];
+  builtIn: boolean;
+  createdAt: number;
+}
+
+export type InvitationStatus = 'pending' | 'accepted' | 'revoked';
+
+export interface Invitation {
+  id: string;
+  orgId: string;
+  /** Lower-cased; no account with it existed when the invitation was made. */
+  email: string;
+  name: string;
+  roleId: string;
+  type: UserType;
+  /** SHA-256 of the single-use link token. */
+  tokenHash: string;
+  invitedBy: string;
+  createdAt: number;
+  expiresAt: number;
+  status: InvitationStatus;
+}
+
+export type LinkTokenPurpose = 'verify-email' | 'reset-password';
+
+/** A single-use emailed link (self-registration verification, password reset), stored hashed. */
+export interface LinkToken {
+  id: string;
+  purpose: LinkTokenPurpose;
+  email: string;
+  /** reset-password: the user; verify-email: null (the account does not exist yet). */
+  userId: string | null;
+  /** verify-email: the root org the client registers with. */
+  orgId: string;
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+export type GrantLevel = 'view' | 'control';
+
+/** Device sharing: one device, one grantee, view or control; any org. */
+export interface DeviceGrant {
+  id: string;
+  deviceId: string;
+  userId: string;
+  level: GrantLevel;
+  grantedBy: string;
+  createdAt: number;
 }
