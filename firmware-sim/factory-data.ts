@@ -1,0 +1,64 @@
+/**
+ * What a device leaves the factory with: a hardware id, its product (template), the proof of
+ * possession printed on its label, and the QR payload Espressif's provisioning apps read.
+ * A device that offers only security 2 keeps the SRP salt and verifier, not the PoP.
+ */
+import { randomBytes } from 'node:crypto';
+
+export interface FactoryData {
+  /** MAC-like hardware id, e.g. "24:6F:28:1A:2B:3C". */
+  hardwareId: string;
+  templateId: string;
+  /** The advertised name, e.g. "PROV_1A2B3C" (hotspot prefix + last MAC bytes). */
+  name: string;
+  /** Proof of possession; the label's secret. */
+  pop: string;
+  firmware: { ver: string; build: string; type: string };
+}
+
+export interface QrPayload {
+  ver: 'v1';
+  name: string;
+  pop: string;
+  transport: 'softap' | 'ble';
+  /** Espressif apps accept `security` (0/1/2) in the payload. */
+  security?: 0 | 1 | 2;
+}
+
+/** Deterministic when `random` is seeded (fleets), otherwise from the OS CSPRNG. */
+export function makeFactoryData(input: {
+  templateId: string;
+  hotspotPrefix?: string;
+  random?: () => number;
+  pop?: string;
+  firmware?: Partial<FactoryData['firmware']>;
+}): FactoryData {
+  const bytes = input.random
+    ? Buffer.from(Array.from({ length: 14 }, () => Math.floor(input.random!() * 256)))
+    : randomBytes(14);
+  // Espressif's OUI keeps the ids looking like real ESP32 MACs.
+  const mac = [0x24, 0x6f, 0x28, bytes[0]!, bytes[1]!, bytes[2]!];
+  const hardwareId = mac.map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+  const suffix = mac
+    .slice(3)
+    .map((b) => b.toString(16).padStart(2, '0').toUpperCase())
+    .join('');
+  const popAlphabet = 'abcdefghijkmnpqrstuvwxyz23456789';
+  const pop =
+    input.pop ?? [...bytes.subarray(3, 13)].map((b) => popAlphabet[b % popAlphabet.length]).join('');
+  return {
+    hardwareId,
+    templateId: input.templateId,
+    name: `${input.hotspotPrefix ?? 'PROV'}_${suffix}`,
+    pop,
+    firmware: { ver: '1.0.0', build: '2026-11-28', type: input.templateId, ...input.firmware },
+  };
+}
+
+export function qrPayload(
+  factory: FactoryData,
+  transport: 'softap' | 'ble',
+  security: 0 | 1 | 2 = 2,
+): QrPayload {
+  return { ver: 'v1', name: factory.name, pop: factory.pop, transport, security };
+}

@@ -1,0 +1,527 @@
+/**
+ * A simulated microcontroller running Blynk.Edgent-style firmware with ESP-IDF provisioning.
+ *
+ *   wait-config → configuring → connecting-net → connecting-cloud → running
+ *                      ↑______________ error (last_error 700–704) ______|
+ *
+ * Flash persists across restarts; the configuration is marked valid only after the first cloud
+ * connection, so a failure before that returns the device to provisioning with last_error set.
+ * Beyond the peers: a wrong Wi-Fi passphrase leaves the device in the same provisioning session,
+ * ready for corrected credentials, and a short press of the reset button does nothing.
+ * Every wait runs on the injected clock, so tests move time instead of sleeping.
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { CloudLink, type ConnectResult } from './cloud-link.js';
+import { EdgentError } from './edgent-errors.js';
+import type { FactoryData } from './factory-data.js';
+import type { Flash, FlashContents } from './flash.js';
+import type { AccessPoint, SimulatedAir } from './radio.js';
+import { type DatastreamSpec, TelemetryGenerator } from './telemetry.js';
+
+export type DeviceState =
+  | 'off'
+  | 'wait-config'
+  | 'configuring'
+  | 'connecting-net'
+  | 'connecting-cloud'
+  | 'running'
+  | 'error'
+  | 'reset-config';
+
+/** Wi-Fi status as ESP-IDF's prov-config reports it. */
+export type WifiStatus =
+  | { state: 'disconnected' }
+  | { state: 'connecting' }
+  | { state: 'connected'; ip: string; ssid: string; bssid: string; channel: number }
+  | { state: 'failed'; reason: 'auth-error' | 'network-not-found' };
+
+export interface ActivationData {
+  token: string;
+  brokerUrl: string;
+  templateId: string;
+}
+
+export interface DeviceTimings {
+  /** Blynk.Edgent: give up joining Wi-Fi after 50 s. */
+  wifiTimeoutMs: number;
+  /** Blynk.Edgent: give up connecting to the cloud after 50 s. */
+  cloudTimeoutMs: number;
+  /** How long an association takes on the simulated air. */
+  joinDelayMs: number;
+  /** Reconnect backoff: base and cap; each wait is jittered ±50 %. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** 0 switches telemetry off. */
+  telemetryIntervalMs: number;
+  /** Hold the reset button this long to wipe the configuration. */
+  resetHoldMs: number;
+}
+
+export const DEFAULT_TIMINGS: DeviceTimings = {
+  wifiTimeoutMs: 50_000,
+  cloudTimeoutMs: 50_000,
+  joinDelayMs: 300,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 60_000,
+  telemetryIntervalMs: 10_000,
+  resetHoldMs: 10_000,
+};
+
+export interface SimulatedDeviceOptions {
+  factory: FactoryData;
+  datastreams: DatastreamSpec[];
+  flash: Flash;
+  air: SimulatedAir;
+  clock: Clock;
+  logger: Logger;
+  random?: () => number;
+  timings?: Partial<DeviceTimings>;
+}
+
+export interface DeviceEvents {
+  state: [{ from: DeviceState; to: DeviceState; lastError: number }];
+  /** Entered provisioning (boot without config, or back after an error): servers should be up. */
+  'provisioning-open': [];
+  /** Left provisioning (running): servers may close. */
+  'provisioning-closed': [];
+  downlink: [{ topic: string; payload: string }];
+  published: [{ topic: string }];
+  wiped: [{ reason: string }];
+}
+
+export class SimulatedDevice extends EventEmitter<DeviceEvents> {
+  readonly factory: FactoryData;
+  readonly timings: DeviceTimings;
+  #state: DeviceState = 'off';
+  #flash: FlashContents = {};
+  #wifi: WifiStatus = { state: 'disconnected' };
+  /** Wi-Fi credentials and activation data received in the current provisioning session. */
+  #pendingWifi: { ssid: string; passphrase: string } | undefined;
+  #pendingCloud: ActivationData | undefined;
+  #cloud: CloudLink | undefined;
+  #timers = new Set<TimerHandle>();
+  #telemetryTimer: TimerHandle | undefined;
+  #attempt = 0;
+  #telemetry: TelemetryGenerator;
+  #random: () => number;
+  #values: Record<string, string> = {};
+  #resetPressedAt: number | undefined;
+  #generation = 0;
+  readonly stats = { published: 0, reconnects: 0, connects: 0 };
+
+  constructor(private readonly options: SimulatedDeviceOptions) {
+    super();
+    this.factory = options.factory;
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.#random = options.random ?? Math.random;
+    this.#telemetry = new TelemetryGenerator(options.datastreams, this.#random);
+  }
+
+  get state(): DeviceState {
+    return this.#state;
+  }
+
+  get lastError(): number {
+    return this.#flash.lastError ?? EdgentError.none;
+  }
+
+  get wifiStatus(): WifiStatus {
+    return this.#wifi;
+  }
+
+  get configValid(): boolean {
+    return this.#flash.configValid === true;
+  }
+
+  get values(): Readonly<Record<string, string>> {
+    return this.#values;
+  }
+
+  /** Power on: resume from flash, or wait for configuration. */
+  async start(): Promise<void> {
+    if (this.#state !== 'off') return;
+    this.#flash = await this.options.flash.read();
+    this.#flash.bootCount = (this.#flash.bootCount ?? 0) + 1;
+    this.#values = { ...this.#flash.values };
+    await this.#save();
+    if (this.#flash.configValid && this.#flash.wifi && this.#flash.cloud) {
+      this.#connectNet(this.#flash.wifi);
+    } else {
+      this.#enterProvisioning();
+    }
+  }
+
+  /** Power off: every timer and socket closes; flash keeps what was committed. */
+  async stop(): Promise<void> {
+    this.#generation++;
+    this.#clearTimers();
+    await this.#cloud?.close();
+    this.#cloud = undefined;
+    this.#setState('off');
+  }
+
+  /** A reboot, as `downlink/reboot` or a power cycle does it. */
+  async reboot(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  // ---- the reset button ------------------------------------------------------------------
+
+  pressResetButton(): void {
+    this.#resetPressedAt = this.options.clock.now();
+  }
+
+  /** Released after a hold of resetHoldMs or more: wipe. A short press does nothing. */
+  async releaseResetButton(): Promise<boolean> {
+    const pressedAt = this.#resetPressedAt;
+    this.#resetPressedAt = undefined;
+    if (pressedAt === undefined || this.options.clock.now() - pressedAt < this.timings.resetHoldMs)
+      return false;
+    await this.wipe('reset button held');
+    return true;
+  }
+
+  /** Factory reset: forget Wi-Fi and cloud configuration, return to provisioning. */
+  async wipe(reason: string): Promise<void> {
+    this.#generation++;
+    this.#clearTimers();
+    await this.#cloud?.close();
+    this.#cloud = undefined;
+    this.#setState('reset-config');
+    await this.options.flash.erase();
+    this.#flash = { bootCount: this.#flash.bootCount ?? 1 };
+    this.#values = {};
+    this.options.logger.info({ reason }, 'configuration wiped');
+    this.emit('wiped', { reason });
+    this.#enterProvisioning();
+  }
+
+  // ---- the provisioning service calls these (prov-config, prov-scan, prov-ctrl, activation) ----
+
+  /** A provisioning client opened a secure session. */
+  sessionOpened(): void {
+    if (this.#state === 'wait-config') this.#setState('configuring');
+  }
+
+  scanNetworks(): AccessPoint[] {
+    return this.options.air.scan();
+  }
+
+  setWifiConfig(ssid: string, passphrase: string): void {
+    this.#pendingWifi = { ssid, passphrase };
+    if (this.#wifi.state === 'failed') this.#wifi = { state: 'disconnected' };
+  }
+
+  /** The tether-activation endpoint: keep the token for the cloud connection. */
+  activate(data: ActivationData): { hardwareId: string } {
+    if (!/^[A-Za-z0-9_-]{32}$/.test(data.token) || !/^mqtts?:\/\/|^wss?:\/\//.test(data.brokerUrl)) {
+      this.#setLastError(EdgentError.config);
+      throw new Error('invalid activation data: a 32-character token and an mqtt:// broker URL are needed');
+    }
+    if (data.templateId !== this.factory.templateId) {
+      // The firmware reports its own template in info/mcu; the gateway refuses a mismatch with a reason.
+      this.options.logger.warn(
+        { expected: this.factory.templateId, got: data.templateId },
+        'template differs',
+      );
+    }
+    this.#pendingCloud = data;
+    return { hardwareId: this.factory.hardwareId };
+  }
+
+  /** prov-config apply: join the network; the outcome shows in wifiStatus. */
+  applyWifiConfig(): void {
+    const wifi = this.#pendingWifi;
+    if (!wifi) {
+      this.#wifi = { state: 'failed', reason: 'network-not-found' };
+      return;
+    }
+    this.#connectNet(wifi);
+  }
+
+  /** prov-ctrl reset: forget the credentials of this session, stay in provisioning. */
+  resetProvisioning(): void {
+    this.#pendingWifi = undefined;
+    this.#wifi = { state: 'disconnected' };
+    if (this.#state === 'connecting-net' || this.#state === 'configuring') this.#setState('wait-config');
+  }
+
+  /** prov-ctrl reprovision / downlink/reconfigure: back into provisioning without a reset button. */
+  async reconfigure(): Promise<void> {
+    this.#generation++;
+    this.#clearTimers();
+    await this.#cloud?.close();
+    this.#cloud = undefined;
+    this.#flash = { ...this.#flash, configValid: false };
+    await this.#save();
+    this.#enterProvisioning();
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  #enterProvisioning(): void {
+    this.#wifi = { state: 'disconnected' };
+    this.#setState('wait-config');
+    this.emit('provisioning-open');
+  }
+
+  #connectNet(wifi: { ssid: string; passphrase: string }): void {
+    const generation = this.#generation;
+    this.#setState('connecting-net');
+    this.#wifi = { state: 'connecting' };
+    const deadline = this.options.clock.now() + this.timings.wifiTimeoutMs;
+    const attempt = () => {
+      if (generation !== this.#generation) return;
+      const result = this.options.air.join(wifi.ssid, wifi.passphrase);
+      if (result.ok) {
+        this.#wifi = {
+          state: 'connected',
+          ip: result.ip,
+          ssid: wifi.ssid,
+          bssid: result.ap.bssid ?? '02:00:00:00:00:01',
+          channel: result.ap.channel ?? 6,
+        };
+        void this.#onNetUp(wifi);
+        return;
+      }
+      // A wrong passphrase or a missing network is final for this attempt: report it and wait
+      // in provisioning for corrected credentials. A weak or flaky link is retried until timeout.
+      const final = result.reason === 'auth-failed' || result.reason === 'not-found';
+      if (final || this.options.clock.now() >= deadline) {
+        this.#wifi = {
+          state: 'failed',
+          reason: result.reason === 'auth-failed' ? 'auth-error' : 'network-not-found',
+        };
+        if (this.#flash.configValid) {
+          // A configured device keeps trying its network (the router may be rebooting).
+          this.options.logger.info({ reason: result.reason }, 'Wi-Fi unavailable, retrying');
+          this.#after(this.#nextBackoff(), () => this.#connectNet(wifi));
+          return;
+        }
+        this.#setLastError(EdgentError.network);
+        this.#failBeforeValid(`Wi-Fi: ${result.reason}`);
+        return;
+      }
+      this.#after(this.timings.joinDelayMs, attempt);
+    };
+    this.#after(this.timings.joinDelayMs, attempt);
+  }
+
+  async #onNetUp(wifi: { ssid: string; passphrase: string }): Promise<void> {
+    const cloud = this.#pendingCloud ?? this.#flash.cloud;
+    if (!cloud) {
+      this.#setLastError(EdgentError.config);
+      this.#failBeforeValid('no cloud configuration (activation data never arrived)');
+      return;
+    }
+    // Commit what the session delivered; it is marked valid after the first cloud connection.
+    this.#flash = { ...this.#flash, wifi, cloud };
+    await this.#save();
+    this.#attempt = 0;
+    await this.#connectCloud();
+  }
+
+  async #connectCloud(): Promise<void> {
+    const generation = this.#generation;
+    const cloudConfig = this.#flash.cloud;
+    if (!cloudConfig) return;
+    this.#setState('connecting-cloud');
+    const brokerUrl = this.#flash.redirectUrl ?? cloudConfig.brokerUrl;
+    const link = new CloudLink({
+      brokerUrl,
+      token: cloudConfig.token,
+      clientId: this.factory.hardwareId.replaceAll(':', '').toLowerCase(),
+      connectTimeoutMs: this.timings.cloudTimeoutMs,
+      onMessage: (topic, payload) => void this.#onDownlink(topic, payload.toString('utf8')),
+      onLost: (reason) => {
+        if (generation !== this.#generation || this.#cloud !== link) return;
+        this.options.logger.info({ reason }, 'cloud connection lost');
+        this.#stopTelemetry();
+        this.#scheduleReconnect();
+      },
+    });
+    await this.#cloud?.close();
+    this.#cloud = link;
+    this.stats.connects++;
+    const result: ConnectResult = await link.connect();
+    if (generation !== this.#generation) {
+      await link.close();
+      return;
+    }
+    if (result.ok) {
+      await this.#onCloudUp(link);
+      return;
+    }
+    await link.close();
+    if (result.kind === 'refused') {
+      this.options.logger.warn({ returnCode: result.returnCode }, 'cloud refused the token');
+      this.#setLastError(EdgentError.token);
+      if (this.#flash.configValid) {
+        // A token the cloud no longer accepts will not start working: wipe, as Edgent does.
+        await this.wipe('token refused by the cloud');
+      } else {
+        this.#failBeforeValid('token refused');
+      }
+      return;
+    }
+    this.options.logger.info({ message: result.message }, 'cloud unreachable');
+    if (!this.#flash.configValid) {
+      this.#setLastError(EdgentError.cloud);
+      this.#failBeforeValid(`cloud unreachable: ${result.message}`);
+      return;
+    }
+    this.#scheduleReconnect();
+  }
+
+  async #onCloudUp(link: CloudLink): Promise<void> {
+    const firstTime = !this.#flash.configValid;
+    this.#attempt = 0;
+    this.#pendingWifi = undefined;
+    this.#pendingCloud = undefined;
+    this.#flash = { ...this.#flash, configValid: true, lastError: EdgentError.none };
+    await this.#save();
+    this.#setState('running');
+    if (firstTime) this.emit('provisioning-closed');
+    // Blynk: info/mcu on every connect.
+    const { ver, build, type } = this.factory.firmware;
+    link.publish(
+      'info/mcu',
+      JSON.stringify({
+        tmpl: this.factory.templateId,
+        ver,
+        build,
+        type,
+        rxbuff: 1024,
+        hwid: this.factory.hardwareId,
+      }),
+    );
+    this.#startTelemetry();
+  }
+
+  #startTelemetry(): void {
+    this.#stopTelemetry();
+    if (this.timings.telemetryIntervalMs <= 0) return;
+    this.#telemetryTimer = this.options.clock.setInterval(
+      () => this.publishTelemetry(),
+      this.timings.telemetryIntervalMs,
+    );
+  }
+
+  #stopTelemetry(): void {
+    this.options.clock.clearInterval(this.#telemetryTimer);
+    this.#telemetryTimer = undefined;
+  }
+
+  /** One round of telemetry now (also what the schedule calls). */
+  publishTelemetry(): void {
+    if (this.#state !== 'running' || !this.#cloud?.connected) return;
+    for (const { name, payload } of this.#telemetry.next()) {
+      this.#values[name] = payload;
+      this.#publish(`ds/${name}`, payload);
+    }
+  }
+
+  #publish(topic: string, payload: string, qos: 0 | 1 = 0): void {
+    this.#cloud?.publish(topic, payload, qos);
+    this.stats.published++;
+    this.emit('published', { topic });
+  }
+
+  async #onDownlink(topic: string, payload: string): Promise<void> {
+    this.emit('downlink', { topic, payload });
+    if (topic.startsWith('downlink/ds/')) {
+      const name = topic.slice('downlink/ds/'.length);
+      this.#values[name] = payload;
+      this.#flash = { ...this.#flash, values: { ...this.#values } };
+      await this.#save();
+      // Firmware echoes the new state so every app sees what the device really holds.
+      this.#publish(`ds/${name}`, payload);
+      return;
+    }
+    switch (topic) {
+      case 'downlink/reboot':
+        await this.reboot();
+        return;
+      case 'downlink/reconfigure':
+        await this.reconfigure();
+        return;
+      case 'downlink/redirect': {
+        const url = payload.trim();
+        if (/^(mqtts?|wss?):\/\/[^\s]+$/.test(url)) {
+          this.#flash = { ...this.#flash, redirectUrl: url };
+          await this.#save();
+          await this.#cloud?.close();
+          await this.#connectCloud();
+        }
+        return;
+      }
+      case 'downlink/diag': {
+        // The gateway says the token is revoked (device deleted): wipe, as a real device should.
+        if (/"code"\s*:\s*"(TOKEN_REVOKED|DEVICE_DELETED)"/.test(payload))
+          await this.wipe('token revoked by the gateway');
+        return;
+      }
+      case 'downlink/ping':
+        return; // QoS 1: mqtt.js has acknowledged it
+    }
+    if (topic === 'downlink/wipe') await this.wipe('the gateway asked for a wipe');
+  }
+
+  #scheduleReconnect(): void {
+    const generation = this.#generation;
+    this.#setState('connecting-cloud');
+    this.stats.reconnects++;
+    this.#after(this.#nextBackoff(), () => {
+      if (generation === this.#generation) void this.#connectCloud();
+    });
+  }
+
+  /** Exponential backoff with ±50 % jitter, so a fleet does not reconnect in lockstep. */
+  #nextBackoff(): number {
+    const { backoffBaseMs, backoffMaxMs } = this.timings;
+    const exp = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(this.#attempt, 16));
+    this.#attempt++;
+    return Math.round(exp * (0.5 + this.#random()));
+  }
+
+  /** Before the first cloud connection every failure returns to provisioning. */
+  #failBeforeValid(reason: string): void {
+    this.options.logger.info({ reason, lastError: this.lastError }, 'configuration failed');
+    this.#setState('error');
+    this.#setState('wait-config');
+    this.emit('provisioning-open');
+  }
+
+  #setLastError(code: number): void {
+    this.#flash = { ...this.#flash, lastError: code };
+    void this.#save();
+  }
+
+  #setState(to: DeviceState): void {
+    const from = this.#state;
+    if (from === to) return;
+    this.#state = to;
+    this.emit('state', { from, to, lastError: this.lastError });
+  }
+
+  #after(ms: number, fn: () => void): void {
+    const handle = this.options.clock.setTimeout(() => {
+      this.#timers.delete(handle);
+      fn();
+    }, ms);
+    this.#timers.add(handle);
+  }
+
+  #clearTimers(): void {
+    for (const timer of this.#timers) this.options.clock.clearTimeout(timer);
+    this.#timers.clear();
+    this.#stopTelemetry();
+  }
+
+  #save(): Promise<void> {
+    return this.options.flash.write(this.#flash);
+  }
+}

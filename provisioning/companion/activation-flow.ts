@@ -1,0 +1,230 @@
+/**
+ * The companion's activation flow: the numbered steps a person walks through to put a device on
+ * Wi-Fi and into their account. Each step reports its progress; a failure names its step, carries
+ * a stable code, and says what the person can do. The flow talks to a ProvisioningTransport (any
+ * radio) and to the gateway through a small interface, never to a radio or HTTP directly.
+ */
+import { isTetherError, TetherError } from '../../shared/errors.js';
+import type { ProvisioningOutcome, ProvisioningSessionInfo } from '../../shared/gateway-client.js';
+import type { SecurityVersion } from '../protocol/messages/session-messages.js';
+import type { WifiCredentials } from '../protocol/messages/wifi-config-messages.js';
+import { ProtocommClient, type ProtocommClientOptions } from '../protocol/protocomm-client.js';
+import type { ProvisioningTransport } from '../transport/transport.js';
+
+export const ACTIVATION_STEPS = [
+  'gateway-session',
+  'connect',
+  'proto-ver',
+  'secure-session',
+  'activation-data',
+  'wifi',
+  'cloud-activation',
+] as const;
+
+export type ActivationStep = (typeof ACTIVATION_STEPS)[number];
+
+export const STEP_LABELS: Record<ActivationStep, string> = {
+  'gateway-session': 'Open a provisioning session on the gateway',
+  connect: 'Connect to the device',
+  'proto-ver': 'Read the device protocol and security',
+  'secure-session': 'Open a secure session (proof of possession)',
+  'activation-data': 'Hand over the activation token',
+  wifi: 'Join the device to Wi-Fi',
+  'cloud-activation': 'Wait for the gateway to confirm the device',
+};
+
+/** What the flow needs from the gateway (GatewayClient implements it). */
+export interface ActivationGateway {
+  createProvisioningSession(templateId: string, name?: string): Promise<ProvisioningSessionInfo>;
+  waitForActivation(deviceId: string, options?: { signal?: AbortSignal }): Promise<ProvisioningOutcome>;
+}
+
+export interface ActivationInput {
+  templateId: string;
+  /** Device address for the transport (host:port for SoftAP, an id or name for BLE). */
+  address: string;
+  pop: string;
+  wifi: WifiCredentials;
+  deviceName?: string;
+  /** Lowest security accepted; the template's minimum applies when it is higher. */
+  minSecurity?: SecurityVersion;
+  /** How long to wait for the device to reach the gateway after Wi-Fi is up. Default 60 s. */
+  cloudTimeoutMs?: number;
+  wifiTimeoutMs?: number;
+  /** How often to ask the device for its Wi-Fi status. Default 1 s, as Espressif's apps. */
+  wifiPollMs?: number;
+  /**
+   * Called when the device cannot join Wi-Fi (wrong passphrase, network not found). Return new
+   * credentials to retry in the same session — no factory reset — or undefined to give up.
+   */
+  onWifiFailed?: (error: TetherError) => Promise<WifiCredentials | undefined>;
+  onStep?: (step: ActivationStep, status: 'start' | 'done', detail?: string) => void;
+  protocomm?: ProtocommClientOptions;
+}
+
+export interface ActivationResult {
+  deviceId: string;
+  hardwareId: string;
+  ownerId: string | null;
+  security: SecurityVersion;
+  durationMs: number;
+}
+
+/** What the person can do next, per code: shown under the error. */
+export const NEXT_STEP_HINTS: Partial<Record<string, string>> = {
+  WIFI_AUTH_FAILED: 'Check the Wi-Fi passphrase and try again; the device is still waiting.',
+  WIFI_NETWORK_NOT_FOUND: 'Check the network name, and that the device is in range of the access point.',
+  POP_INVALID: 'Check the proof-of-possession code on the device label or its QR code.',
+  POP_LOCKED_OUT: 'Too many wrong codes: wait for the lockout to end, then use the code on the label.',
+  SECURITY_MISMATCH: 'The device offers weaker security than this product requires: update its firmware.',
+  TEMPLATE_MISMATCH:
+    'The device runs firmware of another product: flash the right firmware or pick its template.',
+  PROVISIONING_EXPIRED: 'The provisioning session ran out: start again.',
+  DEVICE_UNREACHABLE: 'Make sure the device is in provisioning mode and nearby (or on the same network).',
+  GATEWAY_UNREACHABLE: 'Check the gateway address and that it is running.',
+  TIMEOUT: 'The device did not reach the gateway: check that the Wi-Fi network can reach the gateway.',
+};
+
+export async function activateDevice(
+  transport: ProvisioningTransport,
+  gateway: ActivationGateway,
+  input: ActivationInput,
+): Promise<ActivationResult> {
+  const started = Date.now();
+  const report = input.onStep ?? (() => {});
+  const step = async <T>(
+    name: ActivationStep,
+    run: () => Promise<T>,
+    detail?: (value: T) => string,
+  ): Promise<T> => {
+    report(name, 'start');
+    try {
+      const value = await run();
+      report(name, 'done', detail?.(value));
+      return value;
+    } catch (error) {
+      throw inStep(error, name);
+    }
+  };
+
+  const session = await step(
+    'gateway-session',
+    () => gateway.createProvisioningSession(input.templateId, input.deviceName),
+    (s) => `device ${s.deviceId}`,
+  );
+  const minSecurity = Math.max(input.minSecurity ?? 0, session.minSecurity) as SecurityVersion;
+  const link = await step(
+    'connect',
+    () => transport.connect(input.address),
+    () => input.address,
+  );
+  const client = new ProtocommClient(link, { ...input.protocomm, minSecurity });
+  let security: SecurityVersion;
+  let hardwareId: string;
+  try {
+    await step(
+      'proto-ver',
+      async () => {
+        const info = await client.getVersion();
+        if (info.tether && info.tether.tmpl !== session.templateId) {
+          throw new TetherError(
+            'TEMPLATE_MISMATCH',
+            `The device is a ${info.tether.tmpl} product, not ${session.templateId}.`,
+            { details: { device: info.tether.tmpl, expected: session.templateId } },
+          );
+        }
+        return info;
+      },
+      (v) => `${v.prov.ver}, security ${v.prov.secVer ?? '?'}`,
+    );
+    security = await step(
+      'secure-session',
+      () => client.establishSession({ pop: input.pop }),
+      (s) => `security ${s}`,
+    );
+    ({ hardwareId } = await step(
+      'activation-data',
+      () =>
+        client.activate({
+          token: session.token,
+          brokerUrl: session.brokerUrl,
+          templateId: session.templateId,
+        }),
+      (r) => `hardware id ${r.hardwareId}`,
+    ));
+    await step(
+      'wifi',
+      async () => {
+        let credentials = input.wifi;
+        for (;;) {
+          try {
+            await client.setWifiConfig(credentials);
+            await client.applyWifiConfig();
+            return await client.waitForWifi({
+              ...(input.wifiTimeoutMs ? { timeoutMs: input.wifiTimeoutMs } : {}),
+              ...(input.wifiPollMs ? { intervalMs: input.wifiPollMs } : {}),
+            });
+          } catch (error) {
+            const retryable =
+              isTetherError(error) &&
+              (error.code === 'WIFI_AUTH_FAILED' || error.code === 'WIFI_NETWORK_NOT_FOUND');
+            const next = retryable && input.onWifiFailed ? await input.onWifiFailed(error) : undefined;
+            if (!next) throw error;
+            credentials = next;
+          }
+        }
+      },
+      (s) => `${s.ssid}, ip ${s.ip4Address}`,
+    );
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+
+  const outcome = await step('cloud-activation', async () => {
+    const timeoutMs = input.cloudTimeoutMs ?? 60_000;
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      return await gateway.waitForActivation(session.deviceId, { signal });
+    } catch (error) {
+      if (signal.aborted) {
+        throw new TetherError(
+          'TIMEOUT',
+          `The device did not reach the gateway within ${Math.round(timeoutMs / 1000)} s.`,
+        );
+      }
+      throw error;
+    }
+  });
+  if (outcome.state !== 'active') {
+    const failure = outcome as { code?: string; message?: string };
+    throw inStep(
+      new TetherError(
+        failure.code === 'TEMPLATE_MISMATCH' || failure.code === 'PROVISIONING_EXPIRED'
+          ? failure.code
+          : 'PROTOCOL_ERROR',
+        failure.message ?? `Activation ${outcome.state}.`,
+      ),
+      'cloud-activation',
+    );
+  }
+  return {
+    deviceId: session.deviceId,
+    hardwareId,
+    ownerId: outcome.device.ownerId,
+    security,
+    durationMs: Date.now() - started,
+  };
+}
+
+function inStep(error: unknown, step: ActivationStep): TetherError {
+  const base = isTetherError(error)
+    ? error
+    : new TetherError('INTERNAL', `Unexpected failure: ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+      });
+  const hint = NEXT_STEP_HINTS[base.code];
+  return new TetherError(base.code, base.message, {
+    cause: base.cause ?? error,
+    details: { ...base.details, step, ...(hint ? { hint } : {}) },
+  });
+}

@@ -1,0 +1,58 @@
+/** Builds a simulated device with its provisioning service, for whole-system tests. */
+
+import { DeviceHost } from '../../firmware-sim/device-host.js';
+import { makeFactoryData } from '../../firmware-sim/factory-data.js';
+import { type Flash, MemoryFlash } from '../../firmware-sim/flash.js';
+import { type AccessPoint, SimulatedAir } from '../../firmware-sim/radio.js';
+import { type DeviceTimings, SimulatedDevice } from '../../firmware-sim/simulated-device.js';
+import type { DatastreamSpec } from '../../firmware-sim/telemetry.js';
+import { makeSrpVerifier } from '../../provisioning/protocol/security/srp-verifier.js';
+import { SystemClock } from '../../shared/clock.js';
+import { silentLogger } from '../../shared/logger.js';
+
+export const HOME_WIFI: AccessPoint = { ssid: 'home', passphrase: 'hunter22hunter22', rssi: -55 };
+
+export interface SimDeviceOptions {
+  templateId: string;
+  datastreams?: DatastreamSpec[];
+  security?: 0 | 1 | 2;
+  flash?: Flash;
+  aps?: AccessPoint[];
+  timings?: Partial<DeviceTimings>;
+  ble?: { mediumDir: string };
+  pop?: string;
+}
+
+export async function startSimDevice(options: SimDeviceOptions): Promise<DeviceHost> {
+  const clock = new SystemClock();
+  const factory = makeFactoryData({
+    templateId: options.templateId,
+    ...(options.pop ? { pop: options.pop } : {}),
+  });
+  const device = new SimulatedDevice({
+    factory,
+    datastreams: options.datastreams ?? [{ name: 'temp', type: 'double', min: -40, max: 125 }],
+    flash: options.flash ?? new MemoryFlash(),
+    air: new SimulatedAir(options.aps ?? [HOME_WIFI]),
+    clock,
+    logger: silentLogger(),
+    timings: { joinDelayMs: 20, telemetryIntervalMs: 0, backoffBaseMs: 100, ...options.timings },
+  });
+  const security = options.security ?? 2;
+  const host = new DeviceHost({
+    device,
+    security:
+      security === 2
+        ? { version: 2, credential: makeSrpVerifier(factory.pop) }
+        : security === 1
+          ? { version: 1, pop: factory.pop }
+          : { version: 0 },
+    clock,
+    logger: silentLogger(),
+    softAp: { host: '127.0.0.1', port: 0 },
+    ble: options.ble ?? false,
+    provisioningGraceMs: 5_000,
+  });
+  await host.start();
+  return host;
+}
