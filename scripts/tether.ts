@@ -8,6 +8,8 @@ import { reportError } from './cli/output.js';
 import { gatewayStartCommand } from './commands/gateway-start.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
+import { provisionCommand } from './commands/provision.js';
+import { simDeviceCommand } from './commands/sim-device.js';
 import { templateCreateCommand } from './commands/template-create.js';
 import { templateListCommand } from './commands/template-list.js';
 
@@ -26,6 +28,9 @@ export function buildProgram(): Command {
   const template = program.command('template').description('Templates (products).');
   templateCreateCommand(template);
   templateListCommand(template);
+  provisionCommand(program);
+  const sim = program.command('sim').description('Simulated devices and fleets.');
+  simDeviceCommand(sim);
   return program;
 }
 

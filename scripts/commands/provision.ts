@@ -1,0 +1,133 @@
+/**
+ * `tether provision`: activate a device and make it yours — log-in session, provisioning session
+ * on the gateway, secure session with the device (SoftAP or BLE), Wi-Fi, then the gateway's word
+ * that the device is active and owned by you. One visible line per step.
+ */
+import type { Command } from 'commander';
+import { activateDevice, STEP_LABELS } from '../../provisioning/companion/activation-flow.js';
+import { SimBleTransport } from '../../provisioning/transport/sim-ble-central.js';
+import { SoftApHttpTransport } from '../../provisioning/transport/softap-http.js';
+import type { ProvisioningTransport } from '../../provisioning/transport/transport.js';
+import { isTetherError, TetherError } from '../../shared/errors.js';
+import { sessionClient } from '../cli/cli-context.js';
+import { printJson, StepReporter } from '../cli/output.js';
+import { prompt, promptHidden } from '../cli/prompt.js';
+
+interface ProvisionOptions {
+  template: string;
+  device?: string;
+  qr?: string;
+  pop?: string;
+  ssid?: string;
+  passphrase?: string;
+  transport: string;
+  name?: string;
+  minSecurity?: string;
+  mediumDir?: string;
+  timeout: string;
+  gateway?: string;
+  json?: boolean;
+}
+
+/** The QR text Espressif's apps read: {"ver":"v1","name":…,"pop":…,"transport":…}. */
+export function parseQrPayload(text: string): { name?: string; pop?: string; transport?: string } {
+  try {
+    const value = JSON.parse(text) as Record<string, unknown>;
+    return {
+      ...(typeof value.name === 'string' ? { name: value.name } : {}),
+      ...(typeof value.pop === 'string' ? { pop: value.pop } : {}),
+      ...(typeof value.transport === 'string' ? { transport: value.transport } : {}),
+    };
+  } catch {
+    throw new TetherError(
+      'VALIDATION_FAILED',
+      'The QR payload is not the JSON Espressif devices print ({"ver":"v1",…}).',
+    );
+  }
+}
+
+export function provisionCommand(program: Command): Command {
+  return program
+    .command('provision')
+    .description(
+      'Activate a device: put it on Wi-Fi and into your account (ESP-IDF provisioning, security 2 by default).',
+    )
+    .requiredOption('-t, --template <id>', 'template (product) id of the device, TMPL…')
+    .option(
+      '-d, --device <address>',
+      'device address: host:port for SoftAP (a simulator prints it), or a BLE name/address',
+    )
+    .option('--qr <json>', 'the QR payload printed on the device (gives name, PoP and transport)')
+    .option('--pop <code>', 'proof of possession from the device label (prompted when missing)')
+    .option('--ssid <ssid>', 'Wi-Fi network the device should join (prompted when missing)')
+    .option(
+      '--passphrase <passphrase>',
+      'Wi-Fi passphrase (prompted when missing; or TETHER_WIFI_PASSPHRASE)',
+    )
+    .option('--transport <kind>', 'softap or ble (the simulated BLE medium on this machine)', 'softap')
+    .option('--name <name>', 'a name for the device in your account')
+    .option(
+      '--min-security <level>',
+      'refuse devices below this security level (the template may require more)',
+    )
+    .option('--medium-dir <dir>', 'simulated BLE medium folder (default: the system temp folder)')
+    .option('--timeout <seconds>', 'how long to wait for the device to reach the gateway', '60')
+    .option('-g, --gateway <url>', 'gateway URL')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: ProvisionOptions) => {
+      const qr = opts.qr ? parseQrPayload(opts.qr) : {};
+      const transportKind = qr.transport ?? opts.transport;
+      const address = opts.device ?? qr.name;
+      if (!address)
+        throw new TetherError('VALIDATION_FAILED', 'Say which device: --device <address> or --qr <payload>.');
+      const pop = opts.pop ?? qr.pop ?? (await promptHidden('Proof of possession (device label): '));
+      const ssid = opts.ssid ?? (await prompt('Wi-Fi network name: '));
+      const passphrase =
+        opts.passphrase ??
+        process.env.TETHER_WIFI_PASSPHRASE ??
+        (await promptHidden(`Passphrase for ${ssid}: `));
+      const transport: ProvisioningTransport =
+        transportKind === 'ble'
+          ? new SimBleTransport(opts.mediumDir ? { mediumDir: opts.mediumDir } : {})
+          : new SoftApHttpTransport();
+      const gateway = await sessionClient(opts.gateway);
+      if (!gateway.loggedIn)
+        throw new TetherError('AUTH_REQUIRED', 'Log in first: tether login --email <you>.');
+      const steps = new StepReporter(opts.json);
+      try {
+        const result = await activateDevice(transport, gateway, {
+          templateId: opts.template,
+          address,
+          pop,
+          wifi: { ssid, passphrase },
+          cloudTimeoutMs: Number(opts.timeout) * 1000,
+          ...(opts.name ? { deviceName: opts.name } : {}),
+          ...(opts.minSecurity ? { minSecurity: Number(opts.minSecurity) as 0 | 1 | 2 } : {}),
+          onStep: (step, status, detail) =>
+            status === 'start' ? steps.start(STEP_LABELS[step]) : steps.succeed(detail),
+          // Beyond the peers: a wrong passphrase is corrected in the same session, no reset.
+          onWifiFailed: async (error) => {
+            steps.fail(error.message);
+            if (!process.stdin.isTTY) return undefined;
+            const again = await promptHidden(`Passphrase for ${ssid} (empty to give up): `);
+            if (!again) return undefined;
+            steps.start(STEP_LABELS.wifi);
+            return { ssid, passphrase: again };
+          },
+        });
+        if (opts.json) printJson(result);
+        else
+          process.stdout.write(
+            `\nDevice ${result.deviceId} is active and yours (hardware ${result.hardwareId}, security ${result.security}, ${result.durationMs} ms).\n`,
+          );
+      } catch (error) {
+        steps.fail(isTetherError(error) ? error.code : undefined);
+        if (isTetherError(error) && !opts.json) {
+          const step = error.details?.step as keyof typeof STEP_LABELS | undefined;
+          if (step) process.stderr.write(`Failed at: ${STEP_LABELS[step] ?? step}\n`);
+          if (error.details?.hint) process.stderr.write(`What to do: ${String(error.details.hint)}\n`);
+        }
+        throw error;
+      }
+    });
+}
