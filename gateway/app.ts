@@ -11,8 +11,10 @@ import { createPasswordHasher, type PasswordHasher } from './accounts/passwords.
 import { loadOrCreateSigningKeys } from './accounts/signing-keys.js';
 import { Auditor } from './audit.js';
 import { DeviceBroker } from './broker/device-broker.js';
+import { DeviceLifecycleService } from './devices/device-lifecycle-service.js';
 import { DeviceService } from './devices/device-service.js';
 import { ProvisioningService } from './devices/provisioning-service.js';
+import { StaticTokenService } from './devices/static-token-service.js';
 import { TemplateService } from './devices/template-service.js';
 import { UplinkHandler } from './devices/uplink-handler.js';
 import { EventBus } from './events.js';
@@ -97,6 +99,25 @@ export class Gateway {
       devices,
       uplinks,
     });
+    const lifecycle = new DeviceLifecycleService({
+      store,
+      clock,
+      events,
+      auditor,
+      devices,
+      connections: broker,
+      logger: moduleLogger(logger, 'lifecycle'),
+    });
+    const staticTokens = new StaticTokenService({
+      store,
+      clock,
+      config,
+      events,
+      auditor,
+      devices,
+      templates,
+      connections: broker,
+    });
     const services: GatewayServices = {
       config,
       clock,
@@ -108,6 +129,8 @@ export class Gateway {
       devices,
       provisioning,
       broker,
+      lifecycle,
+      staticTokens,
     };
     const http = buildHttpApp({
       services,
@@ -137,7 +160,8 @@ export class Gateway {
     await store.open();
     try {
       this.#firstRun = await auth.ensureFirstRun();
-      await broker.start();
+      // The broker also serves MQTT over WebSocket at /mqtt on the HTTP server.
+      await broker.start({ httpServer: this.http.server });
       await this.http.listen({ port: config.http.port, host: config.http.host });
     } catch (error) {
       await broker.stop();

@@ -5,8 +5,10 @@ import type { TetherConfig } from '../shared/config.js';
 import type { AuthService } from './accounts/auth-service.js';
 import type { Auditor } from './audit.js';
 import type { DeviceBroker } from './broker/device-broker.js';
+import type { DeviceLifecycleService } from './devices/device-lifecycle-service.js';
 import type { DeviceService } from './devices/device-service.js';
 import type { ProvisioningService } from './devices/provisioning-service.js';
+import type { StaticTokenService } from './devices/static-token-service.js';
 import type { TemplateService } from './devices/template-service.js';
 import type { EventBus } from './events.js';
 import type { Store } from './store/store.js';
@@ -22,4 +24,7 @@ export interface GatewayServices {
   devices: DeviceService;
   provisioning: ProvisioningService;
   broker: DeviceBroker;
+  /** Rename, write, reconfigure, transfer, re-provision, delete. */
+  lifecycle: DeviceLifecycleService;
+  staticTokens: StaticTokenService;
 }

@@ -1,13 +1,20 @@
 /**
- * The MQTT broker devices connect to: Aedes on TCP, with Blynk's device API as policy in its hooks.
+ * The MQTT broker devices connect to: Aedes on TCP, on TLS when a certificate and key are configured,
+ * and over WebSocket at `/mqtt` on the HTTP port, with Blynk's device API as policy in its hooks.
+ * MQTT 3.1.1 only: aedes 1.x answers an MQTT 5 CONNECT with return code 1 (see test/broker).
  * - authenticate: username `device`, password = token; O(1) lookup of the token's hash.
  * - authorizePublish: only the API's uplink topics, within size and rate limits; each message is
  *   mapped into the device's own namespace (`d/<id>/…`) and handled in order per device.
  * - authorizeSubscribe: only `downlink/…`, mapped to `d/<id>/downlink/…`.
  * - authorizeForward: a device receives only its own namespace, with the prefix removed.
  */
+import { readFile } from 'node:fs/promises';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { isTetherError, MqttReturnCode, TetherError } from '../../shared/errors.js';
@@ -26,6 +33,21 @@ const DEVICE_USERNAME = 'device';
 const MAX_CLIENT_ID = 64;
 /** Limit breaches answered on downlink/diag before the connection is closed. */
 const BREACHES_BEFORE_CLOSE = 3;
+/** Blynk serves MQTT over WebSocket at this path (blynk.cloud device MQTT API, "Authentication"). */
+export const MQTT_WEBSOCKET_PATH = '/mqtt';
+/**
+ * How long a last message (downlink/wipe) gets to leave before the connection is destroyed:
+ * aedes' close() destroys the socket, which would drop bytes still queued behind it.
+ */
+const LINGER_MS = 100;
+
+/** What the device lifecycle needs from the broker: reach a connected device, or drop it. */
+export interface DeviceConnections {
+  isConnected(deviceId: string): boolean;
+  sendToDevice(deviceId: string, deviceTopic: string, payload: string, qos?: 0 | 1): boolean;
+  /** Drop the device's connection; with `last`, send that message first. Resolves once closed. */
+  disconnect(deviceId: string, reason: string, last?: { topic: string; payload: string }): Promise<boolean>;
+}
 
 interface DeviceSession extends DeviceLink {
   client: Client;
@@ -34,6 +56,10 @@ interface DeviceSession extends DeviceLink {
   windowStart: number;
   windowCount: number;
   breaches: number;
+  /** Set when the gateway drops the device: nothing it sends after that counts. */
+  closing: boolean;
+  /** Publish on the device's downlink and resolve once aedes has handed it to the connection. */
+  deliver(deviceTopic: string, payload: string, qos: 0 | 1): Promise<void>;
 }
 
 export interface DeviceBrokerDeps {
@@ -44,10 +70,15 @@ export interface DeviceBrokerDeps {
   uplinks: UplinkHandler;
 }
 
-export class DeviceBroker {
+export class DeviceBroker implements DeviceConnections {
   #aedes: Aedes | undefined;
   #server: Server | undefined;
-  readonly #sockets = new Set<Socket>();
+  #tlsServer: TlsServer | undefined;
+  #wss: WebSocketServer | undefined;
+  #httpServer: HttpServer | undefined;
+  readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+    this.#upgrade(request, socket, head);
+  readonly #sockets = new Set<Socket | Duplex>();
   /** Authenticated device per client (set in authenticate, before the client is ready). */
   readonly #pending = new WeakMap<Client, string>();
   readonly #sessions = new WeakMap<Client, DeviceSession>();
@@ -61,11 +92,27 @@ export class DeviceBroker {
     return typeof address === 'object' && address ? address.port : 0;
   }
 
+  /** The TLS listener's port; 0 when no certificate is configured. */
+  get tlsPort(): number {
+    const address = this.#tlsServer?.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
   get connectedDevices(): number {
     return this.#byDevice.size;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Opens the TCP listener, the TLS listener when a certificate and key are configured, and, given
+   * the HTTP server, MQTT over WebSocket at /mqtt on it (upgrades on other paths are left alone).
+   */
+  async start(options: { httpServer?: HttpServer } = {}): Promise<void> {
+    const { config } = this.deps;
+    // Read the key material first: a bad path fails the start before any socket opens.
+    const tls =
+      config.tlsCertFile && config.tlsKeyFile
+        ? { cert: await readFile(config.tlsCertFile), key: await readFile(config.tlsKeyFile) }
+        : undefined;
     const aedes = await Aedes.createBroker({
       authenticate: (client, username, password, done) =>
         this.#authenticate(client, username, password, done),
@@ -80,31 +127,67 @@ export class DeviceBroker {
       this.deps.logger.debug({ clientId: client.id, err: error.message }, 'client error'),
     );
     this.#aedes = aedes;
-    const server = createServer((socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-      aedes.handle(socket);
-    });
+    const server = createServer((socket) => this.#handle(socket));
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.deps.config.port, this.deps.config.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    await listen(server, config.port, config.host);
+    if (tls) {
+      const tlsServer = createTlsServer(tls, (socket) => this.#handle(socket));
+      // A failed handshake is the client's problem, not the gateway's: log it quietly.
+      tlsServer.on('tlsClientError', (error) =>
+        this.deps.logger.debug({ err: error.message }, 'TLS handshake failed'),
+      );
+      this.#tlsServer = tlsServer;
+      await listen(tlsServer, config.tlsPort, config.host);
+    }
+    if (options.httpServer && config.websocket) {
+      this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes + 1024 });
+      this.#httpServer = options.httpServer;
+      options.httpServer.on('upgrade', this.#onUpgrade);
+    }
+    this.deps.logger.info(
+      { port: this.port, tlsPort: this.tlsPort, websocket: this.#wss !== undefined, host: config.host },
+      'MQTT broker listening',
+    );
+  }
+
+  #handle(stream: Socket | Duplex): void {
+    this.#sockets.add(stream);
+    stream.once('close', () => this.#sockets.delete(stream));
+    this.#aedes?.handle(stream);
+  }
+
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const wss = this.#wss;
+    const path = (request.url ?? '').split('?')[0];
+    if (!wss || path !== MQTT_WEBSOCKET_PATH) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+      const stream = createWebSocketStream(ws);
+      // The stream errors when the peer vanishes; aedes sees the close either way.
+      stream.on('error', () => stream.destroy());
+      this.#handle(stream);
     });
-    this.deps.logger.info({ port: this.port, host: this.deps.config.host }, 'MQTT broker listening');
   }
 
   async stop(): Promise<void> {
-    const server = this.#server;
+    const servers = [this.#server, this.#tlsServer].filter((s): s is Server | TlsServer => s !== undefined);
     const aedes = this.#aedes;
     this.#server = undefined;
+    this.#tlsServer = undefined;
     this.#aedes = undefined;
-    if (server) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of this.#sockets) socket.destroy();
-      await closed;
+    this.#httpServer?.off('upgrade', this.#onUpgrade);
+    this.#httpServer = undefined;
+    const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    await Promise.all(closed);
+    if (this.#wss) {
+      const wss = this.#wss;
+      this.#wss = undefined;
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
     }
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     this.#byDevice.clear();
@@ -122,9 +205,24 @@ export class DeviceBroker {
     return true;
   }
 
-  /** Drop a device's connection (token revoked, device deleted, takeover). */
-  disconnect(deviceId: string, reason: string): void {
-    this.#byDevice.get(deviceId)?.close(reason);
+  /** Drop a device's connection (token revoked, device deleted); false when it was not connected. */
+  async disconnect(
+    deviceId: string,
+    reason: string,
+    last?: { topic: string; payload: string },
+  ): Promise<boolean> {
+    const session = this.#byDevice.get(deviceId);
+    if (!session) return false;
+    session.closing = true;
+    // Forget the session now: a new connection with a new token must not be taken for this one.
+    this.#byDevice.delete(deviceId);
+    if (last) {
+      await session.deliver(last.topic, last.payload, 1);
+      await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
+    }
+    session.close(reason);
+    void this.deps.devices.setOnline(deviceId, false);
+    return true;
   }
 
   #authenticate(
@@ -137,6 +235,11 @@ export class DeviceBroker {
       this.deps.logger.info({ clientId: client.id.slice(0, MAX_CLIENT_ID), reason }, 'connection refused');
       done(Object.assign(new Error(reason), { returnCode }), false);
     };
+    // aedes checks the client id length only for MQTT 3.1 (protocol level 3); we check every level.
+    if (client.id.length > MAX_CLIENT_ID) {
+      refuse(MqttReturnCode.identifierRejected, `client id longer than ${MAX_CLIENT_ID} characters`);
+      return;
+    }
     if (username !== DEVICE_USERNAME || !password) {
       refuse(
         MqttReturnCode.badUsernameOrPassword,
@@ -170,20 +273,27 @@ export class DeviceBroker {
       windowStart: this.deps.clock.now(),
       windowCount: 0,
       breaches: 0,
+      closing: false,
       send: (deviceTopic, payload, qos = 0) => {
-        aedes?.publish(
-          {
-            cmd: 'publish',
-            topic: internalTopic(deviceId, deviceTopic),
-            payload: Buffer.from(payload),
-            qos,
-            retain: false,
-            dup: false,
-          } as PublishPacket,
-          () => {},
-        );
+        void session.deliver(deviceTopic, payload, qos);
       },
+      deliver: (deviceTopic, payload, qos) =>
+        new Promise<void>((resolve) => {
+          if (!aedes) return resolve();
+          aedes.publish(
+            {
+              cmd: 'publish',
+              topic: internalTopic(deviceId, deviceTopic),
+              payload: Buffer.from(payload),
+              qos,
+              retain: false,
+              dup: false,
+            } as PublishPacket,
+            () => resolve(),
+          );
+        }),
       close: (reason) => {
+        session.closing = true;
         this.deps.logger.info({ deviceId, reason }, 'closing device connection');
         client.close();
       },
@@ -214,6 +324,7 @@ export class DeviceBroker {
     if (!client) return done(null);
     const session = this.#sessions.get(client);
     if (!session) return done(new Error('not authenticated'));
+    if (session.closing) return done(new Error('connection closing'));
     const uplink = parseUplink(packet.topic);
     if (!uplink) {
       return done(
@@ -270,4 +381,14 @@ export class DeviceBroker {
     if (topic === null) return null;
     return { ...packet, topic } as AedesPublishPacket;
   }
+}
+
+function listen(server: Server | TlsServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -16,7 +16,18 @@ import type { Store } from '../store/store.js';
 import type { DatastreamValue, Device } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
 
-export type PublicDevice = Omit<Device, 'tokenHash'> & { online: boolean };
+export type PublicDevice = Omit<Device, 'tokenHash' | 'claimCodeHash'> & { online: boolean };
+
+export interface DeviceFilter {
+  templateId?: string;
+  ownerId?: string;
+  status?: Device['status'];
+  online?: boolean;
+  activated?: boolean;
+}
+
+const MAX_TEXT = 255;
+const MAX_META = 64;
 
 export class DeviceService {
   readonly #online = new Set<string>();
@@ -122,6 +133,61 @@ export class DeviceService {
     return value;
   }
 
+  /** `ds/<name>/erase`: forget the latest value. */
+  async eraseValue(deviceId: string, name: string): Promise<void> {
+    const device = await this.#require(deviceId);
+    if (!(name in device.values)) return;
+    const { [name]: _gone, ...values } = device.values;
+    const updated = await this.deps.store.devices.update(deviceId, {
+      values,
+      lastSeenAt: this.deps.clock.now(),
+    });
+    this.deps.events.emit('device.changed', { device: updated });
+  }
+
+  /** `ds/<name>/prop/<property>`: a widget property (label, color, min…), kept per datastream. */
+  async setProperty(deviceId: string, name: string, property: string, value: string): Promise<void> {
+    const device = await this.#require(deviceId);
+    if (value.length > MAX_TEXT)
+      throw new TetherError('VALIDATION_FAILED', `Property ${property}: too long.`);
+    const props = { ...device.props, [name]: { ...device.props?.[name], [property]: value } };
+    const updated = await this.deps.store.devices.update(deviceId, {
+      props,
+      lastSeenAt: this.deps.clock.now(),
+    });
+    this.deps.events.emit('device.changed', { device: updated });
+  }
+
+  /** `meta/<field>`: a metadata field the device sets (serial number, hotspot name…). */
+  async setMeta(deviceId: string, field: string, value: string): Promise<void> {
+    const device = await this.#require(deviceId);
+    if (value.length > MAX_TEXT) throw new TetherError('VALIDATION_FAILED', `Metadata ${field}: too long.`);
+    if (Object.keys(device.meta ?? {}).length >= MAX_META && !(field in (device.meta ?? {}))) {
+      throw new TetherError('VALIDATION_FAILED', `At most ${MAX_META} metadata fields per device.`);
+    }
+    const updated = await this.deps.store.devices.update(deviceId, {
+      meta: { ...device.meta, [field]: value },
+      lastSeenAt: this.deps.clock.now(),
+    });
+    this.deps.events.emit('device.changed', { device: updated });
+  }
+
+  /** `get/meta`: the system fields Blynk answers (Device Name, Device Owner), then custom ones. */
+  async metaValue(device: Device, field: string): Promise<string | undefined> {
+    if (field === 'Device Name') return device.name;
+    if (field === 'Device Owner') {
+      return device.ownerId ? (await this.deps.store.users.get(device.ownerId))?.email : undefined;
+    }
+    return device.meta?.[field];
+  }
+
+  /** `event/<code>`: an alert or log line from the device; pushed to people, not stored. */
+  recordEvent(device: Device, code: string, description: string): void {
+    const at = this.deps.clock.now();
+    this.deps.logger.info({ deviceId: device.id, code }, 'device event');
+    this.deps.events.emit('device.event', { device, code, description: description.slice(0, MAX_TEXT), at });
+  }
+
   async setOnline(deviceId: string, online: boolean): Promise<void> {
     const device = await this.deps.store.devices.get(deviceId);
     if (!device) return;
@@ -139,11 +205,18 @@ export class DeviceService {
     return this.#failures.get(deviceId);
   }
 
-  async listVisible(actor: AuthenticatedActor): Promise<PublicDevice[]> {
+  async listVisible(actor: AuthenticatedActor, filter: DeviceFilter = {}): Promise<PublicDevice[]> {
+    const where: Partial<Device> = {};
+    if (filter.templateId) where.templateId = filter.templateId;
+    if (filter.ownerId) where.ownerId = filter.ownerId;
+    if (filter.status) where.status = filter.status;
     const out: PublicDevice[] = [];
     for (const orgId of actor.visibleOrgIds) {
-      for (const device of await this.deps.store.devices.find({ orgId })) {
-        if (canViewDevice(actor, device)) out.push(this.toPublic(device));
+      for (const device of await this.deps.store.devices.find({ ...where, orgId })) {
+        if (!canViewDevice(actor, device)) continue;
+        if (filter.online !== undefined && this.#online.has(device.id) !== filter.online) continue;
+        if (filter.activated !== undefined && (device.activatedAt !== null) !== filter.activated) continue;
+        out.push(this.toPublic(device));
       }
     }
     return out;
@@ -161,7 +234,7 @@ export class DeviceService {
     return device;
   }
 
-  toPublic({ tokenHash: _hash, ...device }: Device): PublicDevice {
+  toPublic({ tokenHash: _hash, claimCodeHash: _claim, ...device }: Device): PublicDevice {
     return { ...device, online: this.#online.has(device.id) };
   }
 

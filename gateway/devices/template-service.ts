@@ -22,18 +22,7 @@ export class TemplateService {
     if (!can(actor, 'templates.edit', { orgId: actor.orgId })) {
       throw new TetherError('PERMISSION_DENIED', 'You may not create templates.');
     }
-    const names = new Set<string>();
-    for (const ds of input.datastreams ?? []) {
-      if (names.has(ds.name))
-        throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name} appears twice.`);
-      names.add(ds.name);
-      if (ds.min !== undefined && ds.max !== undefined && ds.min > ds.max) {
-        throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name}: min is above max.`);
-      }
-      if (ds.type === 'enum' && !ds.values?.length) {
-        throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name}: an enum needs values.`);
-      }
-    }
+    checkDatastreams(input.datastreams ?? []);
     const template: Template = {
       id: newTemplateId(),
       orgId: actor.orgId,
@@ -53,6 +42,36 @@ export class TemplateService {
       ip,
     });
     return template;
+  }
+
+  /** Edit name, datastreams, hotspot prefix or minimum security; only in an org the actor edits. */
+  async update(
+    actor: AuthenticatedActor,
+    id: string,
+    patch: Partial<TemplateInput>,
+    ip: string | null = null,
+  ): Promise<Template> {
+    const template = await this.getUsable(actor, id);
+    if (!can(actor, 'templates.edit', { orgId: template.orgId })) {
+      throw new TetherError('PERMISSION_DENIED', 'You may not edit this template.');
+    }
+    if (patch.datastreams) checkDatastreams(patch.datastreams);
+    const changes: Partial<Template> = {};
+    if (patch.name !== undefined) changes.name = patch.name;
+    if (patch.datastreams !== undefined) changes.datastreams = patch.datastreams;
+    if (patch.hotspotPrefix !== undefined) changes.hotspotPrefix = patch.hotspotPrefix;
+    if (patch.minSecurity !== undefined) changes.minSecurity = patch.minSecurity;
+    const updated = await this.deps.store.templates.update(id, changes);
+    await this.deps.auditor.record({
+      actor: actor.userId,
+      action: 'template.updated',
+      targetType: 'template',
+      targetId: id,
+      orgId: template.orgId,
+      ip,
+      details: { fields: Object.keys(changes) },
+    });
+    return updated;
   }
 
   /** Templates the actor may use: those of its org, of orgs above it (the maker's), and below it. */
@@ -81,5 +100,20 @@ export class TemplateService {
       org = await this.deps.store.orgs.get(org.parentId);
     }
     return out;
+  }
+}
+
+function checkDatastreams(datastreams: readonly Datastream[]): void {
+  const names = new Set<string>();
+  for (const ds of datastreams) {
+    if (names.has(ds.name))
+      throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name} appears twice.`);
+    names.add(ds.name);
+    if (ds.min !== undefined && ds.max !== undefined && ds.min > ds.max) {
+      throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name}: min is above max.`);
+    }
+    if (ds.type === 'enum' && !ds.values?.length) {
+      throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name}: an enum needs values.`);
+    }
   }
 }

@@ -69,29 +69,45 @@ export class UplinkHandler {
       }
       case 'get-ds':
       case 'get-ds-all': {
-        const names =
-          uplink.kind === 'get-ds-all'
-            ? Object.keys(device.values)
-            : payload
-                .toString('utf8')
-                .split(',')
-                .map((n) => n.trim())
-                .filter(Boolean);
+        const names = uplink.kind === 'get-ds-all' ? Object.keys(device.values) : splitNames(payload);
         for (const name of names) {
           const entry = device.values[name];
           if (entry) link.send(downlink.ds(name), formatDatastreamValue(entry.value));
         }
         return;
       }
+      case 'ds-erase':
+        await devices.eraseValue(link.deviceId, uplink.name);
+        return;
       case 'ds-prop':
-      case 'event':
+        await devices.setProperty(link.deviceId, uplink.name, uplink.property, payload.toString('utf8'));
+        return;
       case 'meta':
-        // Accepted; their storage and the people's side come with the device lifecycle work.
-        this.deps.logger.debug({ deviceId: link.deviceId, uplink }, 'uplink accepted');
+        await devices.setMeta(link.deviceId, uplink.field, payload.toString('utf8'));
+        return;
+      case 'get-meta': {
+        const names = splitNames(payload);
+        for (const name of names) {
+          const value = await devices.metaValue(device, name);
+          if (value !== undefined) link.send(downlink.meta(name), value);
+        }
+        return;
+      }
+      case 'event':
+        devices.recordEvent(device, uplink.code, payload.toString('utf8'));
         return;
     }
   }
 }
+
+/** `get/ds` and `get/meta` payloads: names separated by commas (Blynk). */
+const splitNames = (payload: Buffer): string[] =>
+  payload
+    .toString('utf8')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)
+    .slice(0, MAX_BATCH);
 
 function parseJson<T>(payload: Buffer, topic: string): T {
   try {

@@ -15,9 +15,12 @@ import type { Logger } from '../../shared/logger.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { GatewayServices } from '../services.js';
 import { authRoutes } from './routes/auth-routes.js';
+import { claimRoutes } from './routes/claim-routes.js';
 import { deviceRoutes } from './routes/device-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { provisioningRoutes } from './routes/provisioning-routes.js';
+import { staticTokenRoutes } from './routes/static-token-routes.js';
+import { streamRoutes } from './routes/stream-routes.js';
 import { templateRoutes } from './routes/template-routes.js';
 
 declare module 'fastify' {
@@ -69,6 +72,9 @@ export function buildHttpApp({ services, logger, bodyLimitBytes }: HttpAppOption
   app.register(templateRoutes, { services, prefix: '/api' });
   app.register(provisioningRoutes, { services, prefix: '/api' });
   app.register(deviceRoutes, { services, prefix: '/api' });
+  app.register(staticTokenRoutes, { services, prefix: '/api' });
+  app.register(claimRoutes, { services, prefix: '/api' });
+  app.register(streamRoutes, { services, prefix: '/api' });
   return app;
 }
 

@@ -1,19 +1,133 @@
+/**
+ * Devices for people: list (filtered) and read what the caller may see; rename, write a datastream,
+ * reconfigure, reboot, ping, transfer, re-provision and delete what the caller may control. Every
+ * permission decision is the accounts policy's (canViewDevice / canControlDevice / can).
+ */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
+
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const NAME = Type.String({ minLength: 1, maxLength: 120 });
+const BoolText = Type.Union([Type.Literal('true'), Type.Literal('false')]);
 
 export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
   app,
   { services },
 ) => {
+  const { devices, lifecycle } = services;
   app.addHook('preHandler', requireActor(services));
 
-  app.get('/devices', async (request) => ({ devices: await services.devices.listVisible(actorOf(request)) }));
-
   app.get(
+    '/devices',
+    {
+      schema: {
+        querystring: Type.Object(
+          {
+            templateId: Type.Optional(Type.String({ maxLength: 64 })),
+            ownerId: Type.Optional(Type.String({ maxLength: 64 })),
+            status: Type.Optional(
+              Type.Union(['pending', 'active', 'unclaimed', 'revoked'].map((s) => Type.Literal(s))),
+            ),
+            online: Type.Optional(BoolText),
+            activated: Type.Optional(BoolText),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return {
+        devices: await devices.listVisible(actorOf(request), {
+          ...(q.templateId ? { templateId: q.templateId } : {}),
+          ...(q.ownerId ? { ownerId: q.ownerId } : {}),
+          ...(q.status ? { status: q.status as 'pending' | 'active' | 'unclaimed' | 'revoked' } : {}),
+          ...(q.online ? { online: q.online === 'true' } : {}),
+          ...(q.activated ? { activated: q.activated === 'true' } : {}),
+        }),
+      };
+    },
+  );
+
+  app.get('/devices/:id', { schema: { params: Params } }, async (request) =>
+    devices.toPublic(await devices.getVisible(actorOf(request), request.params.id)),
+  );
+
+  app.patch(
     '/devices/:id',
-    { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    { schema: { params: Params, body: Type.Object({ name: NAME }, { additionalProperties: false }) } },
     async (request) =>
-      services.devices.toPublic(await services.devices.getVisible(actorOf(request), request.params.id)),
+      devices.toPublic(
+        await lifecycle.rename(actorOf(request), request.params.id, request.body.name, { ip: request.ip }),
+      ),
+  );
+
+  app.put(
+    '/devices/:id/datastreams/:name',
+    {
+      schema: {
+        params: Type.Object({
+          id: Type.String({ minLength: 1, maxLength: 64 }),
+          name: Type.String({ pattern: '^[A-Za-z0-9_\\-.:]{1,64}$' }),
+        }),
+        body: Type.Object(
+          { value: Type.Union([Type.String({ maxLength: 255 }), Type.Number()]) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) =>
+      lifecycle.writeDatastream(
+        actorOf(request),
+        request.params.id,
+        request.params.name,
+        request.body.value,
+        {
+          ip: request.ip,
+        },
+      ),
+  );
+
+  app.post('/devices/:id/reconfigure', { schema: { params: Params } }, async (request) =>
+    lifecycle.reconfigure(actorOf(request), request.params.id, { ip: request.ip }),
+  );
+
+  app.post('/devices/:id/reboot', { schema: { params: Params } }, async (request) =>
+    lifecycle.command(actorOf(request), request.params.id, 'reboot', { ip: request.ip }),
+  );
+
+  app.post('/devices/:id/ping', { schema: { params: Params } }, async (request) =>
+    lifecycle.command(actorOf(request), request.params.id, 'ping', { ip: request.ip }),
+  );
+
+  app.post(
+    '/devices/:id/transfer',
+    {
+      schema: {
+        params: Params,
+        body: Type.Object(
+          {
+            userId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            orgId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) =>
+      devices.toPublic(
+        await lifecycle.transfer(actorOf(request), request.params.id, request.body, { ip: request.ip }),
+      ),
+  );
+
+  app.post('/devices/:id/reprovision', { schema: { params: Params } }, async (request) => {
+    const result = await lifecycle.reprovision(actorOf(request), request.params.id, { ip: request.ip });
+    // The token is shown once, here; only its hash is kept.
+    return { device: devices.toPublic(result.device), token: result.token, wasOnline: result.wasOnline };
+  });
+
+  app.delete('/devices/:id', { schema: { params: Params } }, async (request) =>
+    lifecycle.delete(actorOf(request), request.params.id, { ip: request.ip }),
   );
 };

@@ -49,4 +49,16 @@ export const templateRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServic
   app.post('/templates', { schema: { body: TemplateBody } }, async (request, reply) =>
     reply.status(201).send(await services.templates.create(actorOf(request), request.body, request.ip)),
   );
+
+  app.patch(
+    '/templates/:id',
+    {
+      schema: {
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        body: Type.Partial(TemplateBody, { additionalProperties: false, minProperties: 1 }),
+      },
+    },
+    async (request) =>
+      services.templates.update(actorOf(request), request.params.id, request.body, request.ip),
+  );
 };

@@ -1,0 +1,242 @@
+/**
+ * What people do to a device after it exists: rename, write a datastream, reconfigure, reboot,
+ * transfer, re-provision and delete. Each checks the accounts policy (never its own rules),
+ * reaches the device through the broker when it is online, and leaves an audit event.
+ */
+import type { Clock } from '../../shared/clock.js';
+import { TetherError } from '../../shared/errors.js';
+import { newDeviceToken, sha256Hex } from '../../shared/ids.js';
+import type { Logger } from '../../shared/logger.js';
+import { downlink } from '../../shared/topics.js';
+import type { AuthenticatedActor } from '../accounts/auth-service.js';
+import { can, canControlDevice } from '../accounts/policy.js';
+import type { Auditor } from '../audit.js';
+import type { DeviceConnections } from '../broker/device-broker.js';
+import type { EventBus } from '../events.js';
+import type { Store } from '../store/store.js';
+import type { DatastreamValue, Device } from '../store/types.js';
+import { formatDatastreamValue, parseDatastreamValue } from './datastream-values.js';
+import type { DeviceService } from './device-service.js';
+
+/** Where a request came from, for the audit trail. */
+export interface RequestContext {
+  ip: string | null;
+}
+
+export type DeviceCommand = 'reboot' | 'ping';
+
+export class DeviceLifecycleService {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      clock: Clock;
+      events: EventBus;
+      auditor: Auditor;
+      devices: DeviceService;
+      connections: DeviceConnections;
+      logger: Logger;
+    },
+  ) {}
+
+  async rename(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    name: string,
+    ctx: RequestContext,
+  ): Promise<Device> {
+    const device = await this.#controllable(actor, deviceId);
+    const updated = await this.deps.store.devices.update(device.id, { name });
+    await this.#audit(actor, 'device.renamed', device, ctx, { from: device.name, to: name });
+    this.deps.events.emit('device.changed', { device: updated });
+    return updated;
+  }
+
+  /** Set a datastream from the people's side: validated, kept, and sent to `downlink/ds/<name>`. */
+  async writeDatastream(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    name: string,
+    raw: string | number,
+    ctx: RequestContext,
+  ): Promise<{ value: DatastreamValue; online: boolean }> {
+    const { store, clock, events, connections } = this.deps;
+    const device = await this.#controllable(actor, deviceId);
+    const template = await store.templates.get(device.templateId);
+    const ds = template?.datastreams.find((d) => d.name === name);
+    if (!ds) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `Datastream ${name} is not defined by template ${device.templateId}.`,
+      );
+    }
+    const value = parseDatastreamValue(ds, String(raw));
+    const at = clock.now();
+    const updated = await store.devices.update(device.id, {
+      values: { ...device.values, [name]: { value, at } },
+    });
+    events.emit('device.value', { device: updated, name, value, at });
+    const online = connections.sendToDevice(device.id, downlink.ds(name), formatDatastreamValue(value));
+    await this.#audit(actor, 'device.datastream-written', device, ctx, { datastream: name, online });
+    return { value, online };
+  }
+
+  /** `downlink/reconfigure`: the device re-enters provisioning without a reset button. */
+  async reconfigure(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    ctx: RequestContext,
+  ): Promise<{ online: boolean }> {
+    const device = await this.#controllable(actor, deviceId);
+    const online = this.deps.connections.sendToDevice(device.id, downlink.reconfigure, '', 1);
+    await this.#audit(actor, 'device.reconfigure-requested', device, ctx, { online });
+    return { online };
+  }
+
+  /** `downlink/reboot` (empty payload) or `downlink/ping` (QoS 1, empty: the PUBACK answers). */
+  async command(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    command: DeviceCommand,
+    ctx: RequestContext,
+  ): Promise<{ online: boolean }> {
+    const device = await this.#controllable(actor, deviceId);
+    const topic = command === 'reboot' ? downlink.reboot : downlink.ping;
+    const online = this.deps.connections.sendToDevice(device.id, topic, '', command === 'ping' ? 1 : 0);
+    await this.#audit(actor, `device.${command}-requested`, device, ctx, { online });
+    return { online };
+  }
+
+  /**
+   * Move a device to a user (it joins that user's org, owned by them) or to an org (unowned),
+   * inside the caller's subtree. The new owner must be active; the same owner is an error.
+   */
+  async transfer(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    to: { userId?: string; orgId?: string },
+    ctx: RequestContext,
+  ): Promise<Device> {
+    const { store, events } = this.deps;
+    const device = await this.deps.devices.getVisible(actor, deviceId);
+    if (!can(actor, 'devices.transfer', device)) {
+      throw new TetherError('PERMISSION_DENIED', 'You may not transfer this device.');
+    }
+    let target: { orgId: string; ownerId: string | null };
+    if (to.userId) {
+      const user = await store.users.get(to.userId);
+      if (!user || !actor.visibleOrgIds.has(user.orgId)) {
+        throw new TetherError(
+          'NOT_FOUND',
+          `User ${to.userId} does not exist or is outside your organization.`,
+        );
+      }
+      if (user.status !== 'active') {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          `User ${user.email} is not active yet; a device can go only to an active user.`,
+        );
+      }
+      if (to.orgId && to.orgId !== user.orgId) {
+        throw new TetherError('VALIDATION_FAILED', 'That user belongs to another organization.');
+      }
+      target = { orgId: user.orgId, ownerId: user.id };
+    } else if (to.orgId) {
+      const org = await store.orgs.get(to.orgId);
+      if (!org || !actor.visibleOrgIds.has(org.id)) {
+        throw new TetherError('NOT_FOUND', `Organization ${to.orgId} does not exist or is outside yours.`);
+      }
+      target = { orgId: org.id, ownerId: null };
+    } else {
+      throw new TetherError('VALIDATION_FAILED', 'Name the user or the organization to transfer to.');
+    }
+    if (!can(actor, 'devices.transfer', { orgId: target.orgId })) {
+      throw new TetherError('PERMISSION_DENIED', 'You may not transfer devices into that organization.');
+    }
+    if (target.orgId === device.orgId && target.ownerId === device.ownerId) {
+      throw new TetherError('CONFLICT', 'The device already belongs there.');
+    }
+    const updated = await store.devices.update(device.id, target);
+    await this.#audit(actor, 'device.transferred', device, ctx, {
+      from: { orgId: device.orgId, ownerId: device.ownerId },
+      to: target,
+    });
+    events.emit('device.changed', { device: updated });
+    return updated;
+  }
+
+  /**
+   * A new token for the same device id, keeping its data: the old token stops working at once
+   * (its hash leaves the index) and a connection that used it is dropped.
+   */
+  async reprovision(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    ctx: RequestContext,
+  ): Promise<{ device: Device; token: string; wasOnline: boolean }> {
+    const device = await this.#controllable(actor, deviceId);
+    if (!can(actor, 'devices.provision', device)) {
+      throw new TetherError('PERMISSION_DENIED', 'You may not provision devices.');
+    }
+    if (device.status === 'revoked') {
+      throw new TetherError('CONFLICT', 'This device token was revoked; create a new device instead.');
+    }
+    const token = newDeviceToken();
+    const updated = await this.deps.store.devices.update(device.id, { tokenHash: sha256Hex(token) });
+    const wasOnline = await this.deps.connections.disconnect(
+      device.id,
+      're-provisioned: the old token is void',
+    );
+    await this.#audit(actor, 'device.reprovisioned', device, ctx, { wasOnline });
+    this.deps.events.emit('device.changed', { device: updated });
+    return { device: updated, token, wasOnline };
+  }
+
+  /**
+   * Delete: the record (and so its token hash) leaves the store first, so the token is refused at
+   * once; a connected device is told on `downlink/wipe` to forget it, then dropped.
+   */
+  async delete(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    ctx: RequestContext,
+  ): Promise<{ wasOnline: boolean }> {
+    const device = await this.deps.devices.getVisible(actor, deviceId);
+    if (!can(actor, 'devices.delete', device)) {
+      throw new TetherError('PERMISSION_DENIED', 'You may not delete this device.');
+    }
+    await this.deps.store.devices.delete(device.id);
+    const wasOnline = await this.deps.connections.disconnect(device.id, 'device deleted', {
+      topic: downlink.wipe,
+      payload: JSON.stringify({ reason: 'deleted' }),
+    });
+    await this.#audit(actor, 'device.deleted', device, ctx, { wasOnline, name: device.name });
+    this.deps.events.emit('device.deleted', { device });
+    return { wasOnline };
+  }
+
+  async #controllable(actor: AuthenticatedActor, deviceId: string): Promise<Device> {
+    const device = await this.deps.devices.getVisible(actor, deviceId);
+    if (!canControlDevice(actor, device)) {
+      throw new TetherError('PERMISSION_DENIED', 'You may view this device but not control it.');
+    }
+    return device;
+  }
+
+  #audit(
+    actor: AuthenticatedActor,
+    action: string,
+    device: Device,
+    ctx: RequestContext,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    return this.deps.auditor.record({
+      actor: actor.userId,
+      action,
+      targetType: 'device',
+      targetId: device.id,
+      orgId: device.orgId,
+      ip: ctx.ip,
+      details,
+    });
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * Static tokens (as Blynk): a maker mints devices of a template into its org's pool, each with a
+ * device token (flashed into firmware) and a separate single-use claim code (the QR text on the
+ * box). Both are shown once, at mint, and stored only as SHA-256 hashes. An unclaimed device may
+ * connect and sits `unclaimed` in the maker's org; a user claims it with the code, and it moves to
+ * the user's org, owned by them. The maker may disclaim it back into the pool, or revoke its token.
+ */
+import type { Clock } from '../../shared/clock.js';
+import type { TetherConfig } from '../../shared/config.js';
+import { TetherError } from '../../shared/errors.js';
+import { newDeviceToken, newId, randomAlphanumeric, sha256Hex } from '../../shared/ids.js';
+import type { AuthenticatedActor } from '../accounts/auth-service.js';
+import { can } from '../accounts/policy.js';
+import type { Auditor } from '../audit.js';
+import type { DeviceConnections } from '../broker/device-broker.js';
+import type { EventBus } from '../events.js';
+import type { Store } from '../store/store.js';
+import type { Device } from '../store/types.js';
+import { ClaimLimiter } from './claim-limiter.js';
+import type { RequestContext } from './device-lifecycle-service.js';
+import type { DeviceService } from './device-service.js';
+import type { TemplateService } from './template-service.js';
+
+/** 20 characters of [A-Z0-9]: ≈103 bits, far beyond guessing even without the rate limit. */
+const CLAIM_CODE_LENGTH = 20;
+/** One request mints at most this many; the CLI mints larger batches request by request. */
+export const MAX_MINT_PER_REQUEST = 500;
+
+export interface MintedDevice {
+  deviceId: string;
+  name: string;
+  templateId: string;
+  /** Flashed into the firmware: MQTT password. Shown once. */
+  token: string;
+  /** Printed on the box as text and QR. Shown once. */
+  claimCode: string;
+}
+
+/** A claim code as people see it: groups of four, e.g. `ABCD-EFGH-JKLM-NPQR-STUV`. */
+export const formatClaimCode = (code: string): string => code.match(/.{1,4}/g)?.join('-') ?? code;
+
+/** Dashes, spaces and case do not matter when a person types the code. */
+export const normalizeClaimCode = (input: string): string => input.replace(/[\s-]/g, '').toUpperCase();
+
+export class StaticTokenService {
+  readonly #limiter: ClaimLimiter;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      clock: Clock;
+      config: TetherConfig;
+      events: EventBus;
+      auditor: Auditor;
+      devices: DeviceService;
+      templates: TemplateService;
+      connections: DeviceConnections;
+    },
+  ) {
+    const { devices } = deps.config;
+    this.#limiter = new ClaimLimiter(
+      deps.clock,
+      devices.claimMaxFailures,
+      devices.claimBlockMinutes * 60_000,
+    );
+  }
+
+  async mint(
+    actor: AuthenticatedActor,
+    input: { templateId: string; count: number; namePrefix?: string; orgId?: string },
+    ctx: RequestContext,
+  ): Promise<MintedDevice[]> {
+    const { store, clock, auditor } = this.deps;
+    const orgId = input.orgId ?? actor.orgId;
+    if (!can(actor, 'static-tokens.manage', { orgId })) {
+      throw new TetherError('PERMISSION_DENIED', 'You may not manage static tokens in this organization.');
+    }
+    if (!Number.isInteger(input.count) || input.count < 1 || input.count > MAX_MINT_PER_REQUEST) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `Mint between 1 and ${MAX_MINT_PER_REQUEST} devices at a time.`,
+      );
+    }
+    const template = await this.deps.templates.getUsable(actor, input.templateId);
+    const prefix = input.namePrefix ?? template.name;
+    const existing = await store.devices.count({ makerOrgId: orgId, templateId: template.id });
+    const batchId = newId('mint');
+    const now = clock.now();
+    const out: MintedDevice[] = [];
+    for (let i = 0; i < input.count; i++) {
+      const token = newDeviceToken();
+      const claimCode = randomAlphanumeric(CLAIM_CODE_LENGTH);
+      const device: Device = {
+        id: newId('dev'),
+        orgId,
+        ownerId: null,
+        templateId: template.id,
+        name: `${prefix} ${String(existing + i + 1).padStart(4, '0')}`,
+        tokenHash: sha256Hex(token),
+        status: 'unclaimed',
+        provisioningExpiresAt: null,
+        createdBy: null,
+        createdAt: now,
+        activatedAt: null,
+        activatedBy: null,
+        hardwareId: null,
+        firmware: null,
+        lastSeenAt: null,
+        values: {},
+        claimCodeHash: sha256Hex(claimCode),
+        makerOrgId: orgId,
+      };
+      await store.devices.insert(device);
+      out.push({
+        deviceId: device.id,
+        name: device.name,
+        templateId: template.id,
+        token,
+        claimCode: formatClaimCode(claimCode),
+      });
+    }
+    // One audit event per batch: a mint of thousands is one decision by one person.
+    await auditor.record({
+      actor: actor.userId,
+      action: 'static-tokens.minted',
+      targetType: 'template',
+      targetId: template.id,
+      orgId,
+      ip: ctx.ip,
+      details: { batchId, count: out.length, deviceIds: out.map((d) => d.deviceId) },
+    });
+    return out;
+  }
+
+  /** The maker's pool: static-token devices minted into orgs the actor manages. */
+  async listPool(actor: AuthenticatedActor, filter: { templateId?: string } = {}): Promise<Device[]> {
+    const out: Device[] = [];
+    for (const orgId of actor.visibleOrgIds) {
+      if (!can(actor, 'static-tokens.manage', { orgId })) continue;
+      const where: Partial<Device> = filter.templateId
+        ? { makerOrgId: orgId, templateId: filter.templateId }
+        : { makerOrgId: orgId };
+      out.push(...(await this.deps.store.devices.find(where)));
+    }
+    return out;
+  }
+
+  /**
+   * Claim by code: the device moves to the claimer's org, owned by the claimer, and the code is
+   * spent. Unknown and spent codes get the same answer; wrong codes count against the limiter.
+   */
+  async claim(
+    actor: AuthenticatedActor,
+    input: { claimCode: string; name?: string },
+    ctx: RequestContext,
+  ): Promise<Device> {
+    const { store, clock, events, auditor } = this.deps;
+    const keys = [`user:${actor.userId}`, ...(ctx.ip ? [`ip:${ctx.ip}`] : [])];
+    this.#limiter.check(keys);
+    if (!can(actor, 'devices.provision', { orgId: actor.orgId })) {
+      throw new TetherError('PERMISSION_DENIED', 'You may not add devices. Ask your administrator.');
+    }
+    const code = normalizeClaimCode(input.claimCode);
+    const device =
+      code.length === CLAIM_CODE_LENGTH ? await store.devices.byClaimCodeHash(sha256Hex(code)) : undefined;
+    if (device?.status !== 'unclaimed') {
+      this.#limiter.fail(keys);
+      throw new TetherError(
+        'CLAIM_CODE_INVALID',
+        'This claim code is unknown or was already used. Check the code on the label.',
+      );
+    }
+    const now = clock.now();
+    const claimed = await store.devices.update(device.id, {
+      orgId: actor.orgId,
+      ownerId: actor.userId,
+      status: 'active',
+      claimCodeHash: null,
+      activatedAt: now,
+      activatedBy: actor.userId,
+      ...(input.name ? { name: input.name } : {}),
+    });
+    await auditor.record({
+      actor: actor.userId,
+      action: 'device.claimed',
+      targetType: 'device',
+      targetId: device.id,
+      orgId: claimed.orgId,
+      ip: ctx.ip,
+      details: { fromOrgId: device.orgId, makerOrgId: device.makerOrgId },
+    });
+    events.emit('device.changed', { device: claimed });
+    return claimed;
+  }
+
+  /**
+   * Maker only: back into the pool, unowned, its data cleared (the next owner must not see the
+   * last one's values), with a fresh claim code (the old one was spent).
+   */
+  async disclaim(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    ctx: RequestContext,
+  ): Promise<{ device: Device; claimCode: string }> {
+    const { store, events, auditor } = this.deps;
+    const device = await this.#managed(actor, deviceId);
+    if (device.status === 'revoked') throw new TetherError('CONFLICT', 'This static token was revoked.');
+    if (device.status === 'unclaimed') throw new TetherError('CONFLICT', 'This device is not claimed.');
+    const claimCode = randomAlphanumeric(CLAIM_CODE_LENGTH);
+    const updated = await store.devices.update(device.id, {
+      orgId: device.makerOrgId ?? device.orgId,
+      ownerId: null,
+      status: 'unclaimed',
+      claimCodeHash: sha256Hex(claimCode),
+      activatedAt: null,
+      activatedBy: null,
+      values: {},
+      meta: {},
+      props: {},
+    });
+    await auditor.record({
+      actor: actor.userId,
+      action: 'device.disclaimed',
+      targetType: 'device',
+      targetId: device.id,
+      orgId: updated.orgId,
+      ip: ctx.ip,
+      details: { fromOrgId: device.orgId, fromOwnerId: device.ownerId },
+    });
+    events.emit('device.changed', { device: updated });
+    return { device: updated, claimCode: formatClaimCode(claimCode) };
+  }
+
+  /** Delete the static token: the device token is revoked, a live connection dropped. */
+  async revoke(actor: AuthenticatedActor, deviceId: string, ctx: RequestContext): Promise<Device> {
+    const { store, events, auditor, connections } = this.deps;
+    const device = await this.#managed(actor, deviceId);
+    if (device.status === 'revoked')
+      throw new TetherError('CONFLICT', 'This static token is already revoked.');
+    // The hash stays (unique index) but the status refuses it on every CONNECT from now on.
+    const updated = await store.devices.update(device.id, { status: 'revoked', claimCodeHash: null });
+    const wasOnline = await connections.disconnect(device.id, 'static token revoked');
+    await auditor.record({
+      actor: actor.userId,
+      action: 'static-token.revoked',
+      targetType: 'device',
+      targetId: device.id,
+      orgId: device.orgId,
+      ip: ctx.ip,
+      details: { wasOnline },
+    });
+    events.emit('device.changed', { device: updated });
+    return updated;
+  }
+
+  /** A static-token device whose maker org the actor manages; NOT_FOUND otherwise. */
+  async #managed(actor: AuthenticatedActor, deviceId: string): Promise<Device> {
+    const device = await this.deps.store.devices.get(deviceId);
+    const maker = device?.makerOrgId;
+    if (!device || !maker || !actor.visibleOrgIds.has(maker)) {
+      throw new TetherError(
+        'DEVICE_NOT_FOUND',
+        `Static-token device ${deviceId} does not exist or is not yours.`,
+      );
+    }
+    if (!can(actor, 'static-tokens.manage', { orgId: maker })) {
+      throw new TetherError('PERMISSION_DENIED', 'Only the maker may manage this static token.');
+    }
+    return device;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The push stream: server-sent events of live values and state changes for the devices the caller
+ * may see. Each event is checked against the accounts policy when it happens, so a transfer or a
+ * grant takes effect on a stream that is already open. Event names: snapshot (first), value,
+ * online, offline, activated, changed, event, deleted, and removed (a device left the caller's
+ * sight).
+ */
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { canViewDevice } from '../../accounts/policy.js';
+import type { GatewayServices } from '../../services.js';
+import type { Device } from '../../store/types.js';
+import { actorOf, requireActor } from '../http-app.js';
+
+const HEARTBEAT_MS = 15_000;
+
+export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
+  app,
+  { services },
+) => {
+  const { devices, events } = services;
+  app.addHook('preHandler', requireActor(services));
+
+  app.get(
+    '/stream',
+    {
+      schema: {
+        querystring: Type.Object(
+          { deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const only = request.query.deviceId;
+      // An unknown or invisible device fails as JSON, before the stream starts.
+      const initial = only
+        ? [devices.toPublic(await devices.getVisible(actor, only))]
+        : await devices.listVisible(actor);
+      const seen = new Set(initial.map((d) => d.id));
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      const send = (event: string, data: unknown) => {
+        if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      send('snapshot', { devices: initial });
+
+      /** Whether this stream may carry news of the device; says `removed` once when it may not. */
+      const visible = (device: Device): boolean => {
+        if (only && device.id !== only) return false;
+        if (canViewDevice(actor, device)) {
+          seen.add(device.id);
+          return true;
+        }
+        if (seen.delete(device.id)) send('removed', { deviceId: device.id });
+        return false;
+      };
+      const stops = [
+        events.on('device.value', ({ device, name, value, at }) => {
+          if (visible(device)) send('value', { deviceId: device.id, name, value, at });
+        }),
+        events.on('device.online', ({ device }) => {
+          if (visible(device)) send('online', { deviceId: device.id, at: device.lastSeenAt });
+        }),
+        events.on('device.offline', ({ device }) => {
+          if (visible(device)) send('offline', { deviceId: device.id, at: device.lastSeenAt });
+        }),
+        events.on('device.activated', ({ device }) => {
+          if (visible(device)) send('activated', { device: devices.toPublic(device) });
+        }),
+        events.on('device.changed', ({ device }) => {
+          if (visible(device)) send('changed', { device: devices.toPublic(device) });
+        }),
+        events.on('device.event', ({ device, code, description, at }) => {
+          if (visible(device)) send('event', { deviceId: device.id, code, description, at });
+        }),
+        events.on('device.deleted', ({ device }) => {
+          if (visible(device)) send('deleted', { deviceId: device.id });
+          seen.delete(device.id);
+        }),
+      ];
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      const end = () => {
+        clearInterval(heartbeat);
+        for (const stop of stops.splice(0)) stop();
+        if (!res.writableEnded) res.end();
+      };
+      request.raw.once('close', end);
+      res.once('close', end);
+    },
+  );
+};
