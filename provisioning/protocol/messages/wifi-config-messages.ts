@@ -95,9 +95,10 @@ export function encodeWifiConfigRequest(request: WifiConfigRequest): Uint8Array 
           channel: request.channel,
         })
       : {};
+  // esp_prov sets the (empty) get-status member but leaves apply's unset; match it byte for byte.
   return encodeMessage('WifiConfigPayload', {
     ...withoutDefaults({ msg: MSG[request.kind] }),
-    [CMD_MEMBER[request.kind]]: body,
+    ...(request.kind === 'apply' ? {} : { [CMD_MEMBER[request.kind]]: body }),
   });
 }
 

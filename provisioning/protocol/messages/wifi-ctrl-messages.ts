@@ -6,13 +6,13 @@ export type WifiCtrlKind = 'reset' | 'reprovision';
 
 // wifi_ctrl.proto: WiFiCtrlMsgType, 0 reserved; command n, response n + 1.
 const MSG = { reset: 1, reprovision: 3 } as const;
-const CMD_MEMBER = { reset: 'cmd_ctrl_reset', reprovision: 'cmd_ctrl_reprov' } as const;
 const RESP_MEMBER = { reset: 'resp_ctrl_reset', reprovision: 'resp_ctrl_reprov' } as const;
 const kindOfMsg = (msg: number): WifiCtrlKind | undefined =>
   msg === MSG.reset ? 'reset' : msg === MSG.reprovision ? 'reprovision' : undefined;
 
+/** esp_prov sends the message type only, without the (empty) command member. */
 export const encodeWifiCtrlRequest = (kind: WifiCtrlKind): Uint8Array =>
-  encodeMessage('WifiCtrlPayload', { msg: MSG[kind], [CMD_MEMBER[kind]]: {} });
+  encodeMessage('WifiCtrlPayload', { msg: MSG[kind] });
 
 export function decodeWifiCtrlRequest(bytes: Uint8Array): WifiCtrlKind {
   const payload = decodeMessage('WifiCtrlPayload', bytes, 'control request');

@@ -85,9 +85,10 @@ export function encodeWifiScanRequest(request: WifiScanRequest): Uint8Array {
   } else if (request.kind === 'result') {
     body = withoutDefaults({ start_index: request.startIndex, count: request.count });
   }
+  // esp_prov leaves the (empty) scan-status member unset; match it byte for byte.
   return encodeMessage('WifiScanPayload', {
     ...withoutDefaults({ msg: MSG[request.kind] }),
-    [CMD_MEMBER[request.kind]]: body,
+    ...(request.kind === 'status' ? {} : { [CMD_MEMBER[request.kind]]: body }),
   });
 }
 
