@@ -23,11 +23,16 @@ export type UplinkKind = Uplink['kind'];
 /** A name segment: no wildcards, no separators, no control characters, sane length. */
 const SEGMENT = /^[A-Za-z0-9_\-.:]{1,64}$/;
 
-const segment = (value: string | undefined): value is string => value !== undefined && SEGMENT.test(value);
+/** Dots-only segments ("." and "..") mean nothing in MQTT but read like paths: refuse them. */
+const DOTS = /^\.+$/;
+
+const segment = (value: string | undefined): value is string =>
+  value !== undefined && SEGMENT.test(value) && !DOTS.test(value);
 
 /** Blynk metadata names carry spaces ("Serial Number", "Device Name"); still no wildcards or '/'. */
 const META_NAME = /^[A-Za-z0-9_\-.: ]{1,64}$/;
-const metaName = (value: string | undefined): value is string => value !== undefined && META_NAME.test(value);
+const metaName = (value: string | undefined): value is string =>
+  value !== undefined && META_NAME.test(value) && !DOTS.test(value);
 
 /** Parse a device's uplink topic; null for anything the API does not define (deny by default). */
 export function parseUplink(topic: string): Uplink | null {
