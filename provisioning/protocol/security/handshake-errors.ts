@@ -12,14 +12,22 @@ export function lockedOutError(retryAfterMs: number, now = Date.now()): TetherEr
   );
 }
 
-export function popInvalidError(attemptsRemaining?: number, cause?: unknown): TetherError {
-  const left =
-    attemptsRemaining === undefined
-      ? ''
-      : ` ${attemptsRemaining} attempt${attemptsRemaining === 1 ? '' : 's'} left before the device locks itself for a while.`;
-  const options: { details: Record<string, unknown>; cause?: unknown } = {
-    details: attemptsRemaining === undefined ? {} : { attemptsRemaining },
-  };
+export function popInvalidError(
+  attemptsRemaining?: number,
+  cause?: unknown,
+  retryAfterMs?: number,
+): TetherError {
+  let left = '';
+  if (retryAfterMs !== undefined && retryAfterMs > 0) {
+    const minutes = Math.max(1, Math.ceil(retryAfterMs / 60_000));
+    left = ` That was the last attempt: the device now refuses new sessions for about ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+  } else if (attemptsRemaining !== undefined) {
+    left = ` ${attemptsRemaining} attempt${attemptsRemaining === 1 ? '' : 's'} left before the device locks itself for a while.`;
+  }
+  const details: Record<string, unknown> = {};
+  if (attemptsRemaining !== undefined) details.attemptsRemaining = attemptsRemaining;
+  if (retryAfterMs !== undefined && retryAfterMs > 0) details.retryAfterMs = retryAfterMs;
+  const options: { details: Record<string, unknown>; cause?: unknown } = { details };
   if (cause !== undefined) options.cause = cause;
   return new TetherError(
     'POP_INVALID',
@@ -30,11 +38,14 @@ export function popInvalidError(attemptsRemaining?: number, cause?: unknown): Te
 
 /** The error for a handshake answer whose status is not Success. */
 export function refusal(status: number, extras: SessionExtras, step: string, now?: number): TetherError {
+  // A refused proof is POP_INVALID even when it was the one that started the lockout; only a
+  // device already locked out answers TooManySessions (POP_LOCKED_OUT, with the retry time).
+  if (status === ProtocommStatus.cryptoError) {
+    const locked = extras.retryAfterMs !== undefined && extras.retryAfterMs > 0;
+    return popInvalidError(locked ? 0 : extras.attemptsRemaining, undefined, extras.retryAfterMs);
+  }
   if (extras.retryAfterMs !== undefined || status === ProtocommStatus.tooManySessions) {
     return lockedOutError(extras.retryAfterMs ?? 0, now);
-  }
-  if (status === ProtocommStatus.cryptoError) {
-    return popInvalidError(extras.attemptsRemaining);
   }
   return new TetherError(
     'PROTOCOL_ERROR',
