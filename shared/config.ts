@@ -15,6 +15,36 @@ const Port = (defaultPort: number, description: string) =>
 /** Marks a field whose value is never printed (config dumps, logs, errors). */
 const secret = { secret: true } as const;
 
+const Limit = (value: number, description: string) =>
+  Type.Integer({ minimum: 0, maximum: 10_000_000, default: value, description });
+
+/** One plan's limits and features; the one table every limit check reads (accounts/plan-limits.ts). */
+const Plan = (p: {
+  users: number;
+  devices: number;
+  subOrgs: number;
+  templates: number;
+  editablePermissions: boolean;
+  customRoles: boolean;
+  selfRegistration: boolean;
+  partnerOrgs: boolean;
+}) =>
+  Type.Object(
+    {
+      users: Limit(p.users, 'Users in the whole org tree.'),
+      devices: Limit(p.devices, 'Devices in the whole org tree.'),
+      subOrgs: Limit(p.subOrgs, 'Organizations below the root.'),
+      templates: Limit(p.templates, 'Templates in the whole org tree.'),
+      editablePermissions: Type.Boolean({ default: p.editablePermissions }),
+      customRoles: Type.Boolean({ default: p.customRoles }),
+      selfRegistration: Type.Boolean({ default: p.selfRegistration }),
+      partnerOrgs: Type.Boolean({ default: p.partnerOrgs }),
+    },
+    { default: {}, additionalProperties: false },
+  );
+
+const UNLIMITED = 1_000_000;
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({
@@ -84,11 +114,86 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    // As Blynk: free is one person and a handful of devices with locked permissions; pro edits
+    // permissions; enterprise adds custom roles, client self-registration and partner orgs.
+    plans: Type.Object(
+      {
+        free: Plan({
+          users: 1,
+          devices: 5,
+          subOrgs: 0,
+          templates: 2,
+          editablePermissions: false,
+          customRoles: false,
+          selfRegistration: false,
+          partnerOrgs: false,
+        }),
+        pro: Plan({
+          users: 50,
+          devices: 50,
+          subOrgs: 200,
+          templates: 50,
+          editablePermissions: true,
+          customRoles: false,
+          selfRegistration: false,
+          partnerOrgs: false,
+        }),
+        enterprise: Plan({
+          users: UNLIMITED,
+          devices: UNLIMITED,
+          subOrgs: UNLIMITED,
+          templates: UNLIMITED,
+          editablePermissions: true,
+          customRoles: true,
+          selfRegistration: true,
+          partnerOrgs: true,
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    accounts: Type.Object(
+      {
+        maxOrgDepth: Type.Integer({
+          minimum: 1,
+          maximum: 16,
+          default: 4,
+          description: 'Levels of sub-orgs below a root org.',
+        }),
+        invitationTtlDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
+        invitationsPerOrgPerDay: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+        verificationTtlHours: Type.Integer({ minimum: 1, maximum: 720, default: 24 }),
+        passwordResetTtlMinutes: Type.Integer({ minimum: 5, maximum: 10_080, default: 60 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    mail: Type.Object(
+      {
+        smtpUrl: Type.String({
+          default: '',
+          description: 'smtp(s)://user:pass@host:port; empty writes each message into the outbox folder.',
+          ...secret,
+        }),
+        from: Type.String({
+          default: 'Tether <no-reply@tether.invalid>',
+          description: 'Sender of every message.',
+        }),
+        outboxDir: Type.String({
+          default: '',
+          description: 'Where .eml files go; default <dataDir>/outbox.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     admin: Type.Object(
       {
         email: Type.String({ default: '', description: 'First user of a new database.' }),
         password: Type.String({ default: '', description: 'Password of that first user.', ...secret }),
         organization: Type.String({ default: 'My Organization' }),
+        // The first org of a self-hosted gateway is its operator's own: no limits unless chosen.
+        plan: Type.Union([Type.Literal('free'), Type.Literal('pro'), Type.Literal('enterprise')], {
+          default: 'enterprise',
+          description: 'Plan of the first root organization.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -106,7 +211,15 @@ export const ConfigSchema = Type.Object(
     log: Type.Object(
       {
         level: Type.Union(
-          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          [
+            Type.Literal('fatal'),
+            Type.Literal('error'),
+            Type.Literal('warn'),
+            Type.Literal('info'),
+            Type.Literal('debug'),
+            Type.Literal('trace'),
+            Type.Literal('silent'),
+          ],
           { default: 'info' },
         ),
         pretty: Type.Boolean({ default: false, description: 'Human-readable log lines.' }),

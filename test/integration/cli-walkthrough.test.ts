@@ -1,0 +1,108 @@
+/**
+ * The README, followed as a person would: the real `tether` command in its own processes — start
+ * the gateway, log in, create a template, run a simulated device, provision it.
+ */
+
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startCli, stopCli } from '../support/run-cli.js';
+
+describe('the README walk-through, with the real command line', () => {
+  let dir: string;
+  let gateway: ChildProcess;
+  let device: ChildProcess | undefined;
+  let gatewayUrl = '';
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tether-cli-'));
+    env = {
+      TETHER_HOME: join(dir, 'home'),
+      TETHER_ADMIN_EMAIL: 'you@example.com',
+      TETHER_ADMIN_PASSWORD: 'a long password',
+      TETHER_LOG_LEVEL: 'warn',
+    };
+    const started = await startCli(
+      ['gateway', 'start', '--data-dir', join(dir, 'data'), '--http-port', '0', '--mqtt-port', '0'],
+      env,
+      /HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/,
+    );
+    gateway = started.child;
+    gatewayUrl = started.match[1]!;
+    env.TETHER_GATEWAY_URL = gatewayUrl;
+  });
+
+  afterAll(async () => {
+    if (device) await stopCli(device);
+    if (gateway) expect(await stopCli(gateway)).toBe(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts the gateway with HTTP and MQTT listening and the admin created', async () => {
+    const health = (await (await fetch(`${gatewayUrl}/healthz`)).json()) as {
+      status: string;
+      mqtt: { port: number };
+    };
+    expect(health.status).toBe('ok');
+    expect(health.mqtt.port).toBeGreaterThan(0);
+  });
+
+  it('refuses a wrong password with exit code 3 and a clear message', async () => {
+    const result = await runCli(['login', '--email', 'you@example.com', '--password', 'wrong password'], env);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('INVALID_CREDENTIALS');
+  });
+
+  it('logs in, creates a template, and provisions a simulated device that ends active', async () => {
+    const login = await runCli(['login', '--email', 'you@example.com', '--password', 'a long password'], env);
+    expect(login.stdout).toContain('Logged in to');
+    const created = await runCli(
+      ['template', 'create', '--name', 'Thermostat', '--datastream', 'temp:double:-40:125', '--json'],
+      env,
+    );
+    expect(created.code).toBe(0);
+    const templateId = (JSON.parse(created.stdout) as { id: string }).id;
+
+    const sim = await startCli(
+      [
+        'sim',
+        'device',
+        '--template',
+        templateId,
+        '--flash-dir',
+        join(dir, 'flash'),
+        '--telemetry',
+        '0',
+        '--json',
+      ],
+      env,
+      /(\{"name".*\})\n/,
+    );
+    device = sim.child;
+    const details = JSON.parse(sim.match[1]!) as { softAp: string; pop: string; accessPoints: string[] };
+
+    const provisioned = await runCli(
+      [
+        'provision',
+        '--template',
+        templateId,
+        '--device',
+        details.softAp,
+        '--pop',
+        details.pop,
+        '--ssid',
+        details.accessPoints[0]!,
+        '--passphrase',
+        'tether-lab-pass',
+        '--json',
+      ],
+      env,
+    );
+    expect(provisioned.code, provisioned.stderr).toBe(0);
+    const result = JSON.parse(provisioned.stdout) as { deviceId: string; security: number };
+    expect(result.security).toBe(2);
+  });
+});
