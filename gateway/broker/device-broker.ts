@@ -79,8 +79,10 @@ export class DeviceBroker implements DeviceConnections {
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     this.#upgrade(request, socket, head);
   readonly #sockets = new Set<Socket | Duplex>();
-  /** Authenticated device per client (set in authenticate, before the client is ready). */
-  readonly #pending = new WeakMap<Client, string>();
+  /**
+   * Session per client, set in authenticate: aedes sends CONNACK and handles the client's next
+   * packets before it emits clientReady, so a fast client (mosquitto_pub) publishes before then.
+   */
   readonly #sessions = new WeakMap<Client, DeviceSession>();
   /** The one live session per device. */
   readonly #byDevice = new Map<string, DeviceSession>();
@@ -249,7 +251,7 @@ export class DeviceBroker implements DeviceConnections {
     }
     this.deps.devices.authenticateToken(password.toString('utf8')).then(
       (device) => {
-        this.#pending.set(client, device.id);
+        this.#sessions.set(client, this.#newSession(client, device.id));
         done(null, true);
       },
       (error: unknown) => {
@@ -261,11 +263,8 @@ export class DeviceBroker implements DeviceConnections {
     );
   }
 
-  #onReady(client: Client): void {
-    const deviceId = this.#pending.get(client);
-    if (!deviceId) return;
+  #newSession(client: Client, deviceId: string): DeviceSession {
     const aedes = this.#aedes;
-    const previous = this.#byDevice.get(deviceId);
     const session: DeviceSession = {
       deviceId,
       client,
@@ -298,7 +297,15 @@ export class DeviceBroker implements DeviceConnections {
         client.close();
       },
     };
-    this.#sessions.set(client, session);
+    return session;
+  }
+
+  /** The connection is established: it becomes the device's one session, taking over any other. */
+  #onReady(client: Client): void {
+    const session = this.#sessions.get(client);
+    if (!session || session.closing) return;
+    const { deviceId } = session;
+    const previous = this.#byDevice.get(deviceId);
     this.#byDevice.set(deviceId, session);
     // One connection per token: the new one takes over.
     if (previous && previous.client !== client) previous.close('another connection took over this token');
