@@ -27,6 +27,12 @@ export class MemoryLink implements ProvisioningLink {
 
   async exchange(endpoint: string, request: Uint8Array): Promise<Uint8Array> {
     if (this.#closed) throw new TetherError('DEVICE_UNREACHABLE', 'The link to the device is closed.');
+    if (!this.#handler.endpoints.includes(endpoint)) {
+      // As a SoftAP device answers 404 and a BLE device has no such characteristic.
+      throw new TetherError('PROTOCOL_ERROR', `The device has no "${endpoint}" endpoint.`, {
+        details: { endpoint, deviceCode: 'NOT_FOUND' },
+      });
+    }
     try {
       // Copies both ways: neither side may keep a view of the other's buffers.
       const answer = await this.#handler.handle(endpoint, Uint8Array.from(request), this.sessionId);
