@@ -1,0 +1,117 @@
+/** The SSE push stream: live values and state changes, scoped to what each caller may see. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { activeDevice, addUser, connectDevice, createTemplate } from './device-fixtures.js';
+
+interface SseEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Opens the stream and collects its events until closed. */
+async function openStream(gw: TestGateway, token: string, query = '') {
+  const controller = new AbortController();
+  const res = await fetch(`${gw.baseUrl}/api/stream${query}`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: controller.signal,
+  });
+  const events: SseEvent[] = [];
+  if (res.ok && res.body) {
+    void (async () => {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+            const frame = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const event = /^event: (.*)$/m.exec(frame)?.[1];
+            const data = /^data: (.*)$/m.exec(frame)?.[1];
+            if (event && data) events.push({ event, data: JSON.parse(data) });
+          }
+        }
+      } catch {
+        // aborted
+      }
+    })();
+  }
+  return { res, events, close: () => controller.abort() };
+}
+
+describe('push stream', () => {
+  let gw: TestGateway;
+  let admin: string;
+  let templateId: string;
+
+  beforeEach(async () => {
+    gw = await startTestGateway();
+    admin = await gw.login();
+    templateId = await createTemplate(gw, admin);
+  });
+  afterEach(async () => {
+    await gw.stop();
+  });
+
+  it('pushes values and state changes only for devices the caller may see', async () => {
+    const { user: bob, token: bobToken } = await addUser(gw);
+    const adminsDevice = await activeDevice(gw, admin, templateId);
+    const bobsDevice = await activeDevice(gw, admin, templateId);
+    await gw.api('POST', `/api/devices/${bobsDevice.deviceId}/transfer`, { userId: bob.id }, admin);
+
+    const bobStream = await openStream(gw, bobToken);
+    const adminStream = await openStream(gw, admin);
+    expect(bobStream.res.headers.get('content-type')).toBe('text/event-stream');
+    await expect.poll(() => bobStream.events[0]?.event).toBe('snapshot');
+    const snapshot = bobStream.events[0]!.data.devices as Array<{ id: string }>;
+    expect(snapshot.map((d) => d.id)).toEqual([bobsDevice.deviceId]);
+
+    const a = await connectDevice(gw.brokerUrl, adminsDevice.token);
+    const b = await connectDevice(gw.brokerUrl, bobsDevice.token);
+    await a.client.publishAsync('ds/temp', '1');
+    await b.client.publishAsync('ds/temp', '2');
+    await b.client.publishAsync('event/overheat', 'hot');
+    await expect.poll(() => bobStream.events.filter((e) => e.event === 'event').length).toBe(1);
+    await expect.poll(() => adminStream.events.filter((e) => e.event === 'value').length).toBe(2);
+    const bobSaw = bobStream.events.filter((e) => e.event !== 'snapshot');
+    expect(
+      bobSaw.every((e) => (e.data.deviceId ?? (e.data.device as { id: string }).id) === bobsDevice.deviceId),
+    ).toBe(true);
+    expect(bobSaw.map((e) => e.event)).toEqual(expect.arrayContaining(['online', 'value', 'event']));
+    expect(bobSaw.find((e) => e.event === 'value')!.data).toMatchObject({ name: 'temp', value: 2 });
+
+    // Moving Bob's device away: his stream is told it is gone and hears nothing more of it.
+    await gw.api(
+      'POST',
+      `/api/devices/${bobsDevice.deviceId}/transfer`,
+      { userId: (await gw.gateway.services.store.users.byEmail('admin@example.com'))!.id },
+      admin,
+    );
+    await expect.poll(() => bobStream.events.at(-1)?.event).toBe('removed');
+    const count = bobStream.events.length;
+    await b.client.publishAsync('ds/temp', '3');
+    await expect.poll(() => adminStream.events.filter((e) => e.event === 'value').length).toBe(3);
+    expect(bobStream.events.length).toBe(count);
+
+    await a.client.endAsync();
+    await b.client.endAsync();
+    await expect.poll(() => adminStream.events.filter((e) => e.event === 'offline').length).toBe(2);
+    bobStream.close();
+    adminStream.close();
+    // Closing a stream releases its listeners.
+    await expect.poll(() => gw.gateway.services.events.listenerCount('device.value')).toBe(0);
+  });
+
+  it('follows one device, and refuses one the caller may not see before streaming', async () => {
+    const { token: bobToken } = await addUser(gw);
+    const d = await activeDevice(gw, admin, templateId);
+    const refused = await openStream(gw, bobToken, `?deviceId=${d.deviceId}`);
+    expect(refused.res.status).toBe(404);
+    const one = await openStream(gw, admin, `?deviceId=${d.deviceId}`);
+    await gw.api('PATCH', `/api/devices/${d.deviceId}`, { name: 'Renamed' }, admin);
+    await expect
+      .poll(() => one.events.find((e) => e.event === 'changed')?.data.device)
+      .toMatchObject({ name: 'Renamed' });
+    one.close();
+  });
+});
