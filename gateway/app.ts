@@ -6,8 +6,12 @@ import { join, resolve } from 'node:path';
 import { type Clock, SystemClock } from '../shared/clock.js';
 import type { TetherConfig } from '../shared/config.js';
 import { type Logger, moduleLogger, silentLogger } from '../shared/logger.js';
+import type { LinkBuilder } from './accounts/account-deps.js';
+import { buildAccountServices } from './accounts/account-services.js';
 import { AuthService, type FirstRunResult } from './accounts/auth-service.js';
 import { createPasswordHasher, type PasswordHasher } from './accounts/passwords.js';
+import { PlanLimits } from './accounts/plan-limits.js';
+import { RoleService } from './accounts/role-service.js';
 import { loadOrCreateSigningKeys } from './accounts/signing-keys.js';
 import { Auditor } from './audit.js';
 import { DeviceBroker } from './broker/device-broker.js';
@@ -19,6 +23,7 @@ import { TemplateService } from './devices/template-service.js';
 import { UplinkHandler } from './devices/uplink-handler.js';
 import { EventBus } from './events.js';
 import { buildHttpApp, type HttpApp } from './http/http-app.js';
+import { createMailer } from './mail/mailer.js';
 import type { GatewayServices } from './services.js';
 import { EmbeddedStore } from './store/embedded-store.js';
 import type { Store } from './store/store.js';
@@ -118,6 +123,40 @@ export class Gateway {
       templates,
       connections: broker,
     });
+    const plans = new PlanLimits({ store, config });
+    const roles = new RoleService({ store, clock, auditor, plans });
+    const outboxDir = config.mail.outboxDir
+      ? resolve(config.mail.outboxDir)
+      : dataDir
+        ? join(dataDir, 'outbox')
+        : undefined;
+    const mailer = createMailer({ config: config.mail, outboxDir, clock, logger: moduleLogger(logger, 'mail') });
+    // Links in mail point at the configured public URL, else at the address the API listens on;
+    // never at a request's Host header, which a caller controls (reset-link poisoning).
+    let httpApp: HttpApp | undefined;
+    const links: LinkBuilder = {
+      url: (kind, token) => {
+        const address = httpApp?.server.address();
+        const port = typeof address === 'object' && address ? address.port : config.http.port;
+        const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+        const base = (config.http.publicUrl || `http://${host}:${port}`).replace(/\/+$/, '');
+        return `${base}/${kind}#token=${encodeURIComponent(token)}`;
+      },
+    };
+    const accounts = buildAccountServices({
+      store,
+      clock,
+      config,
+      auditor,
+      events,
+      auth,
+      plans,
+      roles,
+      mailer,
+      links,
+      logger: moduleLogger(logger, 'accounts'),
+      disconnectDevice: (deviceId, reason) => broker.disconnect(deviceId, reason),
+    });
     const services: GatewayServices = {
       config,
       clock,
@@ -131,12 +170,14 @@ export class Gateway {
       broker,
       lifecycle,
       staticTokens,
+      accounts,
     };
     const http = buildHttpApp({
       services,
       logger: moduleLogger(logger, 'http'),
       bodyLimitBytes: config.http.bodyLimitBytes,
     });
+    httpApp = http;
     return new Gateway(options, services, http, logger);
   }
 
@@ -177,6 +218,7 @@ export class Gateway {
     this.#started = false;
     await this.http.close();
     await this.services.broker.stop();
+    this.services.accounts.deps.mailer.close();
     await this.services.store.close();
     this.#logger.info('gateway stopped');
   }

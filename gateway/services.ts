@@ -2,6 +2,7 @@
 
 import type { Clock } from '../shared/clock.js';
 import type { TetherConfig } from '../shared/config.js';
+import type { AccountServices } from './accounts/account-services.js';
 import type { AuthService } from './accounts/auth-service.js';
 import type { Auditor } from './audit.js';
 import type { DeviceBroker } from './broker/device-broker.js';
@@ -27,4 +28,6 @@ export interface GatewayServices {
   /** Rename, write, reconfigure, transfer, re-provision, delete. */
   lifecycle: DeviceLifecycleService;
   staticTokens: StaticTokenService;
+  /** Orgs, users, roles, invitations, registration, sharing (gateway/accounts). */
+  accounts: AccountServices;
 }

@@ -61,6 +61,10 @@ export const ERROR_TABLE = {
   /** A static-token claim code that is unknown or already used: one answer for both. */
   CLAIM_CODE_INVALID: spec(404, ExitCode.notFound),
   PLAN_LIMIT: spec(403, ExitCode.limit),
+  /** An emailed link (invitation, verification, password reset) that is unknown, used or expired. */
+  LINK_INVALID: spec(410, ExitCode.auth),
+  /** An org that still holds users, devices or sub-orgs; delete with force, or empty it first. */
+  ORG_NOT_EMPTY: spec(409, ExitCode.conflict),
   // the device and its radio
   PROTOCOL_ERROR: spec(502, ExitCode.provisioning),
   SECURITY_MISMATCH: spec(400, ExitCode.provisioning),

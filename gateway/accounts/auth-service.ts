@@ -14,8 +14,8 @@ import type { Org, User } from '../store/types.js';
 import { LoginLimiter } from './login-limiter.js';
 import { subtreeOrgIds } from './org-tree.js';
 import type { PasswordHasher } from './passwords.js';
-import { permissionsOfRole } from './permissions.js';
 import type { Actor } from './policy.js';
+import { permissionsFor, seedRoles } from './role-service.js';
 import type { SigningKeys } from './signing-keys.js';
 
 const ISSUER = 'tether';
@@ -112,7 +112,7 @@ export class AuthService {
   }
 
   async createRootAccount(input: { email: string; password: string; organization: string }) {
-    const { store, clock, passwords, auditor } = this.deps;
+    const { store, clock, passwords, auditor, config } = this.deps;
     const email = normalizeEmail(input.email);
     const passwordHash = await passwords.hash(input.password);
     const now = clock.now();
@@ -120,8 +120,9 @@ export class AuthService {
       id: newId('org'),
       name: input.organization,
       parentId: null,
-      plan: 'free',
+      plan: config.admin.plan,
       createdAt: now,
+      kind: 'standard',
     };
     const user: User = {
       id: newId('usr'),
@@ -136,6 +137,7 @@ export class AuthService {
       sessionsValidAfter: 0,
     };
     await store.orgs.insert(org);
+    await seedRoles(store, org.id, null, now);
     await store.users.insert(user);
     await auditor.record({
       actor: 'system',
@@ -238,13 +240,37 @@ export class AuthService {
     if (user?.status !== 'active' || issuedAtMs < user.sessionsValidAfter) {
       throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
     }
+    // Read per request, not from the token: a role edit, a move or a revoked grant applies at once.
+    const grants = new Map((await store.grants.forUser(user.id)).map((g) => [g.deviceId, g.level] as const));
     return {
       user,
       userId: user.id,
       orgId: user.orgId,
-      permissions: permissionsOfRole(user.roleId),
+      permissions: await permissionsFor(store, user.orgId, user.roleId),
       visibleOrgIds: await subtreeOrgIds(store, user.orgId),
+      grants,
     };
+  }
+
+  /** A fresh session for a user whose identity was just proven another way (accept, reset). */
+  async startSession(user: User): Promise<SessionTokens> {
+    return this.#issue((await this.deps.store.users.get(user.id)) ?? user);
+  }
+
+  /** Ends every session of a user now: access tokens issued before now and all refresh tokens. */
+  async endSessions(userId: string): Promise<void> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    if (!(await store.users.get(userId))) return;
+    // +1: a token issued in this very millisecond, before the call, is refused too.
+    await store.users.update(userId, { sessionsValidAfter: now + 1 });
+    for (const token of await store.refreshTokens.find({ userId, revokedAt: null })) {
+      await store.refreshTokens.update(token.id, { revokedAt: now });
+    }
+  }
+
+  get passwords(): PasswordHasher {
+    return this.deps.passwords;
   }
 
   async #issue(user: User): Promise<SessionTokens> {
@@ -252,7 +278,9 @@ export class AuthService {
     const now = clock.now();
     const expiresIn = config.auth.accessTokenTtlSeconds;
     // iatms: millisecond issue time, so a force logout at t refuses every token issued before t.
-    const accessToken = await new SignJWT({ org: user.orgId, role: user.roleId, iatms: now })
+    // A session started right after endSessions() in the same millisecond must still count as newer.
+    const issuedAt = Math.max(now, user.sessionsValidAfter);
+    const accessToken = await new SignJWT({ org: user.orgId, role: user.roleId, iatms: issuedAt })
       .setProtectedHeader({ alg: 'EdDSA', kid: keys.kid })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -266,7 +294,7 @@ export class AuthService {
       id: newId('rft'),
       userId: user.id,
       tokenHash: sha256Hex(refreshToken),
-      createdAt: now,
+      createdAt: issuedAt,
       expiresAt: now + config.auth.refreshTokenTtlDays * 86_400_000,
       revokedAt: null,
     });

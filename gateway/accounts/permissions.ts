@@ -68,3 +68,11 @@ export const isBuiltInRole = (id: string): id is BuiltInRoleId => Object.hasOwn(
 export function permissionsOfRole(roleId: string): ReadonlySet<Permission> {
   return isBuiltInRole(roleId) ? new Set<Permission>(BUILT_IN_ROLES[roleId].permissions) : new Set();
 }
+
+const PERMISSION_SET: ReadonlySet<string> = new Set(PERMISSIONS);
+
+export const isPermission = (value: string): value is Permission => PERMISSION_SET.has(value);
+
+/** Stored permission names, filtered to the ones this version knows (a removed name grants nothing). */
+export const toPermissionSet = (names: readonly string[]): ReadonlySet<Permission> =>
+  new Set(names.filter(isPermission));

@@ -2,6 +2,7 @@
  * The one policy function. Pure: it reads only its arguments, so it is tested as a matrix without
  * a store, an HTTP server or a broker. Deny by default.
  */
+import type { GrantLevel } from '../store/types.js';
 import type { Permission } from './permissions.js';
 
 export interface Actor {
@@ -10,12 +11,19 @@ export interface Actor {
   permissions: ReadonlySet<Permission>;
   /** The actor's org and every org below it. */
   visibleOrgIds: ReadonlySet<string>;
+  /**
+   * Devices shared with the actor (device id → level), loaded with the actor on every request so
+   * that a revoked grant stops working at once. Absent means no grants.
+   */
+  grants?: ReadonlyMap<string, GrantLevel>;
 }
 
 /** What an action touches: a record in an org, optionally owned by a user. */
 export interface Target {
   orgId: string;
   ownerId?: string | null;
+  /** The record's id; for devices, grants are looked up by it. */
+  id?: string;
 }
 
 export function can(actor: Actor | undefined, permission: Permission, target?: Target): boolean {
@@ -29,9 +37,37 @@ export function can(actor: Actor | undefined, permission: Permission, target?: T
   return true;
 }
 
-/** A device is visible through the org-wide permission, or through ownership. */
+/**
+ * Sharing (beyond Blynk): a grant lets a user of any org see or control one device. It still needs
+ * the matching "own" permission in the grantee's role, so an org that takes device access away
+ * from a role cannot be bypassed by sharing.
+ */
+function granted(actor: Actor | undefined, device: Target, level: GrantLevel): boolean {
+  if (!actor || device.id === undefined) return false;
+  const grant = actor.grants?.get(device.id);
+  if (grant === undefined) return false;
+  if (level === 'view') return actor.permissions.has('devices.own.view');
+  return grant === 'control' && actor.permissions.has('devices.own.control');
+}
+
+/** A device is visible through the org-wide permission, through ownership, or through a grant. */
 export const canViewDevice = (actor: Actor | undefined, device: Target): boolean =>
-  can(actor, 'devices.org.view', device) || can(actor, 'devices.own.view', device);
+  can(actor, 'devices.org.view', device) ||
+  can(actor, 'devices.own.view', device) ||
+  granted(actor, device, 'view');
 
 export const canControlDevice = (actor: Actor | undefined, device: Target): boolean =>
-  can(actor, 'devices.org.control', device) || can(actor, 'devices.own.control', device);
+  can(actor, 'devices.org.control', device) ||
+  can(actor, 'devices.own.control', device) ||
+  granted(actor, device, 'control');
+
+/** Who may share a device or see its shares: its owner, or someone who may transfer it. */
+export const canShareDevice = (actor: Actor | undefined, device: Target): boolean =>
+  can(actor, 'devices.own.control', device) || can(actor, 'devices.transfer', device);
+
+/** A role may be handed out only by someone who holds every permission in it (no escalation). */
+export const canAssignPermissions = (actor: Actor | undefined, permissions: Iterable<string>): boolean => {
+  if (!actor) return false;
+  for (const p of permissions) if (!actor.permissions.has(p as Permission)) return false;
+  return true;
+};

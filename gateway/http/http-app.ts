@@ -14,14 +14,21 @@ import { isTetherError, TetherError, toTetherError } from '../../shared/errors.j
 import type { Logger } from '../../shared/logger.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { GatewayServices } from '../services.js';
+import { accountRoutes } from './routes/account-routes.js';
+import { auditRoutes } from './routes/audit-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { claimRoutes } from './routes/claim-routes.js';
 import { deviceRoutes } from './routes/device-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { invitationRoutes } from './routes/invitation-routes.js';
+import { orgRoutes } from './routes/org-routes.js';
 import { provisioningRoutes } from './routes/provisioning-routes.js';
+import { roleRoutes } from './routes/role-routes.js';
+import { shareRoutes } from './routes/share-routes.js';
 import { staticTokenRoutes } from './routes/static-token-routes.js';
 import { streamRoutes } from './routes/stream-routes.js';
 import { templateRoutes } from './routes/template-routes.js';
+import { userRoutes } from './routes/user-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,6 +43,16 @@ export type HttpApp = FastifyInstance<
   FastifyBaseLogger,
   TypeBoxTypeProvider
 >;
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+const ROUTES = new WeakMap<object, RouteEntry[]>();
+
+/** The routes an app registered (filled as it becomes ready). */
+export const registeredRoutes = (app: HttpApp): readonly RouteEntry[] => ROUTES.get(app) ?? [];
 
 export interface HttpAppOptions {
   services: GatewayServices;
@@ -67,6 +84,13 @@ export function buildHttpApp({ services, logger, bodyLimitBytes }: HttpAppOption
     }),
   );
 
+  // Every route, as registered: the permission-matrix test checks that none is left out of it.
+  const routes: RouteEntry[] = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
+
   app.register(healthRoutes, { services });
   app.register(authRoutes, { services, prefix: '/api' });
   app.register(templateRoutes, { services, prefix: '/api' });
@@ -75,6 +99,13 @@ export function buildHttpApp({ services, logger, bodyLimitBytes }: HttpAppOption
   app.register(staticTokenRoutes, { services, prefix: '/api' });
   app.register(claimRoutes, { services, prefix: '/api' });
   app.register(streamRoutes, { services, prefix: '/api' });
+  app.register(orgRoutes, { services, prefix: '/api' });
+  app.register(roleRoutes, { services, prefix: '/api' });
+  app.register(userRoutes, { services, prefix: '/api' });
+  app.register(accountRoutes, { services, prefix: '/api' });
+  app.register(invitationRoutes, { services, prefix: '/api' });
+  app.register(shareRoutes, { services, prefix: '/api' });
+  app.register(auditRoutes, { services, prefix: '/api' });
   return app;
 }
 

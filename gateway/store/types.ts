@@ -116,7 +116,7 @@ export interface AuditEvent {
   /** The user, device or 'system' that acted. */
   actor: string;
   action: string;
-  targetType: 'org' | 'user' | 'device' | 'template' | 'session';
+  targetType: 'org' | 'user' | 'device' | 'template' | 'session' | 'role' | 'invitation';
   targetId: string;
   orgId: string | null;
   ip: string | null;
@@ -153,6 +153,8 @@ export interface Invitation {
   /** Lower-cased; no account with it existed when the invitation was made. */
   email: string;
   name: string;
+  /** The pending user the invitation creates; accepting activates it. */
+  userId: string;
   roleId: string;
   type: UserType;
   /** SHA-256 of the single-use link token. */

@@ -1,0 +1,323 @@
+/**
+ * Invitations (as Blynk: only for an email with no account; single use; valid 30 days by default;
+ * at most N per org per day) and client self-registration where the plan allows it (email
+ * verification link valid 24 h, then a client org of their own under the maker's Clients org).
+ * Link tokens are stored only as SHA-256 hashes.
+ */
+import { TetherError } from '../../shared/errors.js';
+import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
+import { invitationMessage, verificationMessage } from '../mail/account-messages.js';
+import type { Invitation, Org, User, UserType } from '../store/types.js';
+import { authorize, notFound, requirePermission } from './access.js';
+import type { AccountDeps } from './account-deps.js';
+import { type AuthenticatedActor, normalizeEmail, type PublicUser, publicUser } from './auth-service.js';
+import { checkPasswordStrength } from './passwords.js';
+import { seedRoles } from './role-service.js';
+
+export type PublicInvitation = Omit<Invitation, 'tokenHash'>;
+
+const toPublic = ({ tokenHash: _t, ...rest }: Invitation): PublicInvitation => rest;
+const DAY_MS = 86_400_000;
+
+export class InvitationService {
+  constructor(private readonly deps: AccountDeps) {}
+
+  async invite(
+    actor: AuthenticatedActor,
+    input: { email: string; orgId?: string; roleId: string; type?: UserType; name?: string },
+    ip: string | null,
+  ): Promise<PublicInvitation> {
+    const { store, clock, config, plans, roles, auditor, mailer, links } = this.deps;
+    const orgId = input.orgId ?? actor.orgId;
+    const org = await store.orgs.get(orgId);
+    authorize(actor, 'users.invite', org ? { orgId } : undefined, 'Organization', orgId);
+    const email = normalizeEmail(input.email);
+    await roles.assignable(actor, orgId, input.roleId);
+    const type = input.type ?? 'client';
+    if (type === 'partner') {
+      await plans.assertFeature(orgId, 'partnerOrgs');
+      if (org!.kind !== 'partner') {
+        throw new TetherError('VALIDATION_FAILED', 'Partner users belong to a partner organization.', {
+          details: { field: 'type' },
+        });
+      }
+    }
+    const existing = await store.users.byEmail(email);
+    // A pending user may be invited again (a resend); anyone else already has an account.
+    if (existing && (existing.status !== 'pending' || !actor.visibleOrgIds.has(existing.orgId))) {
+      throw new TetherError('CONFLICT', `${email} is already in use.`, { details: { field: 'email' } });
+    }
+    const now = clock.now();
+    const today = (await store.invitations.find({ orgId })).filter((i) => i.createdAt > now - DAY_MS).length;
+    if (today >= config.accounts.invitationsPerOrgPerDay) {
+      throw new TetherError(
+        'RATE_LIMITED',
+        `This organization sent ${today} invitations in the last 24 hours, the most allowed. Try again tomorrow.`,
+        { details: { limit: config.accounts.invitationsPerOrgPerDay, retryAfterSeconds: 3600 } },
+      );
+    }
+    if (!existing) await plans.assertWithin(orgId, 'users');
+    const user: User = existing
+      ? await store.users.update(existing.id, {
+          orgId,
+          roleId: input.roleId,
+          type,
+          ...(input.name ? { name: input.name } : {}),
+        })
+      : await store.users.insert({
+          id: newId('usr'),
+          orgId,
+          email,
+          name: input.name ?? email.split('@')[0]!,
+          type,
+          roleId: input.roleId,
+          status: 'pending',
+          passwordHash: null,
+          createdAt: now,
+          sessionsValidAfter: 0,
+        });
+    for (const old of await store.invitations.find({ userId: user.id, status: 'pending' })) {
+      await store.invitations.update(old.id, { status: 'revoked' });
+    }
+    const token = newSecret();
+    const days = config.accounts.invitationTtlDays;
+    const invitation: Invitation = {
+      id: newId('inv'),
+      orgId,
+      email,
+      name: user.name,
+      userId: user.id,
+      roleId: input.roleId,
+      type,
+      tokenHash: sha256Hex(token),
+      invitedBy: actor.userId,
+      createdAt: now,
+      expiresAt: now + days * DAY_MS,
+      status: 'pending',
+    };
+    await store.invitations.insert(invitation);
+    await auditor.record({
+      actor: actor.userId,
+      action: existing ? 'invitation.resent' : 'invitation.created',
+      targetType: 'invitation',
+      targetId: invitation.id,
+      orgId,
+      ip,
+      details: { email, roleId: input.roleId, type, userId: user.id },
+    });
+    await mailer.send(
+      invitationMessage({
+        to: email,
+        link: links.url('invitation', token),
+        token,
+        orgName: org!.name,
+        invitedBy: actor.user.name || actor.user.email,
+        days,
+      }),
+    );
+    return toPublic(invitation);
+  }
+
+  async list(actor: AuthenticatedActor, orgId?: string): Promise<PublicInvitation[]> {
+    requirePermission(actor, 'users.invite');
+    if (orgId !== undefined && !actor.visibleOrgIds.has(orgId)) throw notFound('Organization', orgId);
+    const orgIds = orgId === undefined ? [...actor.visibleOrgIds] : [orgId];
+    const out: PublicInvitation[] = [];
+    for (const id of orgIds)
+      for (const i of await this.deps.store.invitations.find({ orgId: id })) out.push(toPublic(i));
+    return out.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** Revokes a pending invitation; the pending user it made goes too. */
+  async revoke(actor: AuthenticatedActor, id: string, ip: string | null): Promise<void> {
+    const { store, auditor } = this.deps;
+    const invitation = authorize(actor, 'users.invite', await store.invitations.get(id), 'Invitation', id);
+    if (invitation.status !== 'pending') {
+      throw new TetherError('VALIDATION_FAILED', `This invitation is ${invitation.status} already.`);
+    }
+    await store.invitations.update(invitation.id, { status: 'revoked' });
+    const user = await store.users.get(invitation.userId);
+    if (user?.status === 'pending') await store.users.delete(user.id);
+    await auditor.record({
+      actor: actor.userId,
+      action: 'invitation.revoked',
+      targetType: 'invitation',
+      targetId: invitation.id,
+      orgId: invitation.orgId,
+      ip,
+      details: { email: invitation.email },
+    });
+  }
+
+  /** Accepting sets the password and activates the user. */
+  async accept(
+    input: { token: string; password: string; name?: string },
+    ip: string | null,
+  ): Promise<PublicUser> {
+    const { store, clock, auth, auditor } = this.deps;
+    checkPasswordStrength(input.password);
+    const now = clock.now();
+    const invitation = await store.invitations.byTokenHash(sha256Hex(input.token));
+    const user = invitation ? await store.users.get(invitation.userId) : undefined;
+    if (
+      !invitation ||
+      invitation.status !== 'pending' ||
+      invitation.expiresAt <= now ||
+      user?.status !== 'pending'
+    ) {
+      throw new TetherError(
+        'LINK_INVALID',
+        'This invitation link is not valid, was used already, or expired. Ask for a new invitation.',
+      );
+    }
+    const passwordHash = await auth.passwords.hash(input.password);
+    await store.invitations.update(invitation.id, { status: 'accepted' });
+    const active = await store.users.update(user.id, {
+      passwordHash,
+      status: 'active',
+      ...(input.name ? { name: input.name } : {}),
+    });
+    await auditor.record({
+      actor: user.id,
+      action: 'invitation.accepted',
+      targetType: 'invitation',
+      targetId: invitation.id,
+      orgId: invitation.orgId,
+      ip,
+      details: { userId: user.id },
+    });
+    return publicUser(active);
+  }
+
+  /**
+   * Self-registration, step 1: mail a verification link. Answers the same whether or not the
+   * email has an account, so it cannot be used to find out who has one.
+   */
+  async register(input: { orgId: string; email: string }, ip: string | null): Promise<void> {
+    const { store, clock, config, plans, mailer, links, auditor } = this.deps;
+    const root = await store.orgs.get(input.orgId);
+    if (!root || root.parentId !== null) throw notFound('Organization', input.orgId);
+    await plans.assertFeature(root.id, 'selfRegistration');
+    const email = normalizeEmail(input.email);
+    const now = clock.now();
+    const today = (await store.linkTokens.find({ orgId: root.id, purpose: 'verify-email' })).filter(
+      (t) => t.createdAt > now - DAY_MS,
+    ).length;
+    if (today >= config.accounts.invitationsPerOrgPerDay) {
+      throw new TetherError('RATE_LIMITED', 'Too many sign-ups today. Try again tomorrow.', {
+        details: { retryAfterSeconds: 3600 },
+      });
+    }
+    if (await store.users.byEmail(email)) return;
+    const token = newSecret();
+    const hours = config.accounts.verificationTtlHours;
+    await store.linkTokens.insert({
+      id: newId('lnk'),
+      purpose: 'verify-email',
+      email,
+      userId: null,
+      orgId: root.id,
+      tokenHash: sha256Hex(token),
+      createdAt: now,
+      expiresAt: now + hours * 3_600_000,
+      usedAt: null,
+    });
+    await auditor.record({
+      actor: 'anonymous',
+      action: 'registration.requested',
+      targetType: 'org',
+      targetId: root.id,
+      orgId: root.id,
+      ip,
+      details: { email },
+    });
+    await mailer.send(
+      verificationMessage({
+        to: email,
+        link: links.url('verify-email', token),
+        token,
+        orgName: root.name,
+        hours,
+      }),
+    );
+  }
+
+  /** Self-registration, step 2: the verified client gets an org of their own and is its Admin. */
+  async verify(
+    input: { token: string; password: string; name?: string },
+    ip: string | null,
+  ): Promise<PublicUser> {
+    const { store, clock, plans, auth, auditor } = this.deps;
+    checkPasswordStrength(input.password);
+    const now = clock.now();
+    const record = await store.linkTokens.byTokenHash(sha256Hex(input.token));
+    if (!record || record.purpose !== 'verify-email' || record.usedAt !== null || record.expiresAt <= now) {
+      throw new TetherError(
+        'LINK_INVALID',
+        'This verification link is not valid, was used already, or expired. Sign up again.',
+      );
+    }
+    if (await store.users.byEmail(record.email)) {
+      await store.linkTokens.update(record.id, { usedAt: now });
+      throw new TetherError('CONFLICT', `${record.email} is already in use. Log in, or reset your password.`);
+    }
+    await plans.assertFeature(record.orgId, 'selfRegistration');
+    await plans.assertWithin(record.orgId, 'users');
+    const clients = await this.#clientsOrg(record.orgId, now);
+    await plans.assertWithin(record.orgId, 'subOrgs');
+    const passwordHash = await auth.passwords.hash(input.password);
+    await store.linkTokens.update(record.id, { usedAt: now });
+    const name = input.name ?? record.email.split('@')[0]!;
+    const org: Org = {
+      id: newId('org'),
+      name: `${name} (${record.email})`.slice(0, 120),
+      parentId: clients.id,
+      plan: null,
+      createdAt: now,
+      kind: 'client',
+    };
+    await store.orgs.insert(org);
+    await seedRoles(store, org.id, clients.id, now);
+    const user = await store.users.insert({
+      id: newId('usr'),
+      orgId: org.id,
+      email: record.email,
+      name,
+      type: 'client',
+      roleId: 'admin',
+      status: 'active',
+      passwordHash,
+      createdAt: now,
+      sessionsValidAfter: 0,
+    });
+    await auditor.record({
+      actor: user.id,
+      action: 'registration.completed',
+      targetType: 'user',
+      targetId: user.id,
+      orgId: org.id,
+      ip,
+      details: { email: record.email, clientOrgId: org.id },
+    });
+    return publicUser(user);
+  }
+
+  /** The maker's container for self-registered clients, made on first use. */
+  async #clientsOrg(rootId: string, now: number): Promise<Org> {
+    const { store, plans } = this.deps;
+    const existing = (await store.orgs.find({ parentId: rootId })).find((o) => o.kind === 'clients');
+    if (existing) return existing;
+    await plans.assertWithin(rootId, 'subOrgs');
+    const org: Org = {
+      id: newId('org'),
+      name: 'Clients',
+      parentId: rootId,
+      plan: null,
+      createdAt: now,
+      kind: 'clients',
+    };
+    await store.orgs.insert(org);
+    await seedRoles(store, org.id, rootId, now);
+    return org;
+  }
+}

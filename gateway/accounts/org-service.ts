@@ -1,0 +1,279 @@
+/**
+ * The organization tree: list, create (depth and plan limits), rename, move within the caller's
+ * subtree, set a root's plan, delete (only when empty, or explicitly with everything in it).
+ */
+import { TetherError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { Org, OrgKind, PlanName } from '../store/types.js';
+import { authorize, notFound, requirePermission } from './access.js';
+import type { AccountDeps } from './account-deps.js';
+import type { AuthenticatedActor } from './auth-service.js';
+import { subtreeOrgIds } from './org-tree.js';
+import { seedRoles } from './role-service.js';
+
+export interface OrgView extends Org {
+  /** Levels below the root (a root is 0). */
+  depth: number;
+  /** The plan that applies: the root's. */
+  effectivePlan: PlanName;
+}
+
+export class OrgService {
+  constructor(private readonly deps: AccountDeps) {}
+
+  async list(actor: AuthenticatedActor): Promise<OrgView[]> {
+    requirePermission(actor, 'org.view');
+    const out: OrgView[] = [];
+    for (const id of actor.visibleOrgIds) {
+      const org = await this.deps.store.orgs.get(id);
+      if (org) out.push(await this.view(org));
+    }
+    return out.sort((a, b) => a.depth - b.depth || a.name.localeCompare(b.name));
+  }
+
+  async get(actor: AuthenticatedActor, id: string): Promise<OrgView> {
+    return this.view(await this.#visible(actor, 'org.view', id));
+  }
+
+  async create(
+    actor: AuthenticatedActor,
+    input: { name: string; parentId?: string; kind?: 'standard' | 'partner' },
+    ip: string | null,
+  ): Promise<OrgView> {
+    const { store, clock, plans, config, auditor } = this.deps;
+    const parent = await this.#visible(actor, 'org.create-sub', input.parentId ?? actor.orgId);
+    const depth = (await this.#depth(parent)) + 1;
+    if (depth > config.accounts.maxOrgDepth) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `Organizations nest at most ${config.accounts.maxOrgDepth} levels below the root.`,
+        { details: { field: 'parentId', maxDepth: config.accounts.maxOrgDepth } },
+      );
+    }
+    await plans.assertWithin(parent.id, 'subOrgs');
+    const kind: OrgKind = input.kind ?? 'standard';
+    if (kind === 'partner') await plans.assertFeature(parent.id, 'partnerOrgs');
+    await this.#uniqueName(parent.id, input.name, undefined);
+    const now = clock.now();
+    const org: Org = {
+      id: newId('org'),
+      name: input.name,
+      parentId: parent.id,
+      plan: null,
+      createdAt: now,
+      kind,
+    };
+    await store.orgs.insert(org);
+    await seedRoles(store, org.id, parent.id, now);
+    await auditor.record({
+      actor: actor.userId,
+      action: 'org.created',
+      targetType: 'org',
+      targetId: org.id,
+      orgId: org.id,
+      ip,
+      details: { name: org.name, parentId: parent.id, kind },
+    });
+    return this.view(org);
+  }
+
+  async update(
+    actor: AuthenticatedActor,
+    id: string,
+    input: { name?: string; parentId?: string; plan?: PlanName },
+    ip: string | null,
+  ): Promise<OrgView> {
+    const { store, auditor, config } = this.deps;
+    let org = await this.#visible(actor, 'org.edit', id);
+    const changes: Record<string, unknown> = {};
+    if (input.plan !== undefined) {
+      // The plan belongs to the root; only someone whose own org is that root may change it.
+      if (org.parentId !== null || actor.orgId !== org.id) {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          'A plan is set on a root organization, by its own admins.',
+          {
+            details: { field: 'plan' },
+          },
+        );
+      }
+      changes.plan = { from: org.plan, to: input.plan };
+      org = await store.orgs.update(org.id, { plan: input.plan });
+    }
+    if (input.parentId !== undefined && input.parentId !== org.parentId) {
+      requirePermission(actor, 'org.transfer');
+      // Only orgs strictly below the caller's own move, and only to a place inside its subtree.
+      if (org.id === actor.orgId || org.parentId === null) {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          'Your own organization and root organizations do not move.',
+        );
+      }
+      const parent = await this.#visible(actor, 'org.create-sub', input.parentId);
+      const moved = await subtreeOrgIds(store, org.id);
+      if (moved.has(parent.id)) {
+        throw new TetherError('VALIDATION_FAILED', 'An organization cannot move below itself.', {
+          details: { field: 'parentId' },
+        });
+      }
+      const height = await this.#height(org.id);
+      if ((await this.#depth(parent)) + 1 + height > config.accounts.maxOrgDepth) {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          `There the tree would nest more than ${config.accounts.maxOrgDepth} levels below the root.`,
+          { details: { field: 'parentId', maxDepth: config.accounts.maxOrgDepth } },
+        );
+      }
+      await this.#uniqueName(parent.id, input.name ?? org.name, org.id);
+      changes.parentId = { from: org.parentId, to: parent.id };
+      org = await store.orgs.update(org.id, { parentId: parent.id });
+    }
+    if (input.name !== undefined && input.name !== org.name) {
+      if (org.parentId !== null) await this.#uniqueName(org.parentId, input.name, org.id);
+      changes.name = { from: org.name, to: input.name };
+      org = await store.orgs.update(org.id, { name: input.name });
+    }
+    if (Object.keys(changes).length > 0) {
+      await auditor.record({
+        actor: actor.userId,
+        action: 'org.updated',
+        targetType: 'org',
+        targetId: org.id,
+        orgId: org.id,
+        ip,
+        details: changes,
+      });
+    }
+    return this.view(org);
+  }
+
+  /**
+   * Deletes an empty org. With `force`, deletes everything in it and below it: sub-orgs, users
+   * (their sessions end), devices (their tokens stop working and live connections drop),
+   * templates, invitations, roles and grants. The caller's own org and roots never go.
+   */
+  async remove(
+    actor: AuthenticatedActor,
+    id: string,
+    force: boolean,
+    ip: string | null,
+  ): Promise<{ deleted: Record<string, number> }> {
+    const { store, auditor, events } = this.deps;
+    const org = await this.#visible(actor, 'org.edit', id);
+    if (org.id === actor.orgId || org.parentId === null) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        'Your own organization and root organizations cannot be deleted.',
+      );
+    }
+    const orgIds = await subtreeOrgIds(store, org.id);
+    const contents = { orgs: orgIds.size - 1, users: 0, devices: 0, templates: 0 };
+    for (const orgId of orgIds) {
+      contents.users += await store.users.count({ orgId });
+      contents.devices += await store.devices.count({ orgId });
+      contents.templates += await store.templates.count({ orgId });
+    }
+    const empty = Object.values(contents).every((n) => n === 0);
+    if (!empty && !force) {
+      throw new TetherError(
+        'ORG_NOT_EMPTY',
+        `Organization ${org.name} still holds ${contents.orgs} sub-org(s), ${contents.users} user(s), ${contents.devices} device(s) and ${contents.templates} template(s). Move them out, or delete with force to delete everything in it.`,
+        { details: contents },
+      );
+    }
+    if (!empty) requirePermission(actor, 'users.delete');
+    if (contents.devices > 0) requirePermission(actor, 'devices.delete');
+    for (const orgId of orgIds) {
+      for (const user of await store.users.find({ orgId })) await this.#deleteUserRecords(user.id);
+      for (const device of await store.devices.find({ orgId })) {
+        await store.devices.delete(device.id);
+        for (const grant of await store.grants.forDevice(device.id)) await store.grants.delete(grant.id);
+        this.deps.disconnectDevice?.(device.id, 'its organization was deleted');
+        events.emit('device.deleted', { device });
+      }
+      for (const template of await store.templates.find({ orgId })) await store.templates.delete(template.id);
+      for (const invitation of await store.invitations.find({ orgId }))
+        await store.invitations.delete(invitation.id);
+      for (const role of await store.roles.find({ orgId })) await store.roles.delete(role.id);
+      for (const token of await store.linkTokens.find({ orgId })) await store.linkTokens.delete(token.id);
+      await store.orgs.delete(orgId);
+    }
+    await auditor.record({
+      actor: actor.userId,
+      action: 'org.deleted',
+      targetType: 'org',
+      targetId: org.id,
+      orgId: org.parentId,
+      ip,
+      details: { name: org.name, force, ...contents },
+    });
+    return { deleted: contents };
+  }
+
+  async view(org: Org): Promise<OrgView> {
+    const root = await this.#root(org);
+    return {
+      ...org,
+      kind: org.kind ?? 'standard',
+      depth: await this.#depth(org),
+      effectivePlan: root.plan ?? 'free',
+    };
+  }
+
+  async #deleteUserRecords(userId: string): Promise<void> {
+    const { store } = this.deps;
+    await this.deps.auth.endSessions(userId);
+    for (const token of await store.refreshTokens.find({ userId }))
+      await store.refreshTokens.delete(token.id);
+    for (const grant of await store.grants.forUser(userId)) await store.grants.delete(grant.id);
+    await store.users.delete(userId);
+  }
+
+  async #visible(
+    actor: AuthenticatedActor,
+    permission: 'org.view' | 'org.edit' | 'org.create-sub',
+    id: string,
+  ): Promise<Org> {
+    const org = await this.deps.store.orgs.get(id);
+    authorize(actor, permission, org ? { orgId: org.id } : undefined, 'Organization', id);
+    if (!org) throw notFound('Organization', id);
+    return org;
+  }
+
+  async #uniqueName(parentId: string, name: string, except: string | undefined): Promise<void> {
+    const siblings = await this.deps.store.orgs.find({ parentId });
+    if (siblings.some((o) => o.id !== except && o.name.toLowerCase() === name.toLowerCase())) {
+      throw new TetherError('CONFLICT', `An organization named ${name} already exists there.`, {
+        details: { field: 'name' },
+      });
+    }
+  }
+
+  async #depth(org: Org): Promise<number> {
+    let depth = 0;
+    let current: Org | undefined = org;
+    while (current?.parentId && depth < 64) {
+      current = await this.deps.store.orgs.get(current.parentId);
+      depth++;
+    }
+    return depth;
+  }
+
+  async #root(org: Org): Promise<Org> {
+    let current = org;
+    for (let hops = 0; current.parentId && hops < 64; hops++) {
+      const parent = await this.deps.store.orgs.get(current.parentId);
+      if (!parent) break;
+      current = parent;
+    }
+    return current;
+  }
+
+  /** Levels below org (a leaf is 0). */
+  async #height(orgId: string): Promise<number> {
+    const children = await this.deps.store.orgs.find({ parentId: orgId });
+    let height = 0;
+    for (const child of children) height = Math.max(height, 1 + (await this.#height(child.id)));
+    return height;
+  }
+}

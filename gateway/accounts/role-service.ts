@@ -1,0 +1,271 @@
+/**
+ * Roles per org. Each org holds one record per role (built-in admin/staff/user and custom ones),
+ * copied from its parent when it is created: a new sub-org inherits its parent's permissions, and
+ * later edits are per org (optionally pushed down to the orgs below). Admin always has every
+ * permission and cannot be edited or deleted, so no org can lock itself out.
+ */
+import type { Clock } from '../../shared/clock.js';
+import { TetherError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { Auditor } from '../audit.js';
+import type { Store } from '../store/store.js';
+import type { Role } from '../store/types.js';
+import { authorize, notFound } from './access.js';
+import type { AuthenticatedActor } from './auth-service.js';
+import { subtreeOrgIds } from './org-tree.js';
+import {
+  BUILT_IN_ROLES,
+  isBuiltInRole,
+  isPermission,
+  PERMISSIONS,
+  type Permission,
+  toPermissionSet,
+} from './permissions.js';
+import type { PlanLimits } from './plan-limits.js';
+import { canAssignPermissions } from './policy.js';
+
+export const roleRecordId = (orgId: string, key: string): string => `${orgId}/${key}`;
+
+const defaultRole = (orgId: string, key: keyof typeof BUILT_IN_ROLES, now: number): Role => ({
+  id: roleRecordId(orgId, key),
+  orgId,
+  key,
+  name: BUILT_IN_ROLES[key].name,
+  permissions: [...BUILT_IN_ROLES[key].permissions],
+  builtIn: true,
+  createdAt: now,
+});
+
+/**
+ * The roles of an org: its stored records, or the built-in defaults for an org that has none yet
+ * (a database from before roles were stored). Admin is always there.
+ */
+export async function rolesOf(store: Store, orgId: string, now = 0): Promise<Role[]> {
+  const stored = await store.roles.find({ orgId });
+  const roles =
+    stored.length === 0
+      ? (Object.keys(BUILT_IN_ROLES) as Array<keyof typeof BUILT_IN_ROLES>).map((key) =>
+          defaultRole(orgId, key, now),
+        )
+      : stored;
+  if (!roles.some((r) => r.key === 'admin')) roles.push(defaultRole(orgId, 'admin', now));
+  return roles.sort((a, b) => Number(b.builtIn) - Number(a.builtIn) || a.name.localeCompare(b.name));
+}
+
+/** Gives a new org its roles: a copy of its parent's, or the built-in defaults for a root. */
+export async function seedRoles(store: Store, orgId: string, parentId: string | null, now: number) {
+  const source = parentId ? await rolesOf(store, parentId, now) : await rolesOf(store, orgId, now);
+  for (const role of source) {
+    await store.roles.insert({ ...role, id: roleRecordId(orgId, role.key), orgId, createdAt: now });
+  }
+}
+
+/** What a user with `roleKey` in `orgId` may do; read on every authenticated request (O(1)). */
+export async function permissionsFor(
+  store: Store,
+  orgId: string,
+  roleKey: string,
+): Promise<ReadonlySet<Permission>> {
+  if (roleKey === 'admin') return new Set(PERMISSIONS);
+  const role = await store.roles.get(roleRecordId(orgId, roleKey));
+  if (role) return toPermissionSet(role.permissions);
+  // Only an org with no stored roles at all falls back to the defaults; a deleted role grants nothing.
+  if (!isBuiltInRole(roleKey) || (await store.roles.count({ orgId })) > 0) return new Set();
+  return new Set<Permission>(BUILT_IN_ROLES[roleKey].permissions);
+}
+
+export interface RoleInput {
+  name: string;
+  permissions: string[];
+}
+
+export class RoleService {
+  constructor(private readonly deps: { store: Store; clock: Clock; auditor: Auditor; plans: PlanLimits }) {}
+
+  async list(actor: AuthenticatedActor, orgId: string): Promise<Role[]> {
+    await this.#org(actor, 'roles.view', orgId);
+    return rolesOf(this.deps.store, orgId, this.deps.clock.now());
+  }
+
+  /** A role the actor may hand out in orgId (it must exist there and grant nothing the actor lacks). */
+  async assignable(actor: AuthenticatedActor, orgId: string, key: string): Promise<Role> {
+    const role = (await rolesOf(this.deps.store, orgId)).find((r) => r.key === key);
+    if (!role) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `Role ${key.slice(0, 64)} does not exist in that organization.`,
+        {
+          details: { field: 'roleId' },
+        },
+      );
+    }
+    const permissions = key === 'admin' ? PERMISSIONS : role.permissions;
+    if (!canAssignPermissions(actor, permissions)) {
+      throw new TetherError(
+        'PERMISSION_DENIED',
+        `You may not hand out the ${role.name} role: it has permissions you do not hold.`,
+      );
+    }
+    return role;
+  }
+
+  async create(actor: AuthenticatedActor, orgId: string, input: RoleInput, ip: string | null): Promise<Role> {
+    const { store, clock, plans } = this.deps;
+    await this.#org(actor, 'roles.edit', orgId);
+    await plans.assertFeature(orgId, 'customRoles');
+    const permissions = this.#checkPermissions(actor, input.permissions);
+    await this.#uniqueName(orgId, input.name, undefined);
+    const key = newId('rol');
+    const now = clock.now();
+    // Usable in the org and every org below it, as if it had existed when they were created.
+    let first: Role | undefined;
+    for (const id of await subtreeOrgIds(store, orgId)) {
+      const role = await store.roles.insert({
+        id: roleRecordId(id, key),
+        orgId: id,
+        key,
+        name: input.name,
+        permissions,
+        builtIn: false,
+        createdAt: now,
+      });
+      if (id === orgId) first = role;
+    }
+    await this.#audit(actor, 'role.created', orgId, key, ip, { name: input.name, permissions });
+    return first!;
+  }
+
+  async update(
+    actor: AuthenticatedActor,
+    orgId: string,
+    key: string,
+    input: Partial<RoleInput> & { applyToSubOrgs?: boolean },
+    ip: string | null,
+  ): Promise<Role> {
+    const { store, plans } = this.deps;
+    await this.#org(actor, 'roles.edit', orgId);
+    const role = await this.#role(orgId, key);
+    if (key === 'admin')
+      throw new TetherError('VALIDATION_FAILED', 'The Admin role always has every permission.');
+    await plans.assertFeature(orgId, 'editablePermissions');
+    const permissions = input.permissions ? this.#checkPermissions(actor, input.permissions) : undefined;
+    if (input.name !== undefined) {
+      if (role.builtIn) throw new TetherError('VALIDATION_FAILED', 'Built-in roles keep their names.');
+      await this.#uniqueName(orgId, input.name, key);
+    }
+    const patch = {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(permissions ? { permissions } : {}),
+    };
+    const orgIds = input.applyToSubOrgs ? await subtreeOrgIds(store, orgId) : new Set([orgId]);
+    let updated = role;
+    for (const id of orgIds) {
+      await this.#materialize(id);
+      if (!(await store.roles.get(roleRecordId(id, key)))) continue;
+      const stored = await store.roles.update(roleRecordId(id, key), patch);
+      if (id === orgId) updated = stored;
+    }
+    await this.#audit(actor, 'role.updated', orgId, key, ip, {
+      ...patch,
+      applyToSubOrgs: input.applyToSubOrgs === true,
+    });
+    return updated;
+  }
+
+  /** Users (and pending invitations) holding the role move to `moveUsersTo`; Admin stays. */
+  async remove(
+    actor: AuthenticatedActor,
+    orgId: string,
+    key: string,
+    moveUsersTo: string | undefined,
+    ip: string | null,
+  ): Promise<{ movedUsers: number }> {
+    const { store } = this.deps;
+    await this.#org(actor, 'roles.edit', orgId);
+    await this.#role(orgId, key);
+    if (key === 'admin') throw new TetherError('VALIDATION_FAILED', 'The Admin role cannot be deleted.');
+    const holders = await store.users.find({ orgId, roleId: key });
+    const invited = (await store.invitations.find({ orgId, roleId: key })).filter(
+      (i) => i.status === 'pending',
+    );
+    if ((holders.length > 0 || invited.length > 0) && moveUsersTo === undefined) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `${holders.length} user(s) hold this role: name the role they move to (moveUsersTo).`,
+        { details: { field: 'moveUsersTo', users: holders.length } },
+      );
+    }
+    if (moveUsersTo !== undefined) {
+      if (moveUsersTo === key) throw new TetherError('VALIDATION_FAILED', 'Move the users to another role.');
+      await this.assignable(actor, orgId, moveUsersTo);
+    }
+    for (const user of holders) await store.users.update(user.id, { roleId: moveUsersTo! });
+    for (const invitation of invited) await store.invitations.update(invitation.id, { roleId: moveUsersTo! });
+    await this.#materialize(orgId);
+    await store.roles.delete(roleRecordId(orgId, key));
+    await this.#audit(actor, 'role.deleted', orgId, key, ip, { moveUsersTo, movedUsers: holders.length });
+    return { movedUsers: holders.length };
+  }
+
+  /** Stores the defaults of an org that has none, so that an edit or delete sticks. */
+  async #materialize(orgId: string): Promise<void> {
+    const { store, clock } = this.deps;
+    if ((await store.roles.count({ orgId })) > 0) return;
+    for (const role of await rolesOf(store, orgId, clock.now())) await store.roles.insert(role);
+  }
+
+  #checkPermissions(actor: AuthenticatedActor, names: string[]): Permission[] {
+    const unknown = names.filter((n) => !isPermission(n));
+    if (unknown.length > 0) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `Unknown permission(s): ${unknown.slice(0, 5).join(', ')}.`,
+        {
+          details: { field: 'permissions', unknown: unknown.slice(0, 20) },
+        },
+      );
+    }
+    const unique = [...new Set(names)] as Permission[];
+    if (!canAssignPermissions(actor, unique)) {
+      throw new TetherError('PERMISSION_DENIED', 'A role may hold only permissions you hold yourself.');
+    }
+    return unique;
+  }
+
+  async #uniqueName(orgId: string, name: string, except: string | undefined): Promise<void> {
+    const taken = (await rolesOf(this.deps.store, orgId)).some(
+      (r) => r.key !== except && r.name.toLowerCase() === name.toLowerCase(),
+    );
+    if (taken) throw new TetherError('CONFLICT', `A role named ${name} already exists in this organization.`);
+  }
+
+  async #org(actor: AuthenticatedActor, permission: 'roles.view' | 'roles.edit', orgId: string) {
+    const org = await this.deps.store.orgs.get(orgId);
+    return authorize(actor, permission, org ? { orgId: org.id } : undefined, 'Organization', orgId);
+  }
+
+  async #role(orgId: string, key: string): Promise<Role> {
+    const role = (await rolesOf(this.deps.store, orgId)).find((r) => r.key === key);
+    if (!role) throw notFound('Role', key);
+    return role;
+  }
+
+  async #audit(
+    actor: AuthenticatedActor,
+    action: string,
+    orgId: string,
+    key: string,
+    ip: string | null,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    await this.deps.auditor.record({
+      actor: actor.userId,
+      action,
+      targetType: 'role',
+      targetId: key,
+      orgId,
+      ip,
+      details,
+    });
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * People in the org tree: list, read, edit (name, role, status), move, delete, admin password
+ * reset, force logout; and a person's own account: change password, forgot/reset password, delete
+ * self. Every change is an audit event; every session-ending change revokes refresh tokens now.
+ */
+import { TetherError } from '../../shared/errors.js';
+import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
+import { resetMessage } from '../mail/account-messages.js';
+import type { User, UserStatus, UserType } from '../store/types.js';
+import { authorize, notFound, requirePermission } from './access.js';
+import type { AccountDeps } from './account-deps.js';
+import {
+  type AuthenticatedActor,
+  normalizeEmail,
+  type PublicUser,
+  publicUser,
+  type SessionTokens,
+} from './auth-service.js';
+import { checkPasswordStrength } from './passwords.js';
+import { permissionsFor } from './role-service.js';
+
+/** Forgot-password mails per address per hour: enough for a person, useless for mail bombing. */
+const RESETS_PER_HOUR = 3;
+
+export class UserService {
+  constructor(private readonly deps: AccountDeps) {}
+
+  async list(actor: AuthenticatedActor, orgId?: string): Promise<PublicUser[]> {
+    requirePermission(actor, 'users.view');
+    if (orgId !== undefined && !actor.visibleOrgIds.has(orgId)) throw notFound('Organization', orgId);
+    const orgIds = orgId === undefined ? [...actor.visibleOrgIds] : [orgId];
+    const out: PublicUser[] = [];
+    for (const id of orgIds)
+      for (const user of await this.deps.store.users.find({ orgId: id })) out.push(publicUser(user));
+    return out.sort((a, b) => a.email.localeCompare(b.email));
+  }
+
+  async get(actor: AuthenticatedActor, id: string): Promise<PublicUser> {
+    return publicUser(await this.#visible(actor, 'users.view', id));
+  }
+
+  async update(
+    actor: AuthenticatedActor,
+    id: string,
+    input: { name?: string; roleId?: string; status?: Exclude<UserStatus, 'pending'>; type?: UserType },
+    ip: string | null,
+  ): Promise<PublicUser> {
+    const { store, roles, plans, auth } = this.deps;
+    const user = await this.#visible(actor, 'users.edit', id);
+    if (user.id === actor.userId && (input.roleId !== undefined || input.status !== undefined)) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        'You cannot change your own role or status; ask another admin.',
+      );
+    }
+    await this.#notAbove(actor, user);
+    if (input.roleId !== undefined) await roles.assignable(actor, user.orgId, input.roleId);
+    if (input.status !== undefined && user.status === 'pending') {
+      throw new TetherError('VALIDATION_FAILED', 'This user has not accepted the invitation yet.');
+    }
+    if (input.type === 'partner') await plans.assertFeature(user.orgId, 'partnerOrgs');
+    const patch: Partial<User> = {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.roleId !== undefined ? { roleId: input.roleId } : {}),
+      ...(input.status !== undefined ? { status: input.status } : {}),
+      ...(input.type !== undefined ? { type: input.type } : {}),
+    };
+    const updated = await store.users.update(user.id, patch);
+    if (input.status === 'suspended') await auth.endSessions(user.id);
+    await this.#audit(actor, 'user.updated', updated, ip, { ...patch });
+    return publicUser(updated);
+  }
+
+  /** Moves a user to another org in the caller's subtree, with a role there. */
+  async move(
+    actor: AuthenticatedActor,
+    id: string,
+    input: { orgId: string; roleId: string },
+    ip: string | null,
+  ): Promise<PublicUser> {
+    const { store, roles } = this.deps;
+    const user = await this.#visible(actor, 'users.edit', id);
+    if (user.id === actor.userId) throw new TetherError('VALIDATION_FAILED', 'You cannot move yourself.');
+    await this.#notAbove(actor, user);
+    const org = await store.orgs.get(input.orgId);
+    authorize(actor, 'users.edit', org ? { orgId: org.id } : undefined, 'Organization', input.orgId);
+    await roles.assignable(actor, input.orgId, input.roleId);
+    const moved = await store.users.update(user.id, { orgId: input.orgId, roleId: input.roleId });
+    for (const invitation of await store.invitations.find({ userId: user.id, status: 'pending' })) {
+      await store.invitations.update(invitation.id, { orgId: input.orgId, roleId: input.roleId });
+    }
+    await this.#audit(actor, 'user.moved', moved, ip, {
+      from: { orgId: user.orgId, roleId: user.roleId },
+      to: { orgId: input.orgId, roleId: input.roleId },
+    });
+    return publicUser(moved);
+  }
+
+  /**
+   * Admin deletion. The user's devices stay in their org without an owner; the org stays even
+   * when this was its last member (an org is deleted only on its own, explicitly).
+   */
+  async remove(
+    actor: AuthenticatedActor,
+    id: string,
+    ip: string | null,
+  ): Promise<{ unownedDevices: number; orgNowEmpty: boolean }> {
+    const user = await this.#visible(actor, 'users.delete', id);
+    if (user.id === actor.userId) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        'To delete your own account use DELETE /api/me with your password.',
+      );
+    }
+    await this.#notAbove(actor, user);
+    return this.#delete(user, actor.userId, ip);
+  }
+
+  async removeSelf(actor: AuthenticatedActor, password: string, ip: string | null) {
+    const user = await this.#checkPassword(actor.userId, password);
+    if (user.roleId === 'admin') {
+      const admins = await this.deps.store.users.find({
+        orgId: user.orgId,
+        roleId: 'admin',
+        status: 'active',
+      });
+      if (admins.length <= 1 && (await this.deps.store.users.count({ orgId: user.orgId })) > 1) {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          'You are the last admin of an organization with other members: make someone else Admin first.',
+        );
+      }
+    }
+    return this.#delete(user, user.id, ip);
+  }
+
+  async changePassword(
+    actor: AuthenticatedActor,
+    input: { currentPassword: string; newPassword: string },
+    ip: string | null,
+  ): Promise<SessionTokens> {
+    const { store, auth } = this.deps;
+    const user = await this.#checkPassword(actor.userId, input.currentPassword);
+    const passwordHash = await auth.passwords.hash(input.newPassword);
+    await store.users.update(user.id, { passwordHash });
+    // Ends every other session; the caller carries on with the new pair returned here.
+    await auth.endSessions(user.id);
+    await this.#audit(actor, 'user.password-changed', user, ip, {});
+    return auth.startSession(user);
+  }
+
+  /** Sets a password directly, or (without one) mails a reset link; either way sessions end. */
+  async adminResetPassword(
+    actor: AuthenticatedActor,
+    id: string,
+    password: string | undefined,
+    ip: string | null,
+  ): Promise<{ mailed: boolean }> {
+    const { store, auth } = this.deps;
+    const user = await this.#visible(actor, 'users.reset-password', id);
+    await this.#notAbove(actor, user);
+    if (user.status === 'pending')
+      throw new TetherError('VALIDATION_FAILED', 'This user has not accepted the invitation yet.');
+    if (password !== undefined) {
+      await store.users.update(user.id, { passwordHash: await auth.passwords.hash(password) });
+    } else {
+      await this.#mailReset(user, true);
+    }
+    await auth.endSessions(user.id);
+    await this.#audit(actor, 'user.password-reset', user, ip, { mailed: password === undefined });
+    return { mailed: password === undefined };
+  }
+
+  async forceLogout(actor: AuthenticatedActor, id: string, ip: string | null): Promise<void> {
+    const user = await this.#visible(actor, 'users.force-logout', id);
+    await this.#notAbove(actor, user);
+    await this.deps.auth.endSessions(user.id);
+    await this.#audit(actor, 'user.force-logout', user, ip, {});
+  }
+
+  /** Always answers the same, whether or not the address has an account (no enumeration). */
+  async forgotPassword(email: string, ip: string | null): Promise<void> {
+    const { store, clock, auditor } = this.deps;
+    let normalized: string;
+    try {
+      normalized = normalizeEmail(email);
+    } catch {
+      return;
+    }
+    const user = await store.users.byEmail(normalized);
+    if (!user || user.status !== 'active') return;
+    const hourAgo = clock.now() - 3_600_000;
+    const recent = (await store.linkTokens.find({ email: normalized, purpose: 'reset-password' })).filter(
+      (t) => t.createdAt > hourAgo,
+    );
+    if (recent.length >= RESETS_PER_HOUR) return;
+    await this.#mailReset(user, false);
+    await auditor.record({
+      actor: user.id,
+      action: 'user.password-reset-requested',
+      targetType: 'user',
+      targetId: user.id,
+      orgId: user.orgId,
+      ip,
+    });
+  }
+
+  async resetPassword(input: { token: string; password: string }, ip: string | null): Promise<void> {
+    const { store, clock, auth, auditor } = this.deps;
+    checkPasswordStrength(input.password);
+    const record = await store.linkTokens.byTokenHash(sha256Hex(input.token));
+    const now = clock.now();
+    const user = record ? await store.users.get(record.userId ?? '') : undefined;
+    if (
+      !record ||
+      record.purpose !== 'reset-password' ||
+      record.usedAt !== null ||
+      record.expiresAt <= now ||
+      !user
+    ) {
+      throw new TetherError(
+        'LINK_INVALID',
+        'This reset link is not valid, was used already, or expired. Ask for a new one.',
+      );
+    }
+    await store.linkTokens.update(record.id, { usedAt: now });
+    await store.users.update(user.id, { passwordHash: await auth.passwords.hash(input.password) });
+    await auth.endSessions(user.id);
+    await auditor.record({
+      actor: user.id,
+      action: 'user.password-reset-completed',
+      targetType: 'user',
+      targetId: user.id,
+      orgId: user.orgId,
+      ip,
+    });
+  }
+
+  async #mailReset(user: User, byAdmin: boolean): Promise<void> {
+    const { store, clock, config, mailer, links } = this.deps;
+    const token = newSecret();
+    const now = clock.now();
+    const minutes = config.accounts.passwordResetTtlMinutes;
+    // A new link replaces the older ones still unused.
+    for (const old of await store.linkTokens.find({
+      userId: user.id,
+      purpose: 'reset-password',
+      usedAt: null,
+    })) {
+      await store.linkTokens.update(old.id, { usedAt: now });
+    }
+    await store.linkTokens.insert({
+      id: newId('lnk'),
+      purpose: 'reset-password',
+      email: user.email,
+      userId: user.id,
+      orgId: user.orgId,
+      tokenHash: sha256Hex(token),
+      createdAt: now,
+      expiresAt: now + minutes * 60_000,
+      usedAt: null,
+    });
+    await mailer.send(
+      resetMessage({ to: user.email, link: links.url('reset-password', token), token, minutes, byAdmin }),
+    );
+  }
+
+  async #delete(user: User, actorId: string, ip: string | null) {
+    const { store, auth, auditor } = this.deps;
+    let unownedDevices = 0;
+    for (const device of await store.devices.find({ ownerId: user.id })) {
+      await store.devices.update(device.id, { ownerId: null });
+      unownedDevices++;
+    }
+    await auth.endSessions(user.id);
+    for (const token of await store.refreshTokens.find({ userId: user.id }))
+      await store.refreshTokens.delete(token.id);
+    for (const grant of await store.grants.forUser(user.id)) await store.grants.delete(grant.id);
+    for (const invitation of await store.invitations.find({ userId: user.id }))
+      await store.invitations.delete(invitation.id);
+    for (const link of await store.linkTokens.find({ userId: user.id }))
+      await store.linkTokens.delete(link.id);
+    await store.users.delete(user.id);
+    const orgNowEmpty = (await store.users.count({ orgId: user.orgId })) === 0;
+    await auditor.record({
+      actor: actorId,
+      action: 'user.deleted',
+      targetType: 'user',
+      targetId: user.id,
+      orgId: user.orgId,
+      ip,
+      details: { email: user.email, unownedDevices, self: actorId === user.id },
+    });
+    return { unownedDevices, orgNowEmpty };
+  }
+
+  async #checkPassword(userId: string, password: string): Promise<User> {
+    const user = await this.deps.store.users.get(userId);
+    if (!user || !(await this.deps.auth.passwords.verify(password, user.passwordHash))) {
+      throw new TetherError('INVALID_CREDENTIALS', 'The current password is wrong.');
+    }
+    return user;
+  }
+
+  async #visible(
+    actor: AuthenticatedActor,
+    permission: Parameters<typeof authorize>[1],
+    id: string,
+  ): Promise<User> {
+    const user = await this.deps.store.users.get(id);
+    authorize(actor, permission, user, 'User', id);
+    return user!;
+  }
+
+  /** Nobody manages a user whose role holds permissions they lack (a Staff cannot reset an Admin). */
+  async #notAbove(actor: AuthenticatedActor, user: User): Promise<void> {
+    if (user.id === actor.userId) return;
+    const theirs = await permissionsFor(this.deps.store, user.orgId, user.roleId);
+    for (const p of theirs) {
+      if (!actor.permissions.has(p)) {
+        throw new TetherError(
+          'PERMISSION_DENIED',
+          'This user holds permissions you do not; ask someone who holds them.',
+        );
+      }
+    }
+  }
+
+  async #audit(
+    actor: AuthenticatedActor,
+    action: string,
+    user: User,
+    ip: string | null,
+    details: Record<string, unknown>,
+  ) {
+    await this.deps.auditor.record({
+      actor: actor.userId,
+      action,
+      targetType: 'user',
+      targetId: user.id,
+      orgId: user.orgId,
+      ip,
+      details,
+    });
+  }
+}

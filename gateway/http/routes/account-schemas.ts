@@ -1,0 +1,26 @@
+/** Schema pieces shared by the account routes. Every object refuses fields it does not name. */
+import { type TSchema, Type } from '@fastify/type-provider-typebox';
+
+/** Record ids (`usr_…`, `org_…`, `dev_…`) and role keys (`admin`, `rol_…`). */
+export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+/** Checked again by normalizeEmail(); the schema bounds the size and refuses control characters. */
+export const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$' });
+export const Password = Type.String({ minLength: 1, maxLength: 256 });
+export const LinkToken = Type.String({ minLength: 16, maxLength: 256, pattern: '^[A-Za-z0-9_-]+$' });
+/** Printable text without control characters. */
+export const Name = Type.String({
+  minLength: 1,
+  maxLength: 120,
+  pattern: '^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$',
+});
+export const Plan = Type.Union([Type.Literal('free'), Type.Literal('pro'), Type.Literal('enterprise')]);
+export const UserTypeSchema = Type.Union([
+  Type.Literal('developer'),
+  Type.Literal('client'),
+  Type.Literal('partner'),
+]);
+
+export const strict = <T extends Record<string, TSchema>>(properties: T) =>
+  Type.Object(properties, { additionalProperties: false });
+
+export const IdParams = strict({ id: Id });

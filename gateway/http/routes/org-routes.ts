@@ -1,0 +1,62 @@
+/** Organizations: the tree the caller sees, create, rename, move, set a root's plan, delete. */
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import type { GatewayServices } from '../../services.js';
+import { actorOf, requireActor } from '../http-app.js';
+import { Id, IdParams, Name, Plan, strict } from './account-schemas.js';
+
+export const orgRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
+  app,
+  { services },
+) => {
+  const { orgs } = services.accounts;
+  app.addHook('preHandler', requireActor(services));
+
+  app.get('/orgs', async (request) => ({ orgs: await orgs.list(actorOf(request)) }));
+
+  app.get('/orgs/:id', { schema: { params: IdParams } }, async (request) =>
+    orgs.get(actorOf(request), request.params.id),
+  );
+
+  app.post(
+    '/orgs',
+    {
+      schema: {
+        body: strict({
+          name: Name,
+          parentId: Type.Optional(Id),
+          kind: Type.Optional(Type.Union([Type.Literal('standard'), Type.Literal('partner')])),
+        }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await orgs.create(actorOf(request), request.body, request.ip)),
+  );
+
+  app.patch(
+    '/orgs/:id',
+    {
+      schema: {
+        params: IdParams,
+        body: Type.Object(
+          { name: Type.Optional(Name), parentId: Type.Optional(Id), plan: Type.Optional(Plan) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+      },
+    },
+    async (request) => orgs.update(actorOf(request), request.params.id, request.body, request.ip),
+  );
+
+  app.delete(
+    '/orgs/:id',
+    {
+      schema: {
+        params: IdParams,
+        querystring: strict({
+          force: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+        }),
+      },
+    },
+    async (request) =>
+      orgs.remove(actorOf(request), request.params.id, request.query.force === 'true', request.ip),
+  );
+};

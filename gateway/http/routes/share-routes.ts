@@ -1,0 +1,39 @@
+/** Device sharing: grants of view or control to existing users of any org, and what is shared with me. */
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import type { GatewayServices } from '../../services.js';
+import { actorOf, requireActor } from '../http-app.js';
+import { Email, Id, IdParams, strict } from './account-schemas.js';
+
+const Level = Type.Union([Type.Literal('view'), Type.Literal('control')]);
+
+export const shareRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
+  app,
+  { services },
+) => {
+  const { shares } = services.accounts;
+  app.addHook('preHandler', requireActor(services));
+
+  app.get('/shares', async (request) => ({ shared: await shares.sharedWithMe(actorOf(request)) }));
+
+  app.get('/devices/:id/shares', { schema: { params: IdParams } }, async (request) => ({
+    shares: await shares.list(actorOf(request), request.params.id),
+  }));
+
+  app.post(
+    '/devices/:id/shares',
+    { schema: { params: IdParams, body: strict({ email: Email, level: Level }) } },
+    async (request, reply) =>
+      reply
+        .status(201)
+        .send(await shares.grant(actorOf(request), request.params.id, request.body, request.ip)),
+  );
+
+  app.delete(
+    '/devices/:id/shares/:userId',
+    { schema: { params: strict({ id: Id, userId: Id }) } },
+    async (request, reply) => {
+      await shares.revoke(actorOf(request), request.params.id, request.params.userId, request.ip);
+      return reply.status(204).send();
+    },
+  );
+};

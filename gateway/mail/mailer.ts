@@ -1,0 +1,110 @@
+/**
+ * Outgoing mail through nodemailer. With an SMTP URL in the config it sends real mail; without
+ * one (the embedded default) it writes each message as an .eml file into the outbox folder and
+ * logs the link, so a single machine needs no mail server. A gateway that lives in memory only
+ * logs. Links carry single-use secrets: the files are mode 0600 in a 0700 folder.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTransport } from 'nodemailer';
+import type { Clock } from '../../shared/clock.js';
+import type { TetherConfig } from '../../shared/config.js';
+import { TetherError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  /** The one link the message is about (invitation, verification, reset). */
+  link: string;
+  /** A short name for logs and file names: invitation, verify-email, reset-password. */
+  kind: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+  /** Closes pooled connections; the outbox needs none. */
+  close(): void;
+}
+
+export interface MailerOptions {
+  config: TetherConfig['mail'];
+  /** The outbox folder; undefined for a gateway that lives in memory. */
+  outboxDir: string | undefined;
+  clock: Clock;
+  logger: Logger;
+}
+
+export function createMailer(options: MailerOptions): Mailer {
+  return options.config.smtpUrl ? new SmtpMailer(options) : new OutboxMailer(options);
+}
+
+class OutboxMailer implements Mailer {
+  // Builds the RFC 5322 message (headers, encoding) without sending it anywhere.
+  readonly #transport = createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+
+  constructor(private readonly options: MailerOptions) {}
+
+  async send(message: MailMessage): Promise<void> {
+    const { outboxDir, logger, clock, config } = this.options;
+    const info = await this.#transport.sendMail({
+      from: config.from,
+      to: message.to,
+      subject: message.subject,
+      text: message.text,
+    });
+    if (!outboxDir) {
+      logger.info({ to: message.to, kind: message.kind, link: message.link }, 'mail (not stored: in memory)');
+      return;
+    }
+    const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, '-');
+    const file = join(outboxDir, `${stamp}-${message.kind}-${randomBytes(4).toString('hex')}.eml`);
+    try {
+      await mkdir(outboxDir, { recursive: true, mode: 0o700 });
+      await writeFile(file, info.message as Buffer, { mode: 0o600 });
+    } catch (error) {
+      throw new TetherError('INTERNAL', `Could not write the message to the outbox ${outboxDir}.`, {
+        cause: error,
+      });
+    }
+    logger.info(
+      { to: message.to, kind: message.kind, file, link: message.link },
+      'mail written to the outbox',
+    );
+  }
+
+  close(): void {}
+}
+
+class SmtpMailer implements Mailer {
+  readonly #transport;
+
+  constructor(private readonly options: MailerOptions) {
+    // Construction opens nothing: nodemailer connects per message.
+    this.#transport = createTransport(options.config.smtpUrl);
+  }
+
+  async send(message: MailMessage): Promise<void> {
+    const { config, logger } = this.options;
+    try {
+      const info = await this.#transport.sendMail({
+        from: config.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+      });
+      // The link holds a secret and the mail server has it: the log gets only the envelope.
+      logger.info({ to: message.to, kind: message.kind, messageId: info.messageId }, 'mail sent');
+    } catch (error) {
+      throw new TetherError('GATEWAY_UNREACHABLE', 'The mail server refused or could not be reached.', {
+        cause: error,
+      });
+    }
+  }
+
+  close(): void {
+    this.#transport.close();
+  }
+}
