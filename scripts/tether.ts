@@ -5,13 +5,25 @@
  */
 import { Command, CommanderError } from 'commander';
 import { reportError } from './cli/output.js';
+import { deviceClaimCommand } from './commands/device-claim.js';
+import { deviceDeleteCommand } from './commands/device-delete.js';
+import { deviceListCommand } from './commands/device-list.js';
+import { deviceMintCommand } from './commands/device-mint.js';
+import { deviceReconfigureCommand } from './commands/device-reconfigure.js';
+import { deviceRenameCommand } from './commands/device-rename.js';
+import { deviceReprovisionCommand } from './commands/device-reprovision.js';
+import { deviceShowCommand } from './commands/device-show.js';
+import { deviceTransferCommand } from './commands/device-transfer.js';
+import { deviceWriteCommand } from './commands/device-write.js';
 import { gatewayStartCommand } from './commands/gateway-start.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
 import { provisionCommand } from './commands/provision.js';
 import { simDeviceCommand } from './commands/sim-device.js';
 import { templateCreateCommand } from './commands/template-create.js';
+import { templateEditCommand } from './commands/template-edit.js';
 import { templateListCommand } from './commands/template-list.js';
+import { templateShowCommand } from './commands/template-show.js';
 
 export function buildProgram(): Command {
   const program = new Command('tether')
@@ -28,6 +40,21 @@ export function buildProgram(): Command {
   const template = program.command('template').description('Templates (products).');
   templateCreateCommand(template);
   templateListCommand(template);
+  templateShowCommand(template);
+  templateEditCommand(template);
+  const device = program
+    .command('device')
+    .description('Devices: list, inspect, control, transfer, mint, claim.');
+  deviceListCommand(device);
+  deviceShowCommand(device);
+  deviceRenameCommand(device);
+  deviceWriteCommand(device);
+  deviceDeleteCommand(device);
+  deviceTransferCommand(device);
+  deviceReconfigureCommand(device);
+  deviceReprovisionCommand(device);
+  deviceMintCommand(device);
+  deviceClaimCommand(device);
   provisionCommand(program);
   const sim = program.command('sim').description('Simulated devices and fleets.');
   simDeviceCommand(sim);

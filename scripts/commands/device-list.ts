@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { sessionClient } from '../cli/cli-context.js';
+import { printJson, printTable } from '../cli/output.js';
+
+interface DeviceRow {
+  id: string;
+  name: string;
+  status: string;
+  online: boolean;
+  templateId: string;
+  ownerId: string | null;
+  lastSeenAt: number | null;
+}
+
+export function deviceListCommand(device: Command): void {
+  device
+    .command('list')
+    .description('List the devices you may see.')
+    .option('-t, --template <id>', 'only devices of this template')
+    .option('--owner <userId>', 'only devices of this owner')
+    .option('--status <status>', 'pending, active, unclaimed or revoked')
+    .option('--online', 'only online devices')
+    .option('--offline', 'only offline devices')
+    .option('-g, --gateway <url>', 'gateway URL')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        template?: string;
+        owner?: string;
+        status?: string;
+        online?: boolean;
+        offline?: boolean;
+        gateway?: string;
+        json?: boolean;
+      }) => {
+        const query = new URLSearchParams();
+        if (opts.template) query.set('templateId', opts.template);
+        if (opts.owner) query.set('ownerId', opts.owner);
+        if (opts.status) query.set('status', opts.status);
+        if (opts.online) query.set('online', 'true');
+        if (opts.offline) query.set('online', 'false');
+        const client = await sessionClient(opts.gateway);
+        const { devices } = await client.request<{ devices: DeviceRow[] }>(
+          'GET',
+          `/api/devices${query.size ? `?${query}` : ''}`,
+        );
+        if (opts.json) return printJson(devices);
+        printTable(
+          devices.map((d) => ({
+            id: d.id,
+            name: d.name,
+            status: d.status,
+            online: d.online ? 'yes' : 'no',
+            template: d.templateId,
+            owner: d.ownerId,
+            lastSeen: d.lastSeenAt ? new Date(d.lastSeenAt).toISOString() : null,
+          })),
+        );
+      },
+    );
+}

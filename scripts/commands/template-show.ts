@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { sessionClient } from '../cli/cli-context.js';
+import { printJson, printTable } from '../cli/output.js';
+
+export function templateShowCommand(template: Command): void {
+  template
+    .command('show <templateId>')
+    .description('Show a template with its datastreams.')
+    .option('-g, --gateway <url>', 'gateway URL')
+    .option('--json', 'print JSON')
+    .action(async (templateId: string, opts: { gateway?: string; json?: boolean }) => {
+      const client = await sessionClient(opts.gateway);
+      const t = await client.request<{
+        id: string;
+        name: string;
+        hotspotPrefix: string;
+        minSecurity: number;
+        datastreams: Array<Record<string, unknown>>;
+      }>('GET', `/api/templates/${encodeURIComponent(templateId)}`);
+      if (opts.json) return printJson(t);
+      process.stdout.write(
+        `${t.id}  ${t.name}  hotspot prefix ${t.hotspotPrefix}  min security ${t.minSecurity}\n\n`,
+      );
+      printTable(t.datastreams, ['name', 'type', 'min', 'max', 'values', 'defaultValue']);
+    });
+}
