@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bigIntToBytes, bytesToBigInt } from '../../provisioning/protocol/security/big-bytes.js';
 import { bigIntModPow, modPowFor, openSslModPow } from '../../provisioning/protocol/security/mod-pow.js';
@@ -107,5 +108,22 @@ describe('Espressif security 2 SRP (SHA-512, 3072-bit, g = 5)', () => {
     expect(kept).toEqual(salt);
     expect(verifier[0]).not.toBe(0);
     expect(bigIntToBytes(bytesToBigInt(verifier))).toEqual(verifier);
+  });
+
+  // Expected values computed with esp_prov's own srp6a.py (esp-idf v5.5.5), salt 01..10.
+  it('verifiers equal esp_prov --sec2_gen_cred, including a PoP whose H(I:p) starts with a zero byte', () => {
+    const salt = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    const { verifier } = makeSrpVerifier('abcd1234', salt);
+    expect(verifier).toHaveLength(384);
+    expect(Buffer.from(verifier.subarray(0, 16)).toString('hex')).toBe('4b4b35650b58ff84f9db7774fb4f4e52');
+    expect(sha256(verifier)).toBe('a09dc4ccceb34edb033b66b75ea6010cea0e8b275485ed9ceacdb2e9895cbc2f');
+    // sha512("wifiprov:pop212") begins with 0x00; esp_prov drops that byte before hashing with the salt.
+    expect(sha256(makeSrpVerifier('pop212', salt).verifier)).toBe(
+      'a335e34069a9e050bde458581a9be6b9337d5f7e2896321f1a41b8709951bc7a',
+    );
+    expect(new Srp6a(ESPRESSIF_SRP).k.toString(16).slice(0, 40)).toBe(
+      'a9c2e2559bf0ebb53f0cbbf62282906bede7f218',
+    );
   });
 });
