@@ -1,6 +1,8 @@
 /**
  * The device's connection to the cloud: one mqtt.js client per attempt, as firmware opens one
  * socket per attempt. Reconnecting (with backoff) is the device's decision, not mqtt.js's.
+ * The device talks to a CloudConnection only, so tests swap in FakeCloud (fake-cloud.ts) and
+ * move a ManualClock through cloud timeouts that real sockets would make them wait for.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
@@ -21,7 +23,18 @@ export interface CloudLinkOptions {
   onLost: (reason: string) => void;
 }
 
-export class CloudLink {
+/** One attempt's connection, whatever carries it. */
+export interface CloudConnection {
+  readonly connected: boolean;
+  /** Resolves once the broker accepted the token and `downlink/#` is subscribed, or with why not. */
+  connect(): Promise<ConnectResult>;
+  publish(topic: string, payload: string, qos?: 0 | 1): void;
+  close(): Promise<void>;
+}
+
+export type CloudConnector = (options: CloudLinkOptions) => CloudConnection;
+
+export class CloudLink implements CloudConnection {
   #client: MqttClient | undefined;
   #up = false;
 
@@ -88,3 +101,5 @@ export class CloudLink {
     if (client) await client.endAsync(true).catch(() => undefined);
   }
 }
+
+export const mqttCloudConnector: CloudConnector = (options) => new CloudLink(options);

@@ -13,6 +13,11 @@ export interface AccessPoint {
   bssid?: string;
   /** Share of joins that drop during association (flaky Wi-Fi), 0..1. */
   dropRate?: number;
+  /**
+   * false: the network joins but routes nowhere (a captive or firewalled LAN), so the cloud never
+   * answers and the device's cloud timeout decides. Default true.
+   */
+  internet?: boolean;
 }
 
 export const WEAK_SIGNAL_DBM = -90;

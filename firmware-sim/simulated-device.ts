@@ -2,18 +2,28 @@
  * A simulated microcontroller running Blynk.Edgent-style firmware with ESP-IDF provisioning.
  *
  *   wait-config → configuring → connecting-net → connecting-cloud → running
- *                      ↑______________ error (last_error 700–704) ______|
+ *        ↑______________ error (last_error 700–704) ___________|        |
+ *        ↑______ reset-config (10 s reset hold, downlink/wipe) __________|
  *
  * Flash persists across restarts; the configuration is marked valid only after the first cloud
  * connection, so a failure before that returns the device to provisioning with last_error set.
- * Beyond the peers: a wrong Wi-Fi passphrase leaves the device in the same provisioning session,
- * ready for corrected credentials, and a short press of the reset button does nothing.
+ * A configured device that loses its network retries for the Wi-Fi timeout, then shows the error
+ * state and restarts (as Edgent's enterError does); a lost cloud connection is retried with
+ * exponential backoff and jitter. Beyond the peers: a wrong Wi-Fi passphrase leaves the device in
+ * the same provisioning session, ready for corrected credentials; a short press of the reset
+ * button does nothing; a token the cloud refuses sends the device back to provisioning keeping its
+ * Wi-Fi, and only an explicit wipe (reset hold, `downlink/wipe`, a revoked-token diag) erases it.
  * Every wait runs on the injected clock, so tests move time instead of sleeping.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
-import { CloudLink, type ConnectResult } from './cloud-link.js';
+import {
+  type CloudConnection,
+  type CloudConnector,
+  type ConnectResult,
+  mqttCloudConnector,
+} from './cloud-link.js';
 import { EdgentError } from './edgent-errors.js';
 import type { FactoryData } from './factory-data.js';
 import type { Flash, FlashContents } from './flash.js';
@@ -57,6 +67,8 @@ export interface DeviceTimings {
   telemetryIntervalMs: number;
   /** Hold the reset button this long to wipe the configuration. */
   resetHoldMs: number;
+  /** Blynk.Edgent's enterError: show the error this long, then restart. */
+  errorRestartMs: number;
 }
 
 export const DEFAULT_TIMINGS: DeviceTimings = {
@@ -67,6 +79,7 @@ export const DEFAULT_TIMINGS: DeviceTimings = {
   backoffMaxMs: 60_000,
   telemetryIntervalMs: 10_000,
   resetHoldMs: 10_000,
+  errorRestartMs: 10_000,
 };
 
 export interface SimulatedDeviceOptions {
@@ -78,6 +91,8 @@ export interface SimulatedDeviceOptions {
   logger: Logger;
   random?: () => number;
   timings?: Partial<DeviceTimings>;
+  /** How the device reaches its broker; mqtt.js over a real socket unless a test swaps it. */
+  cloud?: CloudConnector;
 }
 
 export interface DeviceEvents {
@@ -91,25 +106,42 @@ export interface DeviceEvents {
   wiped: [{ reason: string }];
 }
 
+export interface DeviceStats {
+  published: number;
+  /** Cloud reconnects scheduled after a lost or failed connection of a configured device. */
+  reconnects: number;
+  /** Cloud connection attempts. */
+  connects: number;
+  /** Wi-Fi links lost while configured (flaky Wi-Fi). */
+  networkDrops: number;
+  /** Restarts after the error state, downlink/reboot or a power cycle. */
+  restarts: number;
+}
+
+type WifiCredentials = { ssid: string; passphrase: string };
+
 export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   readonly factory: FactoryData;
   readonly timings: DeviceTimings;
+  readonly stats: DeviceStats = { published: 0, reconnects: 0, connects: 0, networkDrops: 0, restarts: 0 };
   #state: DeviceState = 'off';
   #flash: FlashContents = {};
   #wifi: WifiStatus = { state: 'disconnected' };
+  #joinedAp: AccessPoint | undefined;
   /** Wi-Fi credentials and activation data received in the current provisioning session. */
-  #pendingWifi: { ssid: string; passphrase: string } | undefined;
+  #pendingWifi: WifiCredentials | undefined;
   #pendingCloud: ActivationData | undefined;
-  #cloud: CloudLink | undefined;
+  #cloud: CloudConnection | undefined;
   #timers = new Set<TimerHandle>();
   #telemetryTimer: TimerHandle | undefined;
   #attempt = 0;
+  #cloudDeadline = 0;
   #telemetry: TelemetryGenerator;
   #random: () => number;
   #values: Record<string, string> = {};
   #resetPressedAt: number | undefined;
+  /** Bumped by every power cycle, wipe and reconfigure: callbacks of an older run do nothing. */
   #generation = 0;
-  readonly stats = { published: 0, reconnects: 0, connects: 0 };
 
   constructor(private readonly options: SimulatedDeviceOptions) {
     super();
@@ -135,6 +167,15 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     return this.#flash.configValid === true;
   }
 
+  get bootCount(): number {
+    return this.#flash.bootCount ?? 0;
+  }
+
+  /** The broker URL in use: a redirect's, or the one provisioning delivered. */
+  get brokerUrl(): string | undefined {
+    return this.#flash.redirectUrl ?? this.#flash.cloud?.brokerUrl;
+  }
+
   get values(): Readonly<Record<string, string>> {
     return this.#values;
   }
@@ -142,8 +183,10 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   /** Power on: resume from flash, or wait for configuration. */
   async start(): Promise<void> {
     if (this.#state !== 'off') return;
-    this.#flash = await this.options.flash.read();
-    this.#flash.bootCount = (this.#flash.bootCount ?? 0) + 1;
+    const generation = this.#generation;
+    const flash = await this.options.flash.read();
+    if (generation !== this.#generation) return;
+    this.#flash = { ...flash, bootCount: (flash.bootCount ?? 0) + 1 };
     this.#values = { ...this.#flash.values };
     await this.#save();
     if (this.#flash.configValid && this.#flash.wifi && this.#flash.cloud) {
@@ -157,13 +200,17 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   async stop(): Promise<void> {
     this.#generation++;
     this.#clearTimers();
-    await this.#cloud?.close();
-    this.#cloud = undefined;
+    await this.#closeCloud();
+    this.#pendingWifi = undefined;
+    this.#pendingCloud = undefined;
+    this.#joinedAp = undefined;
+    this.#wifi = { state: 'disconnected' };
     this.#setState('off');
   }
 
-  /** A reboot, as `downlink/reboot` or a power cycle does it. */
+  /** A reboot, as `downlink/reboot`, the error state or a power cycle does it. */
   async reboot(): Promise<void> {
+    this.stats.restarts++;
     await this.stop();
     await this.start();
   }
@@ -188,15 +235,29 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   async wipe(reason: string): Promise<void> {
     this.#generation++;
     this.#clearTimers();
-    await this.#cloud?.close();
-    this.#cloud = undefined;
+    await this.#closeCloud();
     this.#setState('reset-config');
-    await this.options.flash.erase();
+    this.#pendingWifi = undefined;
+    this.#pendingCloud = undefined;
     this.#flash = { bootCount: this.#flash.bootCount ?? 1 };
     this.#values = {};
+    await this.options.flash.erase();
     this.options.logger.info({ reason }, 'configuration wiped');
     this.emit('wiped', { reason });
     this.#enterProvisioning();
+  }
+
+  /** The Wi-Fi link drops (flaky router, interference): a configured device rejoins. */
+  async loseNetwork(): Promise<void> {
+    if (this.#state !== 'running' && this.#state !== 'connecting-cloud') return;
+    const wifi = this.#flash.wifi;
+    this.#generation++;
+    this.#clearTimers();
+    await this.#closeCloud();
+    this.stats.networkDrops++;
+    this.options.logger.info('Wi-Fi link lost');
+    if (this.#flash.configValid && wifi) this.#connectNet(wifi);
+    else this.#enterProvisioning();
   }
 
   // ---- the provisioning service calls these (prov-config, prov-scan, prov-ctrl, activation) ----
@@ -236,9 +297,13 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   applyWifiConfig(): void {
     const wifi = this.#pendingWifi;
     if (!wifi) {
+      this.#setLastError(EdgentError.config);
       this.#wifi = { state: 'failed', reason: 'network-not-found' };
       return;
     }
+    // A new apply supersedes a join still in progress (the person corrected the passphrase).
+    this.#generation++;
+    this.#clearTimers();
     this.#connectNet(wifi);
   }
 
@@ -246,37 +311,53 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   resetProvisioning(): void {
     this.#pendingWifi = undefined;
     this.#wifi = { state: 'disconnected' };
-    if (this.#state === 'connecting-net' || this.#state === 'configuring') this.#setState('wait-config');
+    if (this.#state === 'connecting-net' || this.#state === 'configuring') {
+      this.#generation++;
+      this.#clearTimers();
+      this.#setState('wait-config');
+    }
   }
 
   /** prov-ctrl reprovision / downlink/reconfigure: back into provisioning without a reset button. */
   async reconfigure(): Promise<void> {
     this.#generation++;
     this.#clearTimers();
-    await this.#cloud?.close();
-    this.#cloud = undefined;
+    await this.#closeCloud();
     this.#flash = { ...this.#flash, configValid: false };
     await this.#save();
     this.#enterProvisioning();
   }
 
+  /** One round of telemetry now (also what the schedule calls). */
+  publishTelemetry(): void {
+    if (this.#state !== 'running' || !this.#cloud?.connected) return;
+    for (const { name, payload } of this.#telemetry.next()) {
+      this.#values[name] = payload;
+      this.#publish(`ds/${name}`, payload);
+    }
+  }
+
   // ---- internals --------------------------------------------------------------------------
 
-  #enterProvisioning(): void {
-    this.#wifi = { state: 'disconnected' };
+  /** A failed attempt keeps its Wi-Fi status, so the companion still near the device can read why. */
+  #enterProvisioning(wifiStatus: WifiStatus = { state: 'disconnected' }): void {
+    this.#wifi = wifiStatus;
+    this.#joinedAp = undefined;
     this.#setState('wait-config');
     this.emit('provisioning-open');
   }
 
-  #connectNet(wifi: { ssid: string; passphrase: string }): void {
+  #connectNet(wifi: WifiCredentials): void {
     const generation = this.#generation;
     this.#setState('connecting-net');
     this.#wifi = { state: 'connecting' };
+    this.#joinedAp = undefined;
     const deadline = this.options.clock.now() + this.timings.wifiTimeoutMs;
     const attempt = () => {
       if (generation !== this.#generation) return;
       const result = this.options.air.join(wifi.ssid, wifi.passphrase);
       if (result.ok) {
+        this.#joinedAp = result.ap;
         this.#wifi = {
           state: 'connected',
           ip: result.ip,
@@ -284,23 +365,25 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
           bssid: result.ap.bssid ?? '02:00:00:00:00:01',
           channel: result.ap.channel ?? 6,
         };
-        void this.#onNetUp(wifi);
+        void this.#onNetUp(wifi, generation);
         return;
       }
-      // A wrong passphrase or a missing network is final for this attempt: report it and wait
-      // in provisioning for corrected credentials. A weak or flaky link is retried until timeout.
+      // Unconfigured, a wrong passphrase or a missing network is final for this attempt: report
+      // it and wait in provisioning for corrected credentials. A weak or flaky link is retried
+      // until the Wi-Fi timeout. A configured device retries everything until the timeout (its
+      // router may be rebooting), then shows the error and restarts.
       const final = result.reason === 'auth-failed' || result.reason === 'not-found';
-      if (final || this.options.clock.now() >= deadline) {
+      const timedOut = this.options.clock.now() >= deadline;
+      if (this.#flash.configValid) {
+        if (timedOut) this.#errorThenRestart(`Wi-Fi: ${result.reason}`);
+        else this.#after(Math.max(this.timings.joinDelayMs, 1_000), attempt);
+        return;
+      }
+      if (final || timedOut) {
         this.#wifi = {
           state: 'failed',
           reason: result.reason === 'auth-failed' ? 'auth-error' : 'network-not-found',
         };
-        if (this.#flash.configValid) {
-          // A configured device keeps trying its network (the router may be rebooting).
-          this.options.logger.info({ reason: result.reason }, 'Wi-Fi unavailable, retrying');
-          this.#after(this.#nextBackoff(), () => this.#connectNet(wifi));
-          return;
-        }
         this.#setLastError(EdgentError.network);
         this.#failBeforeValid(`Wi-Fi: ${result.reason}`);
         return;
@@ -310,17 +393,22 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.#after(this.timings.joinDelayMs, attempt);
   }
 
-  async #onNetUp(wifi: { ssid: string; passphrase: string }): Promise<void> {
-    const cloud = this.#pendingCloud ?? this.#flash.cloud;
+  async #onNetUp(wifi: WifiCredentials, generation: number): Promise<void> {
+    const fresh = this.#pendingCloud;
+    const cloud = fresh ?? this.#flash.cloud;
     if (!cloud) {
       this.#setLastError(EdgentError.config);
       this.#failBeforeValid('no cloud configuration (activation data never arrived)');
       return;
     }
     // Commit what the session delivered; it is marked valid after the first cloud connection.
-    this.#flash = { ...this.#flash, wifi, cloud };
+    // New activation data replaces any broker a redirect pointed the old configuration to.
+    const { redirectUrl: _replaced, ...kept } = this.#flash;
+    this.#flash = fresh ? { ...kept, wifi, cloud } : { ...this.#flash, wifi, cloud };
     await this.#save();
+    if (generation !== this.#generation) return;
     this.#attempt = 0;
+    this.#cloudDeadline = this.options.clock.now() + this.timings.cloudTimeoutMs;
     await this.#connectCloud();
   }
 
@@ -329,54 +417,76 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     const cloudConfig = this.#flash.cloud;
     if (!cloudConfig) return;
     this.#setState('connecting-cloud');
-    const brokerUrl = this.#flash.redirectUrl ?? cloudConfig.brokerUrl;
-    const link = new CloudLink({
-      brokerUrl,
-      token: cloudConfig.token,
+    await this.#closeCloud();
+    this.stats.connects++;
+    // Before the configuration is valid the whole cloud step has one deadline (Edgent's 50 s).
+    const connectTimeoutMs = this.#flash.configValid
+      ? this.timings.cloudTimeoutMs
+      : Math.max(1, this.#cloudDeadline - this.options.clock.now());
+    const result = await this.#attemptCloud(cloudConfig.token, connectTimeoutMs, generation);
+    if (generation !== this.#generation) return;
+    if (result.ok) {
+      await this.#onCloudUp();
+      return;
+    }
+    await this.#closeCloud();
+    if (result.kind === 'refused') {
+      this.options.logger.warn({ returnCode: result.returnCode }, 'cloud refused the token');
+      this.#setLastError(EdgentError.token);
+      if (this.#flash.configValid) {
+        // Revoked, re-provisioned or expired: the token will not start working. Back to
+        // provisioning for a new one, keeping the Wi-Fi; only an explicit wipe erases.
+        this.#flash = { ...this.#flash, configValid: false };
+        await this.#save();
+      }
+      this.#failBeforeValid('token refused');
+      return;
+    }
+    this.options.logger.info({ message: result.message }, 'cloud unreachable');
+    if (this.#flash.configValid) {
+      this.#scheduleReconnect();
+      return;
+    }
+    if (this.options.clock.now() < this.#cloudDeadline) {
+      // Still inside Edgent's cloud timeout: try again soon, never past the deadline.
+      const wait = Math.min(this.#nextBackoff(), this.#cloudDeadline - this.options.clock.now());
+      this.#after(wait, () => void this.#connectCloud());
+      return;
+    }
+    this.#setLastError(EdgentError.cloud);
+    this.#failBeforeValid(`cloud unreachable: ${result.message}`);
+  }
+
+  /** One connection attempt; a network without a route gets no answer until the timeout. */
+  #attemptCloud(token: string, connectTimeoutMs: number, generation: number): Promise<ConnectResult> {
+    if (this.#joinedAp?.internet === false) {
+      return new Promise((resolve) =>
+        this.#after(connectTimeoutMs, () =>
+          resolve({ ok: false, kind: 'unreachable', message: 'no route to the broker' }),
+        ),
+      );
+    }
+    const connection = (this.options.cloud ?? mqttCloudConnector)({
+      brokerUrl: this.brokerUrl ?? '',
+      token,
       clientId: this.factory.hardwareId.replaceAll(':', '').toLowerCase(),
-      connectTimeoutMs: this.timings.cloudTimeoutMs,
-      onMessage: (topic, payload) => void this.#onDownlink(topic, payload.toString('utf8')),
+      connectTimeoutMs,
+      onMessage: (topic, payload) => {
+        if (generation === this.#generation && this.#cloud === connection)
+          void this.#onDownlink(topic, payload.toString('utf8'));
+      },
       onLost: (reason) => {
-        if (generation !== this.#generation || this.#cloud !== link) return;
+        if (generation !== this.#generation || this.#cloud !== connection) return;
         this.options.logger.info({ reason }, 'cloud connection lost');
         this.#stopTelemetry();
         this.#scheduleReconnect();
       },
     });
-    await this.#cloud?.close();
-    this.#cloud = link;
-    this.stats.connects++;
-    const result: ConnectResult = await link.connect();
-    if (generation !== this.#generation) {
-      await link.close();
-      return;
-    }
-    if (result.ok) {
-      await this.#onCloudUp(link);
-      return;
-    }
-    await link.close();
-    if (result.kind === 'refused') {
-      this.options.logger.warn({ returnCode: result.returnCode }, 'cloud refused the token');
-      this.#setLastError(EdgentError.token);
-      if (this.#flash.configValid) {
-        // A token the cloud no longer accepts will not start working: wipe, as Edgent does.
-        await this.wipe('token refused by the cloud');
-      } else {
-        this.#failBeforeValid('token refused');
-      }
-      return;
-    }
-    this.options.logger.info({ message: result.message }, 'cloud unreachable');
-    if (!this.#flash.configValid) {
-      this.#setLastError(EdgentError.cloud);
-      this.#failBeforeValid(`cloud unreachable: ${result.message}`);
-      return;
-    }
-    this.#scheduleReconnect();
+    this.#cloud = connection;
+    return connection.connect();
   }
 
-  async #onCloudUp(link: CloudLink): Promise<void> {
+  async #onCloudUp(): Promise<void> {
     const firstTime = !this.#flash.configValid;
     this.#attempt = 0;
     this.#pendingWifi = undefined;
@@ -387,7 +497,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     if (firstTime) this.emit('provisioning-closed');
     // Blynk: info/mcu on every connect.
     const { ver, build, type } = this.factory.firmware;
-    link.publish(
+    this.#publish(
       'info/mcu',
       JSON.stringify({
         tmpl: this.factory.templateId,
@@ -415,17 +525,9 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.#telemetryTimer = undefined;
   }
 
-  /** One round of telemetry now (also what the schedule calls). */
-  publishTelemetry(): void {
-    if (this.#state !== 'running' || !this.#cloud?.connected) return;
-    for (const { name, payload } of this.#telemetry.next()) {
-      this.#values[name] = payload;
-      this.#publish(`ds/${name}`, payload);
-    }
-  }
-
   #publish(topic: string, payload: string, qos: 0 | 1 = 0): void {
-    this.#cloud?.publish(topic, payload, qos);
+    if (!this.#cloud?.connected) return;
+    this.#cloud.publish(topic, payload, qos);
     this.stats.published++;
     this.emit('published', { topic });
   }
@@ -448,35 +550,39 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
       case 'downlink/reconfigure':
         await this.reconfigure();
         return;
+      case 'downlink/wipe':
+        // The gateway deleted the device: its token is void; forget everything.
+        await this.wipe('the gateway deleted this device');
+        return;
       case 'downlink/redirect': {
         const url = payload.trim();
-        if (/^(mqtts?|wss?):\/\/[^\s]+$/.test(url)) {
-          this.#flash = { ...this.#flash, redirectUrl: url };
-          await this.#save();
-          await this.#cloud?.close();
-          await this.#connectCloud();
+        if (!/^(mqtts?|wss?):\/\/[^\s]+$/.test(url)) {
+          this.options.logger.warn({ url }, 'ignored a redirect to an unusable URL');
+          return;
         }
+        this.#flash = { ...this.#flash, redirectUrl: url };
+        await this.#save();
+        this.#generation++;
+        this.#clearTimers();
+        this.#attempt = 0;
+        await this.#connectCloud();
         return;
       }
       case 'downlink/diag': {
-        // The gateway says the token is revoked (device deleted): wipe, as a real device should.
+        // A diag naming a revoked token is the gateway telling the device it is gone.
         if (/"code"\s*:\s*"(TOKEN_REVOKED|DEVICE_DELETED)"/.test(payload))
           await this.wipe('token revoked by the gateway');
         return;
       }
       case 'downlink/ping':
-        return; // QoS 1: mqtt.js has acknowledged it
+        return; // QoS 1: the MQTT client's PUBACK is the answer
     }
-    if (topic === 'downlink/wipe') await this.wipe('the gateway asked for a wipe');
   }
 
   #scheduleReconnect(): void {
-    const generation = this.#generation;
     this.#setState('connecting-cloud');
     this.stats.reconnects++;
-    this.#after(this.#nextBackoff(), () => {
-      if (generation === this.#generation) void this.#connectCloud();
-    });
+    this.#after(this.#nextBackoff(), () => void this.#connectCloud());
   }
 
   /** Exponential backoff with ±50 % jitter, so a fleet does not reconnect in lockstep. */
@@ -491,8 +597,22 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   #failBeforeValid(reason: string): void {
     this.options.logger.info({ reason, lastError: this.lastError }, 'configuration failed');
     this.#setState('error');
-    this.#setState('wait-config');
-    this.emit('provisioning-open');
+    this.#enterProvisioning(this.#wifi.state === 'failed' ? this.#wifi : { state: 'disconnected' });
+  }
+
+  /** Edgent's enterError for a configured device: show the error, then restart from flash. */
+  #errorThenRestart(reason: string): void {
+    this.options.logger.info({ reason }, 'error: restarting');
+    this.#wifi = { state: 'disconnected' };
+    this.#setState('error');
+    this.#after(this.timings.errorRestartMs, () => void this.reboot());
+  }
+
+  async #closeCloud(): Promise<void> {
+    this.#stopTelemetry();
+    const cloud = this.#cloud;
+    this.#cloud = undefined;
+    await cloud?.close();
   }
 
   #setLastError(code: number): void {
@@ -507,10 +627,12 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.emit('state', { from, to, lastError: this.lastError });
   }
 
+  /** A timer of the current run: stop, wipe and reconfigure clear it; an older run's never fires. */
   #after(ms: number, fn: () => void): void {
+    const generation = this.#generation;
     const handle = this.options.clock.setTimeout(() => {
       this.#timers.delete(handle);
-      fn();
+      if (generation === this.#generation) fn();
     }, ms);
     this.#timers.add(handle);
   }
