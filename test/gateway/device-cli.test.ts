@@ -1,0 +1,91 @@
+/**
+ * The `tether device …` and `tether template …` commands, run as a person would (the built CLI in
+ * its own process) against a gateway on loopback.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDevice, createTemplate } from '../devices/device-fixtures.js';
+import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { runCli } from '../support/run-cli.js';
+
+describe('tether device and template commands', () => {
+  let gw: TestGateway;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let templateId: string;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    dir = await mkdtemp(join(tmpdir(), 'tether-device-cli-'));
+    env = { TETHER_HOME: join(dir, 'home'), TETHER_GATEWAY_URL: gw.baseUrl };
+    const login = await runCli(['login', '--email', ADMIN.email, '--password', ADMIN.password], env);
+    expect(login.code, login.stderr).toBe(0);
+    templateId = await createTemplate(gw, await gw.login());
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('mints with a progress bar into CSV and QR images, then claims, lists, shows and controls', async () => {
+    const out = join(dir, 'labels');
+    const mint = await runCli(
+      ['device', 'mint', '--template', templateId, '--count', '25', '--batch', '10', '--out', out],
+      env,
+    );
+    expect(mint.code, mint.stderr).toBe(0);
+    // Piped (not a terminal): one progress line per tenth, ending at 100%.
+    expect(mint.stderr).toMatch(/minting 0\/25 0%/);
+    expect(mint.stderr).toMatch(/minting 25\/25 100%/);
+    expect(mint.stdout).toContain('Minted 25 devices');
+    const files = await readdir(out);
+    expect(files.filter((f) => f.endsWith('.png'))).toHaveLength(25);
+    expect(files).toContain('Heater-0001.png');
+    expect(files).toContain('Heater-0025.png');
+    const rows = (await readFile(join(out, 'tokens.csv'), 'utf8')).trim().split('\r\n');
+    expect(rows).toHaveLength(26);
+    const [deviceId, , , token, claimCode] = rows[1]!.split(',');
+
+    const claim = await runCli(['device', 'claim', claimCode!, '--name', 'Porch'], env);
+    expect(claim.code, claim.stderr).toBe(0);
+    expect(claim.stdout).toContain(`Claimed ${deviceId}`);
+    const reuse = await runCli(['device', 'claim', claimCode!], env);
+    expect(reuse.code).toBe(4);
+    expect(reuse.stderr).toContain('CLAIM_CODE_INVALID');
+
+    const list = await runCli(['device', 'list', '--status', 'active', '--json'], env);
+    expect(JSON.parse(list.stdout).map((d: { id: string }) => d.id)).toEqual([deviceId]);
+    const dev = await connectDevice(gw.brokerUrl, token!);
+    const write = await runCli(['device', 'write', deviceId!, 'temp', '21.5'], env);
+    expect(write.code, write.stderr).toBe(0);
+    expect(await dev.next('downlink/ds/temp')).toBe('21.5');
+    const show = await runCli(['device', 'show', deviceId!], env);
+    expect(show.stdout).toMatch(/temp\s+21\.5/);
+    expect((await runCli(['device', 'rename', deviceId!, 'Back porch'], env)).stdout).toContain('Back porch');
+    const reconfigure = await runCli(['device', 'reconfigure', deviceId!], env);
+    expect(reconfigure.stdout).toContain('entering provisioning mode');
+    expect(await dev.next('downlink/reconfigure')).toBe('');
+
+    const reprovision = await runCli(['device', 'reprovision', deviceId!, '--json'], env);
+    expect(JSON.parse(reprovision.stdout)).toMatchObject({ deviceId, wasOnline: true });
+    await dev.closed;
+    const refused = await runCli(['device', 'delete', deviceId!], env);
+    expect(refused.code).toBe(2); // no terminal to confirm on, and no --yes
+    const del = await runCli(['device', 'delete', deviceId!, '--yes'], env);
+    expect(del.code, del.stderr).toBe(0);
+    expect((await runCli(['device', 'show', deviceId!], env)).code).toBe(4);
+  }, 90_000); // a dozen CLI processes, each ~1 s to start on a 2-core machine
+
+  it('shows and edits a template', async () => {
+    const edit = await runCli(
+      ['template', 'edit', templateId, '--name', 'Heater Pro', '--hotspot-prefix', 'HPro'],
+      env,
+    );
+    expect(edit.code, edit.stderr).toBe(0);
+    const show = await runCli(['template', 'show', templateId], env);
+    expect(show.stdout).toContain('Heater Pro');
+    expect(show.stdout).toMatch(/temp\s+double\s+-40\s+125/);
+  }, 30_000);
+});
