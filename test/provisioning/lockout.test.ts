@@ -81,3 +81,28 @@ describe('PopAttemptLimiter', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('esp-idf devices that drop the request on a wrong proof', () => {
+  it('maps a refused proof step to POP_INVALID on the client', async () => {
+    const device = new ProtocommDevice({
+      security: { version: 2, credential: makeSrpVerifier(POP) },
+      templateId: 'T',
+      wifi: new FakeDevice(),
+      clock: new ManualClock(),
+    });
+    // esp-idf security2.c fails the request instead of answering a status: mimic it.
+    const espIdfLike = {
+      endpoints: device.endpoints,
+      closeSession: (id: string) => device.closeSession(id),
+      handle: async (endpoint: string, request: Uint8Array, sessionId: string) => {
+        const answer = await device.handle(endpoint, request, sessionId);
+        if (endpoint === 'prov-session' && answer.length < 20) throw new Error('ESP_FAIL');
+        return answer;
+      },
+    };
+    const client = new ProtocommClient(new MemoryLink(espIdfLike), { clock: new ManualClock() });
+    const error = await client.establishSession({ pop: 'wrong' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'POP_INVALID', details: { step: 'establish-session' } });
+    expect((error as Error).cause).toMatchObject({ code: 'PROTOCOL_ERROR' });
+  });
+});

@@ -161,7 +161,8 @@ export function decodeMessage(name: MessageName, bytes: Uint8Array, what: string
   const type = typeOf(name);
   try {
     const message = type.decode(bytes);
-    return type.toObject(message, { enums: Number, longs: Number, bytes: Uint8Array, oneofs: true });
+    // Bytes stay Uint8Array (Buffer under Node); `oneofs` names the chosen member of each oneof.
+    return type.toObject(message, { enums: Number, longs: Number, oneofs: true });
   } catch (error) {
     throw new TetherError('PROTOCOL_ERROR', `Could not read the ${what}: the message is malformed.`, {
       cause: error,

@@ -24,6 +24,7 @@ export class Security1ClientSession implements ClientSecuritySession {
   readonly #options: Security1ClientOptions;
   #keys: X25519KeyPair | undefined;
   #stream: AesCtrStream | undefined;
+  #deviceKey: Uint8Array | undefined;
   #step: 'new' | 'sent-cmd0' | 'sent-cmd1' | 'done' = 'new';
 
   constructor(options: Security1ClientOptions) {
@@ -89,8 +90,6 @@ export class Security1ClientSession implements ClientSecuritySession {
     }
     throw new TetherError('PROTOCOL_ERROR', 'The security 1 handshake is already complete.');
   }
-
-  #deviceKey: Uint8Array | undefined;
 
   /** The device's public key, once known (for transcripts). */
   get devicePublicKey(): Uint8Array | undefined {
