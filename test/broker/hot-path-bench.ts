@@ -1,0 +1,95 @@
+/**
+ * Measures the broker's hot paths on this machine (not a test; run by hand):
+ *   npx esbuild test/broker/hot-path-bench.ts --bundle --platform=node --format=esm \
+ *     --packages=external --outfile=/tmp/hot-path-bench.mjs && node /tmp/hot-path-bench.mjs
+ * CONNECT rate (token hash lookup), uplink throughput (authorizePublish → uplink handler →
+ * store.devices.update), the cost of one store update, and of one coalesced file write.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { DATASTREAMS } from '../devices/device-fixtures.js';
+import { startTestGateway } from '../support/gateway-harness.js';
+
+const DEVICES = Number(process.env.DEVICES ?? 2000);
+const CONNECTED = Number(process.env.CONNECTED ?? 500);
+const MESSAGES_PER_DEVICE = Number(process.env.MESSAGES ?? 100);
+const IN_FLIGHT = 100;
+
+const gw = await startTestGateway({ mqtt: { publishesPerSecond: 100_000 }, store: { flushDelayMs: 200 } });
+const admin = await gw.login();
+const template = await gw.api<{ id: string }>(
+  'POST',
+  '/api/templates',
+  { name: 'Bench', datastreams: DATASTREAMS },
+  admin,
+);
+const tokens: string[] = [];
+for (let left = DEVICES; left > 0; left -= 500) {
+  const res = await gw.api<{ devices: Array<{ token: string; claimCode: string }> }>(
+    'POST',
+    '/api/static-tokens',
+    { templateId: template.body.id, count: Math.min(500, left) },
+    admin,
+  );
+  tokens.push(...res.body.devices.map((d) => d.token));
+}
+const { store, events } = gw.gateway.services;
+console.log(`devices in store: ${await store.devices.count()}`);
+
+// 1. CONNECT with token lookup, IN_FLIGHT at a time.
+const clients: MqttClient[] = [];
+let t0 = performance.now();
+for (let i = 0; i < CONNECTED; i += IN_FLIGHT) {
+  const batch = tokens.slice(i, Math.min(i + IN_FLIGHT, CONNECTED));
+  clients.push(
+    ...(await Promise.all(
+      batch.map((token) =>
+        mqtt.connectAsync(gw.brokerUrl, { username: 'device', password: token, reconnectPeriod: 0 }),
+      ),
+    )),
+  );
+}
+let ms = performance.now() - t0;
+console.log(
+  `connect: ${CONNECTED} devices in ${ms.toFixed(0)} ms = ${Math.round((CONNECTED / ms) * 1000)}/s`,
+);
+
+// 2. Uplink throughput: every device publishes ds/temp, QoS 0.
+const total = CONNECTED * MESSAGES_PER_DEVICE;
+let seen = 0;
+const done = new Promise<void>((resolve) =>
+  events.on('device.value', () => {
+    if (++seen === total) resolve();
+  }),
+);
+const writesBefore = store.writeCount;
+t0 = performance.now();
+for (let m = 0; m < MESSAGES_PER_DEVICE; m++) {
+  for (const c of clients) c.publish('ds/temp', String((m % 100) - 20));
+  if (m % 10 === 9) await new Promise((r) => setImmediate(r));
+}
+await done;
+ms = performance.now() - t0;
+console.log(
+  `uplink: ${total} ds/temp messages in ${ms.toFixed(0)} ms = ${Math.round((total / ms) * 1000)}/s; file writes meanwhile: ${store.writeCount - writesBefore}`,
+);
+await Promise.all(clients.map((c) => c.endAsync()));
+
+// 3. One store.devices.update as recordValue does it (spread of the record and of its values).
+const ids = (await store.devices.find()).map((d) => d.id);
+const N = 200_000;
+t0 = performance.now();
+for (let i = 0; i < N; i++) {
+  const id = ids[i % ids.length]!;
+  const device = (await store.devices.get(id))!;
+  await store.devices.update(id, { values: { ...device.values, temp: { value: i, at: i } }, lastSeenAt: i });
+}
+ms = performance.now() - t0;
+console.log(
+  `store.devices.update: ${((ms * 1000) / N).toFixed(2)} µs each (${Math.round((N / ms) * 1000)}/s)`,
+);
+
+// 4. One coalesced write of the whole file (stringify + atomic replace), event loop blocked meanwhile.
+t0 = performance.now();
+await store.flush();
+console.log(`flush: ${(performance.now() - t0).toFixed(1)} ms for ${ids.length} devices`);
+await gw.stop();
