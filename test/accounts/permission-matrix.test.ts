@@ -686,7 +686,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
   };
 
   beforeAll(async () => {
-    gw = await startTestGateway({ plans: { enterprise: {} } });
+    gw = await startTestGateway();
     const rootToken = await gw.login();
     const rootId = (await gw.api<{ user: { orgId: string } }>('GET', '/api/me', undefined, rootToken)).body
       .user.orgId;
