@@ -205,6 +205,9 @@ export class DeviceLifecycleService {
       throw new TetherError('PERMISSION_DENIED', 'You may not delete this device.');
     }
     await this.deps.store.devices.delete(device.id);
+    // Shares of a deleted device would point at nothing (or at a reused id): drop them with it.
+    for (const grant of await this.deps.store.grants.forDevice(device.id))
+      await this.deps.store.grants.delete(grant.id);
     const wasOnline = await this.deps.connections.disconnect(device.id, 'device deleted', {
       topic: downlink.wipe,
       payload: JSON.stringify({ reason: 'deleted' }),

@@ -219,6 +219,15 @@ export class DeviceService {
         out.push(this.toPublic(device));
       }
     }
+    // Devices shared with the actor (accounts' grants) may live in any org.
+    for (const deviceId of actor.grants?.keys() ?? []) {
+      const device = await this.deps.store.devices.get(deviceId);
+      if (!device || actor.visibleOrgIds.has(device.orgId) || !canViewDevice(actor, device)) continue;
+      if (!matches(device, where)) continue;
+      if (filter.online !== undefined && this.#online.has(device.id) !== filter.online) continue;
+      if (filter.activated !== undefined && (device.activatedAt !== null) !== filter.activated) continue;
+      out.push(this.toPublic(device));
+    }
     return out;
   }
 
@@ -250,5 +259,8 @@ export class DeviceService {
     return device;
   }
 }
+
+const matches = (device: Device, where: Partial<Device>): boolean =>
+  Object.entries(where).every(([k, v]) => device[k as keyof Device] === v);
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length <= 128 ? v : undefined);

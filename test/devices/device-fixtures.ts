@@ -60,7 +60,7 @@ export async function activeDevice(
 export async function addUser(
   gw: TestGateway,
   input: { roleId?: string; orgId?: string; status?: User['status']; email?: string } = {},
-): Promise<{ user: User; token: string | undefined }> {
+): Promise<{ user: User; token: string }> {
   const { store } = gw.gateway.services;
   const admin = (await store.users.find())[0]!;
   const password = 'another good password';
@@ -77,7 +77,8 @@ export async function addUser(
     sessionsValidAfter: 0,
   };
   await store.users.insert(user);
-  const token = user.status === 'active' ? await gw.login(user.email, password) : undefined;
+  // A user who is not active cannot log in: the token is then empty.
+  const token = user.status === 'active' ? await gw.login(user.email, password) : '';
   return { user, token };
 }
 

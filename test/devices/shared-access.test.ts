@@ -1,0 +1,71 @@
+/** Devices shared through the accounts module's grants: seen, controlled and streamed by level. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { activeDevice, addOrg, addUser, connectDevice, createTemplate } from './device-fixtures.js';
+
+describe('shared devices', () => {
+  let gw: TestGateway;
+  let admin: string;
+  let templateId: string;
+
+  beforeEach(async () => {
+    gw = await startTestGateway();
+    admin = await gw.login();
+    templateId = await createTemplate(gw, admin);
+  });
+  afterEach(async () => {
+    await gw.stop();
+  });
+
+  it('lists, reads and controls a shared device by the level of the grant, in another org', async () => {
+    const elsewhere = await addOrg(gw, null, 'Neighbours');
+    const { user: carol, token: carolToken } = await addUser(gw, { orgId: elsewhere });
+    const d = await activeDevice(gw, admin, templateId);
+    const dev = await connectDevice(gw.brokerUrl, d.token);
+    const ids = async () =>
+      (
+        await gw.api<{ devices: Array<{ id: string }> }>('GET', '/api/devices', undefined, carolToken)
+      ).body.devices.map((x) => x.id);
+    expect(await ids()).toEqual([]);
+
+    const view = await gw.api(
+      'POST',
+      `/api/devices/${d.deviceId}/shares`,
+      { email: carol.email, level: 'view' },
+      admin,
+    );
+    expect(view.status, JSON.stringify(view.body)).toBe(201);
+    expect(await ids()).toEqual([d.deviceId]);
+    expect((await gw.api('GET', `/api/devices/${d.deviceId}`, undefined, carolToken)).status).toBe(200);
+    const write = `/api/devices/${d.deviceId}/datastreams/temp`;
+    expect((await gw.api('PUT', write, { value: 1 }, carolToken)).status).toBe(403);
+    // Ownership actions stay with the owner's side.
+    expect(
+      (await gw.api('POST', `/api/devices/${d.deviceId}/transfer`, { userId: carol.id }, carolToken)).status,
+    ).toBe(403);
+    expect((await gw.api('DELETE', `/api/devices/${d.deviceId}`, undefined, carolToken)).status).toBe(403);
+
+    await gw.api(
+      'POST',
+      `/api/devices/${d.deviceId}/shares`,
+      { email: carol.email, level: 'control' },
+      admin,
+    );
+    expect((await gw.api('PUT', write, { value: 7 }, carolToken)).body).toEqual({ value: 7, online: true });
+    expect(await dev.next('downlink/ds/temp')).toBe('7');
+
+    await gw.api('DELETE', `/api/devices/${d.deviceId}/shares/${carol.id}`, undefined, admin);
+    expect(await ids()).toEqual([]);
+    expect((await gw.api('GET', `/api/devices/${d.deviceId}`, undefined, carolToken)).status).toBe(404);
+    await dev.client.endAsync();
+  });
+
+  it('drops the shares of a deleted device', async () => {
+    const { user: carol } = await addUser(gw);
+    const d = await activeDevice(gw, admin, templateId);
+    await gw.api('POST', `/api/devices/${d.deviceId}/shares`, { email: carol.email, level: 'view' }, admin);
+    expect(await gw.gateway.services.store.grants.forDevice(d.deviceId)).toHaveLength(1);
+    await gw.api('DELETE', `/api/devices/${d.deviceId}`, undefined, admin);
+    expect(await gw.gateway.services.store.grants.forDevice(d.deviceId)).toHaveLength(0);
+  });
+});
