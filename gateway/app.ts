@@ -65,6 +65,7 @@ export class Gateway {
       new EmbeddedStore({
         ...(dataDir ? { file: join(dataDir, 'tether.json') } : {}),
         flushDelayMs: config.store.flushDelayMs,
+        telemetryFlushDelayMs: config.store.telemetryFlushDelayMs,
         clock,
       });
     const events = new EventBus();

@@ -205,6 +205,13 @@ export const ConfigSchema = Type.Object(
           default: 200,
           description: 'Changes within this window share one file write.',
         }),
+        telemetryFlushDelayMs: Type.Integer({
+          minimum: 0,
+          maximum: 600_000,
+          default: 5000,
+          description:
+            'Latest datastream values and last-seen times reach the file within this window (each write re-serializes the whole database).',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

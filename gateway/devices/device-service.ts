@@ -125,10 +125,11 @@ export class DeviceService {
     }
     const value = parseDatastreamValue(ds, raw);
     const at = clock.now();
-    const updated = await store.devices.update(deviceId, {
-      values: { ...device.values, [name]: { value, at } },
-      lastSeenAt: at,
-    });
+    const updated = await store.devices.update(
+      deviceId,
+      { values: { ...device.values, [name]: { value, at } }, lastSeenAt: at },
+      { telemetry: true },
+    );
     events.emit('device.value', { device: updated, name, value, at });
     return value;
   }
@@ -193,7 +194,11 @@ export class DeviceService {
     if (!device) return;
     if (online) this.#online.add(deviceId);
     else this.#online.delete(deviceId);
-    const updated = await this.deps.store.devices.update(deviceId, { lastSeenAt: this.deps.clock.now() });
+    const updated = await this.deps.store.devices.update(
+      deviceId,
+      { lastSeenAt: this.deps.clock.now() },
+      { telemetry: true },
+    );
     this.deps.events.emit(online ? 'device.online' : 'device.offline', { device: updated });
   }
 

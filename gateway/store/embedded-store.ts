@@ -20,6 +20,7 @@ import type {
   RefreshTokenRepository,
   Repository,
   Store,
+  UpdateOptions,
   UserRepository,
 } from './store.js';
 import type {
@@ -76,7 +77,7 @@ class Table<T extends { id: string }> implements Repository<T> {
   constructor(
     readonly name: string,
     uniqueFields: ReadonlyArray<keyof T>,
-    readonly onChange: () => void,
+    readonly onChange: (telemetry?: boolean) => void,
   ) {
     this.#unique = new Map(uniqueFields.map((field) => [field, new Map()]));
   }
@@ -111,13 +112,13 @@ class Table<T extends { id: string }> implements Repository<T> {
     return record;
   }
 
-  async update(id: string, patch: Partial<Omit<T, 'id'>>): Promise<T> {
+  async update(id: string, patch: Partial<Omit<T, 'id'>>, options?: UpdateOptions): Promise<T> {
     const old = this.rows.get(id);
     if (!old) throw new TetherError('NOT_FOUND', `${this.name} ${id} does not exist.`);
     const next = { ...old, ...patch, id } as T;
     this.#checkUnique(next, old);
     this.#put(next, old);
-    this.onChange();
+    this.onChange(options?.telemetry === true);
     return next;
   }
 
@@ -164,13 +165,18 @@ export interface EmbeddedStoreOptions {
   /** The JSON file; omit for a store that lives only in memory (tests, benchmarks). */
   file?: string;
   flushDelayMs?: number;
+  /** Delay for changes marked `telemetry` (see UpdateOptions); default 5 s. */
+  telemetryFlushDelayMs?: number;
   clock?: Clock;
 }
 
 export class EmbeddedStore implements Store {
   readonly #file: string | undefined;
   readonly #flushDelayMs: number;
+  readonly #telemetryFlushDelayMs: number;
   readonly #clock: Clock;
+  /** When the pending timer fires: a normal change may bring a telemetry timer forward. */
+  #timerDue = 0;
   #db: Low<Snapshot> | undefined;
   #meta: Meta = emptySnapshot().meta;
   #audit: AuditEvent[] = [];
@@ -194,8 +200,9 @@ export class EmbeddedStore implements Store {
   constructor(options: EmbeddedStoreOptions = {}) {
     this.#file = options.file;
     this.#flushDelayMs = options.flushDelayMs ?? 200;
+    this.#telemetryFlushDelayMs = options.telemetryFlushDelayMs ?? 5000;
     this.#clock = options.clock ?? new SystemClock();
-    const changed = () => this.#changed();
+    const changed = (telemetry?: boolean) => this.#changed(telemetry);
     this.orgs = new Table<Org>('organization', [], changed);
     this.users = Object.assign(new Table<User>('user', ['email'], changed), {
       byEmail: async (email: string) => this.users.lookup('email', email.trim().toLowerCase()),
@@ -294,14 +301,21 @@ export class EmbeddedStore implements Store {
     return this.#meta;
   }
 
-  #changed(): void {
+  #changed(telemetry = false): void {
     if (!this.#db) return;
     this.#dirty = true;
-    if (this.#timer || !this.#open) return;
+    if (!this.#open) return;
+    const delay = telemetry ? this.#telemetryFlushDelayMs : this.#flushDelayMs;
+    const due = this.#clock.now() + delay;
+    if (this.#timer) {
+      if (this.#timerDue <= due) return;
+      this.#clock.clearTimeout(this.#timer);
+    }
+    this.#timerDue = due;
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#writing = this.#writing.then(() => this.#write());
-    }, this.#flushDelayMs);
+    }, delay);
   }
 
   async #write(): Promise<void> {

@@ -17,6 +17,15 @@ import type {
   User,
 } from './types.js';
 
+export interface UpdateOptions {
+  /**
+   * High-rate data (latest datastream values, last seen): the change may wait longer for the disk
+   * than other changes, so continuous telemetry does not re-serialize the database every flush
+   * window. Other changes still flush on their own schedule and carry it along.
+   */
+  telemetry?: boolean;
+}
+
 export interface Repository<T extends { id: string }> {
   get(id: string): Promise<T | undefined>;
   /** Records whose fields equal every field of `where` (all records when empty). */
@@ -25,7 +34,7 @@ export interface Repository<T extends { id: string }> {
   /** Fails with CONFLICT when the id or a unique field is taken. */
   insert(record: T): Promise<T>;
   /** Shallow-merges `patch`; fails with NOT_FOUND or CONFLICT. */
-  update(id: string, patch: Partial<Omit<T, 'id'>>): Promise<T>;
+  update(id: string, patch: Partial<Omit<T, 'id'>>, options?: UpdateOptions): Promise<T>;
   delete(id: string): Promise<boolean>;
 }
 
