@@ -1,0 +1,164 @@
+import mqtt from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { addUser, createOrg } from './account-support.js';
+
+type DeviceView = { values: Record<string, { value: unknown }>; error?: { code: string } };
+
+describe('device sharing', () => {
+  let gw: TestGateway;
+  let client: mqtt.MqttClient | undefined;
+
+  beforeEach(async () => {
+    gw = await startTestGateway();
+  });
+
+  afterEach(async () => {
+    await client?.endAsync();
+    client = undefined;
+    await gw.stop();
+  });
+
+  it('grant → the grantee in another org reads live values → control only with a control grant → revoke → refused', async () => {
+    const admin = await gw.login();
+    const home = await createOrg(gw, admin, 'Home');
+    const office = await createOrg(gw, admin, 'Office');
+    const owner = await addUser(gw, admin, 'owner@example.com', 'user', home);
+    const friend = await addUser(gw, admin, 'friend@example.com', 'user', office);
+    const template = await gw.api<{ id: string }>(
+      'POST',
+      '/api/templates',
+      { name: 'Thermostat', datastreams: [{ name: 'temp', type: 'double', min: -40, max: 125 }] },
+      admin,
+    );
+    const session = await gw.api<{ deviceId: string; token: string }>(
+      'POST',
+      '/api/provisioning/sessions',
+      { templateId: template.body.id },
+      owner.token,
+    );
+    const deviceId = session.body.deviceId;
+    client = await mqtt.connectAsync(gw.brokerUrl, {
+      username: 'device',
+      password: session.body.token,
+      reconnectPeriod: 0,
+    });
+    await client.publishAsync('info/mcu', JSON.stringify({ tmpl: template.body.id, ver: '1.0.0' }));
+    await client.publishAsync('ds/temp', '20.5');
+
+    // Before the grant the friend cannot tell the device exists.
+    expect((await gw.api('GET', `/api/devices/${deviceId}`, undefined, friend.token)).status).toBe(404);
+    // Only the owner (or an admin) shares; the friend cannot share it to themselves.
+    const self = await gw.api(
+      'POST',
+      `/api/devices/${deviceId}/shares`,
+      { email: 'friend@example.com', level: 'control' },
+      friend.token,
+    );
+    expect(self.status).toBe(404);
+    const granted = await gw.api<{ level: string; userId: string }>(
+      'POST',
+      `/api/devices/${deviceId}/shares`,
+      { email: 'friend@example.com', level: 'view' },
+      owner.token,
+    );
+    expect(granted.status).toBe(201);
+    expect(granted.body).toMatchObject({ level: 'view', userId: friend.id });
+
+    await expect
+      .poll(
+        async () =>
+          (await gw.api<DeviceView>('GET', `/api/devices/${deviceId}`, undefined, friend.token)).body.values
+            ?.temp?.value,
+      )
+      .toBe(20.5);
+    await client.publishAsync('ds/temp', '22');
+    await expect
+      .poll(
+        async () =>
+          (await gw.api<DeviceView>('GET', `/api/devices/${deviceId}`, undefined, friend.token)).body.values
+            ?.temp?.value,
+      )
+      .toBe(22);
+    const shared = await gw.api<{ shared: Array<{ device: { id: string }; level: string }> }>(
+      'GET',
+      '/api/shares',
+      undefined,
+      friend.token,
+    );
+    expect(shared.body.shared).toEqual([
+      expect.objectContaining({ level: 'view', device: expect.objectContaining({ id: deviceId }) }),
+    ]);
+
+    // View is not control; a control grant is.
+    expect(
+      (await gw.api('PUT', `/api/devices/${deviceId}/datastreams/temp`, { value: 19 }, friend.token)).status,
+    ).toBe(403);
+    await gw.api(
+      'POST',
+      `/api/devices/${deviceId}/shares`,
+      { email: 'friend@example.com', level: 'control' },
+      owner.token,
+    );
+    const written = await gw.api(
+      'PUT',
+      `/api/devices/${deviceId}/datastreams/temp`,
+      { value: 19 },
+      friend.token,
+    );
+    expect(written.status).toBeLessThan(300);
+    // A grant never lets the grantee manage the device: transfer, delete and re-provision stay refused.
+    expect(
+      (await gw.api('POST', `/api/devices/${deviceId}/transfer`, { orgId: office }, friend.token)).status,
+    ).toBe(403);
+    expect((await gw.api('DELETE', `/api/devices/${deviceId}`, undefined, friend.token)).status).toBe(403);
+    expect(
+      (await gw.api('POST', `/api/devices/${deviceId}/reprovision`, undefined, friend.token)).status,
+    ).toBe(403);
+
+    const list = await gw.api<{ shares: Array<{ email: string }> }>(
+      'GET',
+      `/api/devices/${deviceId}/shares`,
+      undefined,
+      owner.token,
+    );
+    expect(list.body.shares.map((s) => s.email)).toEqual(['friend@example.com']);
+    expect(
+      (await gw.api('DELETE', `/api/devices/${deviceId}/shares/${friend.id}`, undefined, owner.token)).status,
+    ).toBe(204);
+    const after = await gw.api<DeviceView>('GET', `/api/devices/${deviceId}`, undefined, friend.token);
+    expect(after.status).toBe(404);
+    expect(
+      (await gw.api<{ shared: unknown[] }>('GET', '/api/shares', undefined, friend.token)).body.shared,
+    ).toEqual([]);
+
+    const audit = await gw.api<{ events: Array<{ action: string }> }>(
+      'GET',
+      `/api/audit?targetId=${deviceId}`,
+      undefined,
+      admin,
+    );
+    expect(audit.body.events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['device.shared', 'device.unshared']),
+    );
+  });
+
+  it('shares only with an existing active account', async () => {
+    const admin = await gw.login();
+    const owner = await addUser(gw, admin, 'o2@example.com', 'user');
+    const template = await gw.api<{ id: string }>('POST', '/api/templates', { name: 'Plug' }, admin);
+    const session = await gw.api<{ deviceId: string }>(
+      'POST',
+      '/api/provisioning/sessions',
+      { templateId: template.body.id },
+      owner.token,
+    );
+    const res = await gw.api<{ error: { code: string } }>(
+      'POST',
+      `/api/devices/${session.body.deviceId}/shares`,
+      { email: 'stranger@example.com', level: 'view' },
+      owner.token,
+    );
+    expect(res.body.error.code).toBe('NOT_FOUND');
+  });
+});
