@@ -14,7 +14,7 @@ import { readdir } from 'node:fs/promises';
 import { type Clock, SystemClock, type TimerHandle } from '../../shared/clock.js';
 import { isTetherError, TetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { planWrite } from './ble-att-chunking.js';
+import { ATT_MAX_MTU, ATT_MAX_VALUE_LENGTH, planWrite } from './ble-att-chunking.js';
 import {
   compactUuid,
   type GattCharacteristicInfo,
@@ -81,6 +81,8 @@ export interface NobleBleTransportOptions {
   /** How long connect() may scan for a device it has not seen yet (default 10 s). */
   scanTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** The longest message one characteristic carries (default 512, ATT's limit). */
+  maxValueLength?: number;
   /** One write-then-read exchange (default 30 s: a device's Wi-Fi scan takes seconds). */
   requestTimeoutMs?: number;
   /**
@@ -329,7 +331,10 @@ export class NobleBleTransport implements ProvisioningTransport {
       if (endpoints.size === 0) {
         throw new TetherError('PROTOCOL_ERROR', `"${name}" has no provisioning endpoints.`);
       }
-      return new NobleBleLink(p, endpoints, this.#clock, this.#options.requestTimeoutMs ?? 30_000);
+      return new NobleBleLink(p, endpoints, this.#clock, {
+        requestTimeoutMs: this.#options.requestTimeoutMs ?? 30_000,
+        maxValueLength: this.#options.maxValueLength ?? ATT_MAX_VALUE_LENGTH,
+      });
     } catch (error) {
       await p.disconnectAsync().catch(() => undefined);
       throw isTetherError(error)
@@ -379,6 +384,7 @@ export class NobleBleLink implements ProvisioningLink {
   readonly #endpoints: Map<string, NobleCharacteristicLike>;
   readonly #clock: Clock;
   readonly #requestTimeoutMs: number;
+  readonly #maxValueLength: number;
   readonly #onDisconnect: () => void;
   #disconnected = false;
   #closedByUs = false;
@@ -388,12 +394,13 @@ export class NobleBleLink implements ProvisioningLink {
     peripheral: NoblePeripheralLike,
     endpoints: Map<string, NobleCharacteristicLike>,
     clock: Clock,
-    requestTimeoutMs: number,
+    limits: { requestTimeoutMs: number; maxValueLength: number },
   ) {
     this.#peripheral = peripheral;
     this.#endpoints = endpoints;
     this.#clock = clock;
-    this.#requestTimeoutMs = requestTimeoutMs;
+    this.#requestTimeoutMs = limits.requestTimeoutMs;
+    this.#maxValueLength = limits.maxValueLength;
     this.#onDisconnect = () => {
       this.#disconnected = true;
     };
@@ -432,7 +439,7 @@ export class NobleBleLink implements ProvisioningLink {
         details: { endpoint, endpoints: this.endpoints },
       });
     }
-    planWrite(request, 517); // the attribute limit; noble chunks by the real MTU itself
+    planWrite(request, ATT_MAX_MTU, this.#maxValueLength); // only the size check: noble chunks by the real MTU
     try {
       const answer = await withTimeout(
         (async () => {
@@ -446,8 +453,8 @@ export class NobleBleLink implements ProvisioningLink {
       return Uint8Array.from(answer);
     } catch (error) {
       if (!this.connected) throw this.#gone();
-      if (isTetherError(error)) {
-        if (error.code === 'TIMEOUT') await this.close();
+      if (isTetherError(error) && error.code === 'TIMEOUT') {
+        await this.close(); // as ATT does after a transaction timeout: the bearer is unusable
         throw error;
       }
       throw new TetherError('PROTOCOL_ERROR', `The device refused the request on ${endpoint}.`, {

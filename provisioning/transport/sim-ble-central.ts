@@ -34,6 +34,11 @@ export interface SimBleTransportOptions {
   mtu?: number;
   /** Ignore peripherals heard weaker than this, in dBm. */
   minRssi?: number;
+  /**
+   * The longest message one characteristic carries (default 512, ATT's limit; esp-idf's Bluedroid
+   * transport allows 481 with security 2). Must match the peripheral's.
+   */
+  maxValueLength?: number;
   /** One ATT request's deadline (default 10 s; the spec's 30 s is longer than a person waits). */
   requestTimeoutMs?: number;
   /** How often a scan rereads the medium (default 100 ms). */
@@ -258,7 +263,7 @@ export class SimBleLink implements ProvisioningLink {
         details: { endpoint, endpoints: this.endpoints },
       });
     }
-    const plan = planWrite(request, this.#mtu);
+    const plan = planWrite(request, this.#mtu, this.#options.maxValueLength);
     if (plan.kind === 'single') {
       const r = await this.#request(pdu(AttOpcode.writeRequest, u16(handle), plan.value));
       this.#expect(r, AttOpcode.writeResponse, `write ${endpoint}`);

@@ -57,6 +57,7 @@ export interface SimBlePeripheralOptions {
   mtu?: number;
   /** esp-idf provisioning serves one central at a time (default 1). */
   maxConnections?: number;
+  /** The longest value a characteristic holds (default 512, ATT's limit; esp-idf Bluedroid: 481 with security 2). */
   maxValueLength?: number;
   /** Only the type is imported, so the peripheral runs in a bare child process too. */
   logger?: Logger;

@@ -127,7 +127,12 @@ class FakeCharacteristic implements NobleCharacteristicLike {
   ) {}
 
   async writeAsync(data: Buffer): Promise<void> {
-    this.#value = Buffer.from(await this.peripheral.handle(this.endpoint, data));
+    try {
+      this.#value = Buffer.from(await this.peripheral.handle(this.endpoint, data));
+    } catch {
+      // noble reports a refused write as a plain Error carrying the ATT error, nothing more
+      throw new Error('ATT error 0x0e (unlikely error)');
+    }
   }
 
   async readAsync(): Promise<Buffer> {
