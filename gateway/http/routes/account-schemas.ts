@@ -11,7 +11,8 @@ export const LinkToken = Type.String({ minLength: 16, maxLength: 256, pattern: '
 export const Name = Type.String({
   minLength: 1,
   maxLength: 120,
-  pattern: '^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$',
+  // \S alone would accept a NUL: one visible character, and no control characters anywhere.
+  pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',
 });
 export const Plan = Type.Union([Type.Literal('free'), Type.Literal('pro'), Type.Literal('enterprise')]);
 export const UserTypeSchema = Type.Union([
