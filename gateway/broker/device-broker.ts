@@ -56,6 +56,7 @@ interface DeviceSession extends DeviceLink {
   windowStart: number;
   windowCount: number;
   breaches: number;
+  readonly seq: number;
   /** Set when the gateway drops the device: nothing it sends after that counts. */
   closing: boolean;
   /** Publish on the device's downlink and resolve once aedes has handed it to the connection. */
@@ -86,6 +87,13 @@ export class DeviceBroker implements DeviceConnections {
   readonly #sessions = new WeakMap<Client, DeviceSession>();
   /** The one live session per device. */
   readonly #byDevice = new Map<string, DeviceSession>();
+  /**
+   * Sessions numbered as they authenticate. disconnect() voids every session of the device up to
+   * the current number, so a connection that authenticated with the old token but is not ready
+   * yet (CONNACK in flight) cannot slip in after a re-provision or a delete.
+   */
+  #sessionSeq = 0;
+  readonly #voidUpTo = new Map<string, number>();
 
   constructor(private readonly deps: DeviceBrokerDeps) {}
 
@@ -213,6 +221,7 @@ export class DeviceBroker implements DeviceConnections {
     reason: string,
     last?: { topic: string; payload: string },
   ): Promise<boolean> {
+    this.#voidUpTo.set(deviceId, this.#sessionSeq);
     const session = this.#byDevice.get(deviceId);
     if (!session) return false;
     session.closing = true;
@@ -268,6 +277,7 @@ export class DeviceBroker implements DeviceConnections {
     const session: DeviceSession = {
       deviceId,
       client,
+      seq: ++this.#sessionSeq,
       chain: Promise.resolve(),
       windowStart: this.deps.clock.now(),
       windowCount: 0,
@@ -305,6 +315,10 @@ export class DeviceBroker implements DeviceConnections {
     const session = this.#sessions.get(client);
     if (!session || session.closing) return;
     const { deviceId } = session;
+    if (session.seq <= (this.#voidUpTo.get(deviceId) ?? 0)) {
+      session.close('its token was voided while it connected');
+      return;
+    }
     const previous = this.#byDevice.get(deviceId);
     this.#byDevice.set(deviceId, session);
     // One connection per token: the new one takes over.
@@ -331,7 +345,9 @@ export class DeviceBroker implements DeviceConnections {
     if (!client) return done(null);
     const session = this.#sessions.get(client);
     if (!session) return done(new Error('not authenticated'));
-    if (session.closing) return done(new Error('connection closing'));
+    if (session.closing || session.seq <= (this.#voidUpTo.get(session.deviceId) ?? 0)) {
+      return done(new Error('connection closing'));
+    }
     const uplink = parseUplink(packet.topic);
     if (!uplink) {
       return done(

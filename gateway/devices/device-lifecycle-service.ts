@@ -156,10 +156,10 @@ export class DeviceLifecycleService {
       throw new TetherError('CONFLICT', 'The device already belongs there.');
     }
     const updated = await store.devices.update(device.id, target);
-    await this.#audit(actor, 'device.transferred', device, ctx, {
-      from: { orgId: device.orgId, ownerId: device.ownerId },
-      to: target,
-    });
+    const details = { from: { orgId: device.orgId, ownerId: device.ownerId }, to: target };
+    await this.#audit(actor, 'device.transferred', device, ctx, details);
+    // The receiving org's auditors see the arrival in their own log.
+    if (target.orgId !== device.orgId) await this.#audit(actor, 'device.transferred', updated, ctx, details);
     events.emit('device.changed', { device: updated });
     return updated;
   }
