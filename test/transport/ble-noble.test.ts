@@ -258,3 +258,16 @@ describeLinkContract('noble adapter over a fake adapter', async (handler) => {
     teardown: () => transport.close(),
   };
 });
+
+describe('createBleTransport', () => {
+  it('builds the simulated or the noble transport without loading noble', async () => {
+    const { createBleTransport } = await import('../../provisioning/transport/ble-transport.js');
+    expect(createBleTransport({ medium: 'simulated', mediumDir: '/tmp/x' })).toBeInstanceOf(SimBleTransport);
+    const noble = createBleTransport({
+      medium: 'noble',
+      loadNoble: () => Promise.reject(new Error('not yet')),
+    });
+    expect(noble).toBeInstanceOf(NobleBleTransport);
+    expect(noble.kind).toBe('ble');
+  });
+});
