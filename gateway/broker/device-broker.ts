@@ -28,6 +28,7 @@ import {
 } from '../../shared/topics.js';
 import type { DeviceService } from '../devices/device-service.js';
 import type { DeviceLink, UplinkHandler } from '../devices/uplink-handler.js';
+import { capPacketSize } from './packet-size-guard.js';
 
 const DEVICE_USERNAME = 'device';
 const MAX_CLIENT_ID = 64;
@@ -93,6 +94,7 @@ export class DeviceBroker implements DeviceConnections {
    * yet (CONNACK in flight) cannot slip in after a re-provision or a delete.
    */
   #sessionSeq = 0;
+  #warnedNoCap = false;
   readonly #voidUpTo = new Map<string, number>();
 
   constructor(private readonly deps: DeviceBrokerDeps) {}
@@ -150,7 +152,8 @@ export class DeviceBroker implements DeviceConnections {
       await listen(tlsServer, config.tlsPort, config.host);
     }
     if (options.httpServer && config.websocket) {
-      this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes + 1024 });
+      // A WebSocket frame carries MQTT bytes: the same hard cap, enforced by ws before buffering.
+      this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#maxPacketBytes() + 8 });
       this.#httpServer = options.httpServer;
       options.httpServer.on('upgrade', this.#onUpgrade);
     }
@@ -161,9 +164,35 @@ export class DeviceBroker implements DeviceConnections {
   }
 
   #handle(stream: Socket | Duplex): void {
+    const aedes = this.#aedes;
+    if (!aedes) {
+      stream.destroy();
+      return;
+    }
     this.#sockets.add(stream);
     stream.once('close', () => this.#sockets.delete(stream));
-    this.#aedes?.handle(stream);
+    const client = aedes.handle(stream);
+    const capped = capPacketSize(client, this.#maxPacketBytes(), (length) => {
+      this.deps.logger.info(
+        { clientId: client.id, length },
+        'packet over the hard size cap: connection dropped',
+      );
+      stream.destroy();
+    });
+    if (!capped && !this.#warnedNoCap) {
+      this.#warnedNoCap = true;
+      this.deps.logger.warn(
+        'cannot cap MQTT packet sizes with this aedes version; large packets are buffered',
+      );
+    }
+  }
+
+  /**
+   * Messages up to the per-message limit are normal; up to 4x (plus room for the topic) are
+   * answered on downlink/diag by authorizePublish; anything larger is not worth reading at all.
+   */
+  #maxPacketBytes(): number {
+    return this.deps.config.maxMessageBytes * 4 + 1024;
   }
 
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -211,6 +211,21 @@ describe('device MQTT API', () => {
     expect((await device(minted.deviceId)).body.values.label).toBeUndefined();
   });
 
+  it('drops at once a connection whose packet is far over the limit, before reading it', async () => {
+    const minted = await activeDevice(gw, admin, templateId);
+    const dev = await connectDevice(gw.brokerUrl, minted.token);
+    // The hard cap is 4x the message limit plus 1 KB (2,048 bytes here); 1 MB never gets buffered.
+    dev.client.publish('ds/label', Buffer.alloc(1024 * 1024, 0x61));
+    await dev.closed;
+    expect(dev.inbox.filter((m) => m.topic === 'downlink/diag')).toEqual([]);
+    expect((await device(minted.deviceId)).body.values.label).toBeUndefined();
+    // The device may come back with sane messages.
+    const again = await connectDevice(gw.brokerUrl, minted.token);
+    await again.client.publishAsync('ds/label', 'ok');
+    await expect.poll(async () => (await device(minted.deviceId)).body.values.label?.value).toBe('ok');
+    await again.client.endAsync();
+  });
+
   it('tells a device over the rate limit on downlink/diag, then drops it if it goes on', async () => {
     const minted = await activeDevice(gw, admin, templateId);
     const dev = await connectDevice(gw.brokerUrl, minted.token);
