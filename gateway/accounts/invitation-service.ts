@@ -105,16 +105,23 @@ export class InvitationService {
       ip,
       details: { email, roleId: input.roleId, type, userId: user.id },
     });
-    await mailer.send(
-      invitationMessage({
-        to: email,
-        link: links.url('invitation', token),
-        token,
-        orgName: org!.name,
-        invitedBy: actor.user.name || actor.user.email,
-        days,
-      }),
-    );
+    try {
+      await mailer.send(
+        invitationMessage({
+          to: email,
+          link: links.url('invitation', token),
+          token,
+          orgName: org!.name,
+          invitedBy: actor.user.name || actor.user.email,
+          days,
+        }),
+      );
+    } catch (error) {
+      // Nobody can accept an invitation that never arrived: undo it, so that a retry starts clean.
+      await store.invitations.delete(invitation.id);
+      if (!existing) await store.users.delete(user.id);
+      throw error;
+    }
     return toPublic(invitation);
   }
 
