@@ -94,8 +94,9 @@ export class EdgentConfigServer {
     const q = raw.indexOf('?');
     const path = q === -1 ? raw : raw.slice(0, q);
     const query = q === -1 ? '' : raw.slice(q + 1);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
+    // GET only: /config and /reset act, so not even HEAD may trigger them.
+    if (req.method !== 'GET') {
+      res.setHeader('Allow', 'GET');
       send(res, 405, status('error', 'Only GET is supported'));
       return;
     }
@@ -196,5 +197,5 @@ function send(res: ServerResponse, code: number, body: unknown): void {
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
   });
-  res.end(res.req.method === 'HEAD' ? undefined : text);
+  res.end(text);
 }
