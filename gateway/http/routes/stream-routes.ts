@@ -3,7 +3,7 @@
  * may see. Each event is checked against the accounts policy when it happens, so a transfer or a
  * grant takes effect on a stream that is already open. Event names: snapshot (first), value,
  * online, offline, activated, changed, event, deleted, and removed (a device left the caller's
- * sight).
+ * sight), and end (the access token expired or was revoked: reconnect with a fresh one).
  */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { canViewDevice } from '../../accounts/policy.js';
@@ -31,7 +31,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
       },
     },
     async (request, reply) => {
-      const actor = actorOf(request);
+      let actor = actorOf(request);
+      const accessToken = (request.headers.authorization ?? '').slice(7).trim();
       const only = request.query.deviceId;
       // An unknown or invisible device fails as JSON, before the stream starts.
       const initial = only
@@ -85,7 +86,23 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
           seen.delete(device.id);
         }),
       ];
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      // Each heartbeat re-checks the access token: a forced logout, an expired token or a revoked
+      // grant ends or narrows the stream within one interval; new grants widen it.
+      const heartbeat = setInterval(() => {
+        services.auth.authenticate(accessToken).then(
+          (fresh) => {
+            actor = fresh;
+            res.write(': keep-alive\n\n');
+          },
+          (error: unknown) => {
+            send('end', {
+              code: (error as { code?: string }).code ?? 'AUTH_REQUIRED',
+              message: 'Log in again.',
+            });
+            end();
+          },
+        );
+      }, HEARTBEAT_MS);
       const end = () => {
         clearInterval(heartbeat);
         for (const stop of stops.splice(0)) stop();
