@@ -108,7 +108,7 @@ export interface DeviceEvents {
 
 export interface DeviceStats {
   published: number;
-  /** Cloud reconnects scheduled after a lost or failed connection of a configured device. */
+  /** Times a configured device lost its cloud connection (broker drop or Wi-Fi drop) and set out to reconnect. */
   reconnects: number;
   /** Cloud connection attempts. */
   connects: number;
@@ -255,6 +255,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.#clearTimers();
     await this.#closeCloud();
     this.stats.networkDrops++;
+    this.stats.reconnects++;
     this.options.logger.info('Wi-Fi link lost');
     if (this.#flash.configValid && wifi) this.#connectNet(wifi);
     else this.#enterProvisioning();
@@ -479,6 +480,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
         if (generation !== this.#generation || this.#cloud !== connection) return;
         this.options.logger.info({ reason }, 'cloud connection lost');
         this.#stopTelemetry();
+        this.stats.reconnects++;
         this.#scheduleReconnect();
       },
     });
@@ -581,7 +583,6 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
 
   #scheduleReconnect(): void {
     this.#setState('connecting-cloud');
-    this.stats.reconnects++;
     this.#after(this.#nextBackoff(), () => void this.#connectCloud());
   }
 

@@ -1,0 +1,111 @@
+/** What a fleet run reports: per device, and summed up with latency percentiles. */
+import type { DeviceBehaviour } from './fleet-scenario.js';
+
+export interface FleetDeviceResult {
+  index: number;
+  name: string;
+  hardwareId: string;
+  behaviour: DeviceBehaviour;
+  /** The gateway's id for the device (from the provisioning session), when one was opened. */
+  deviceId?: string;
+  /** The user whose session provisioned it. */
+  userEmail?: string;
+  outcome: 'active' | 'failed' | 'not-provisioned';
+  /** The companion's error code and the step that failed. */
+  code?: string;
+  step?: string;
+  /** The device's own last_error (Edgent 700–704) at the end of its provisioning. */
+  lastError: number;
+  /** End to end, gateway session to the gateway's confirmation. */
+  latencyMs?: number;
+  /** The device's state when the run ended. */
+  finalState: string;
+  published: number;
+  reconnects: number;
+  networkDrops: number;
+  wiped: boolean;
+}
+
+export interface LatencySummary {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface FleetSummary {
+  devices: number;
+  users: number;
+  security: number;
+  workers: number;
+  activated: number;
+  /** Companion error code (device last_error) → devices. */
+  failed: Record<string, number>;
+  notProvisioned: number;
+  latencyMs: LatencySummary | null;
+  /** Activations per second over the provisioning phase, end to end. */
+  activationsPerSecond: number;
+  provisioningMs: number;
+  runMs: number;
+  messagesSent: number;
+  reconnects: number;
+  networkDrops: number;
+  resets: number;
+  /** Devices in `running` when the run ended. */
+  online: number;
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export function failureKey(result: Pick<FleetDeviceResult, 'code' | 'lastError'>): string {
+  return result.lastError ? `${result.code ?? 'UNKNOWN'} (${result.lastError})` : (result.code ?? 'UNKNOWN');
+}
+
+export function summarize(
+  results: readonly FleetDeviceResult[],
+  run: { users: number; security: number; workers: number; provisioningMs: number; runMs: number },
+): FleetSummary {
+  const latencies = results
+    .map((r) => r.latencyMs)
+    .filter((ms): ms is number => ms !== undefined)
+    .sort((a, b) => a - b);
+  const failed: Record<string, number> = {};
+  for (const r of results)
+    if (r.outcome === 'failed') failed[failureKey(r)] = (failed[failureKey(r)] ?? 0) + 1;
+  const activated = results.filter((r) => r.outcome === 'active').length;
+  const sum = (pick: (r: FleetDeviceResult) => number) => results.reduce((total, r) => total + pick(r), 0);
+  return {
+    devices: results.length,
+    users: run.users,
+    security: run.security,
+    workers: run.workers,
+    activated,
+    failed,
+    notProvisioned: results.filter((r) => r.outcome === 'not-provisioned').length,
+    latencyMs:
+      latencies.length === 0
+        ? null
+        : {
+            p50: percentile(latencies, 50),
+            p95: percentile(latencies, 95),
+            p99: percentile(latencies, 99),
+            max: latencies.at(-1)!,
+            mean: Math.round(latencies.reduce((a, b) => a + b, 0) / latencies.length),
+          },
+    activationsPerSecond:
+      run.provisioningMs > 0 ? Math.round((activated / (run.provisioningMs / 1000)) * 10) / 10 : 0,
+    provisioningMs: run.provisioningMs,
+    runMs: run.runMs,
+    messagesSent: sum((r) => r.published),
+    reconnects: sum((r) => r.reconnects),
+    networkDrops: sum((r) => r.networkDrops),
+    resets: results.filter((r) => r.wiped).length,
+    online: results.filter((r) => r.finalState === 'running').length,
+  };
+}
