@@ -18,12 +18,27 @@ import { deviceWriteCommand } from './commands/device-write.js';
 import { gatewayStartCommand } from './commands/gateway-start.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
+import { orgCreateCommand } from './commands/org-create.js';
+import { orgDeleteCommand } from './commands/org-delete.js';
+import { orgListCommand } from './commands/org-list.js';
+import { orgUpdateCommand } from './commands/org-update.js';
 import { provisionCommand } from './commands/provision.js';
+import { provisionScanCommand } from './commands/provision-scan.js';
+import { roleCreateCommand } from './commands/role-create.js';
+import { roleDeleteCommand } from './commands/role-delete.js';
+import { roleEditCommand } from './commands/role-edit.js';
+import { roleListCommand } from './commands/role-list.js';
 import { simDeviceCommand } from './commands/sim-device.js';
 import { templateCreateCommand } from './commands/template-create.js';
 import { templateEditCommand } from './commands/template-edit.js';
 import { templateListCommand } from './commands/template-list.js';
 import { templateShowCommand } from './commands/template-show.js';
+import { userAcceptCommand } from './commands/user-accept.js';
+import { userDeleteCommand } from './commands/user-delete.js';
+import { userInviteCommand } from './commands/user-invite.js';
+import { userListCommand } from './commands/user-list.js';
+import { userMoveCommand } from './commands/user-move.js';
+import { userResetPasswordCommand } from './commands/user-reset-password.js';
 
 export function buildProgram(): Command {
   const program = new Command('tether')
@@ -32,6 +47,7 @@ export function buildProgram(): Command {
     )
     .version('0.1.0')
     .showHelpAfterError()
+    .enablePositionalOptions()
     .exitOverride();
 
   gatewayStartCommand(program.command('gateway').description('Run the gateway.'));
@@ -55,7 +71,26 @@ export function buildProgram(): Command {
   deviceReprovisionCommand(device);
   deviceMintCommand(device);
   deviceClaimCommand(device);
-  provisionCommand(program);
+  provisionScanCommand(provisionCommand(program));
+  const org = program
+    .command('org')
+    .description('Organizations: list, create, rename, move, set plan, delete.');
+  orgListCommand(org);
+  orgCreateCommand(org);
+  orgUpdateCommand(org);
+  orgDeleteCommand(org);
+  const user = program.command('user').description('Users: invite, list, reset passwords, move, delete.');
+  userInviteCommand(user);
+  userListCommand(user);
+  userAcceptCommand(user);
+  userResetPasswordCommand(user);
+  userMoveCommand(user);
+  userDeleteCommand(user);
+  const role = program.command('role').description('Roles and their permissions, per organization.');
+  roleListCommand(role);
+  roleCreateCommand(role);
+  roleEditCommand(role);
+  roleDeleteCommand(role);
   const sim = program.command('sim').description('Simulated devices and fleets.');
   simDeviceCommand(sim);
   return program;

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { sessionClient } from '../cli/cli-context.js';
+import { printJson } from '../cli/output.js';
+
+export function orgCreateCommand(org: Command): void {
+  org
+    .command('create')
+    .description('Create a sub-organization (below yours, or below --parent).')
+    .requiredOption('-n, --name <name>', 'organization name')
+    .option('-p, --parent <orgId>', 'parent organization (default: yours)')
+    .option('--partner', 'a partner organization (enterprise plan)')
+    .option('-g, --gateway <url>', 'gateway URL')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        name: string;
+        parent?: string;
+        partner?: boolean;
+        gateway?: string;
+        json?: boolean;
+      }) => {
+        const client = await sessionClient(opts.gateway);
+        const created = await client.request<{ id: string; name: string }>('POST', '/api/orgs', {
+          name: opts.name,
+          ...(opts.parent ? { parentId: opts.parent } : {}),
+          ...(opts.partner ? { kind: 'partner' } : {}),
+        });
+        if (opts.json) printJson(created);
+        else process.stdout.write(`Created organization ${created.id} (${created.name}).\n`);
+      },
+    );
+}

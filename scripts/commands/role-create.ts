@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { sessionClient } from '../cli/cli-context.js';
+import { printJson } from '../cli/output.js';
+
+export function roleCreateCommand(role: Command): void {
+  role
+    .command('create')
+    .description('Create a custom role (enterprise plan) in an organization and the ones below it.')
+    .requiredOption('-o, --org <orgId>', 'organization')
+    .requiredOption('-n, --name <name>', 'role name')
+    .option('-p, --permission <name...>', 'permissions (see GET /api/permissions)', [])
+    .option('-g, --gateway <url>', 'gateway URL')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: { org: string; name: string; permission: string[]; gateway?: string; json?: boolean }) => {
+        const client = await sessionClient(opts.gateway);
+        const created = await client.request<{ key: string; name: string }>(
+          'POST',
+          `/api/orgs/${encodeURIComponent(opts.org)}/roles`,
+          { name: opts.name, permissions: opts.permission },
+        );
+        if (opts.json) return printJson(created);
+        process.stdout.write(`Created role ${created.key} (${created.name}).\n`);
+      },
+    );
+}

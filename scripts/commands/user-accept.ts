@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { GatewayClient } from '../../shared/gateway-client.js';
+import { gatewayUrl } from '../cli/cli-context.js';
+import { printJson } from '../cli/output.js';
+import { promptHidden } from '../cli/prompt.js';
+
+export function userAcceptCommand(user: Command): void {
+  user
+    .command('accept')
+    .description('Accept an invitation: choose your password (the token is in the invitation link).')
+    .requiredOption('--token <token>', 'the token from the invitation link')
+    .option('-p, --password <password>', 'your new password (prompted when omitted; or TETHER_PASSWORD)')
+    .option('-g, --gateway <url>', 'gateway URL')
+    .option('--json', 'print JSON')
+    .action(async (opts: { token: string; password?: string; gateway?: string; json?: boolean }) => {
+      const client = new GatewayClient({ baseUrl: await gatewayUrl(opts.gateway) });
+      const password = opts.password ?? process.env.TETHER_PASSWORD ?? (await promptHidden('New password: '));
+      const { user: created } = await client.request<{ user: { email: string } }>(
+        'POST',
+        '/api/invitations/accept',
+        { token: opts.token, password },
+        { auth: false },
+      );
+      if (opts.json) return printJson(created);
+      process.stdout.write(`Welcome, ${created.email}. Next: tether login --email ${created.email}\n`);
+    });
+}
