@@ -7,6 +7,7 @@ import { can } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { Store } from '../store/store.js';
 import type { Datastream, Template } from '../store/types.js';
+import { parseDatastreamValue } from './datastream-values.js';
 
 export interface TemplateInput {
   name: string;
@@ -115,5 +116,7 @@ function checkDatastreams(datastreams: readonly Datastream[]): void {
     if (ds.type === 'enum' && !ds.values?.length) {
       throw new TetherError('VALIDATION_FAILED', `Datastream ${ds.name}: an enum needs values.`);
     }
+    // The default must be a value the datastream itself would accept (type, range, enum).
+    if (ds.defaultValue !== undefined) parseDatastreamValue(ds, String(ds.defaultValue));
   }
 }

@@ -64,15 +64,30 @@ export class UplinkHandler {
         const entries = Object.entries(values);
         if (entries.length > MAX_BATCH)
           throw new TetherError('VALIDATION_FAILED', `batch_ds: at most ${MAX_BATCH} values.`);
-        for (const [name, value] of entries) await devices.recordValue(link.deviceId, name, String(value));
+        // Blynk's batch_ds sends booleans as true/false: Tether keeps them as 1/0 in an int stream.
+        for (const [name, value] of entries) {
+          const raw = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+          await devices.recordValue(link.deviceId, name, raw);
+        }
         return;
       }
       case 'get-ds':
       case 'get-ds-all': {
-        const names = uplink.kind === 'get-ds-all' ? Object.keys(device.values) : splitNames(payload);
+        const template = await store.templates.get(device.templateId);
+        const defaults = new Map(
+          (template?.datastreams ?? [])
+            .filter((d) => d.defaultValue !== undefined)
+            .map((d) => [d.name, String(d.defaultValue)]),
+        );
+        const names =
+          uplink.kind === 'get-ds-all'
+            ? [...new Set([...Object.keys(device.values), ...defaults.keys()])]
+            : splitNames(payload);
         for (const name of names) {
           const entry = device.values[name];
-          if (entry) link.send(downlink.ds(name), formatDatastreamValue(entry.value));
+          // A datastream never set answers with the template's default, if it has one.
+          const text = entry ? formatDatastreamValue(entry.value) : defaults.get(name);
+          if (text !== undefined) link.send(downlink.ds(name), text);
         }
         return;
       }

@@ -118,6 +118,33 @@ describe('device MQTT API', () => {
     await dev.client.endAsync();
   });
 
+  it('answers get/ds with the template default when never set; takes booleans in batch_ds', async () => {
+    const streams = [
+      { name: 'temp', type: 'double', min: -40, max: 125, defaultValue: 20 },
+      { name: 'power', type: 'int', min: 0, max: 1 },
+    ];
+    const bad = await gw.api(
+      'PATCH',
+      `/api/templates/${templateId}`,
+      { datastreams: [{ ...streams[0], defaultValue: 500 }] },
+      admin,
+    );
+    expect(bad.status).toBe(400);
+    expect(
+      (await gw.api('PATCH', `/api/templates/${templateId}`, { datastreams: streams }, admin)).status,
+    ).toBe(200);
+    const minted = await activeDevice(gw, admin, templateId);
+    const dev = await connectDevice(gw.brokerUrl, minted.token);
+    await dev.client.publishAsync('get/ds', 'temp');
+    expect(await dev.next('downlink/ds/temp')).toBe('20');
+    await dev.client.publishAsync('batch_ds', JSON.stringify({ power: true }));
+    await expect.poll(async () => (await device(minted.deviceId)).body.values.power?.value).toBe(1);
+    await dev.client.publishAsync('get/ds/all', '');
+    expect(await dev.next('downlink/ds/power')).toBe('1');
+    expect(await dev.next('downlink/ds/temp')).toBe('20');
+    await dev.client.endAsync();
+  });
+
   it('sends every downlink the people side can trigger', async () => {
     const minted = await activeDevice(gw, admin, templateId);
     const dev = await connectDevice(gw.brokerUrl, minted.token);
