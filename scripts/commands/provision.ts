@@ -6,15 +6,16 @@
 import type { Command } from 'commander';
 import { activateDevice, STEP_LABELS } from '../../provisioning/companion/activation-flow.js';
 import { SimBleTransport } from '../../provisioning/transport/sim-ble-central.js';
-import { SoftApHttpTransport } from '../../provisioning/transport/softap-http.js';
+import { SOFTAP_DEFAULT_ADDRESS, SoftApHttpTransport } from '../../provisioning/transport/softap-http.js';
 import type { ProvisioningTransport } from '../../provisioning/transport/transport.js';
+import { NodeWifiJoiner, type WifiJoiner } from '../../provisioning/transport/wifi-joiner.js';
 import { isTetherError, TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
 import { printJson, StepReporter } from '../cli/output.js';
 import { prompt, promptHidden } from '../cli/prompt.js';
 
 interface ProvisionOptions {
-  template: string;
+  template?: string;
   device?: string;
   qr?: string;
   pop?: string;
@@ -24,6 +25,8 @@ interface ProvisionOptions {
   name?: string;
   minSecurity?: string;
   mediumDir?: string;
+  join: boolean;
+  hotspotPassphrase?: string;
   timeout: string;
   gateway?: string;
   json?: boolean;
@@ -52,7 +55,8 @@ export function provisionCommand(program: Command): Command {
     .description(
       'Activate a device: put it on Wi-Fi and into your account (ESP-IDF provisioning, security 2 by default).',
     )
-    .requiredOption('-t, --template <id>', 'template (product) id of the device, TMPL…')
+    .enablePositionalOptions()
+    .option('-t, --template <id>', 'template (product) id of the device, TMPL… (required)')
     .option(
       '-d, --device <address>',
       'device address: host:port for SoftAP (a simulator prints it), or a BLE name/address',
@@ -71,10 +75,18 @@ export function provisionCommand(program: Command): Command {
       'refuse devices below this security level (the template may require more)',
     )
     .option('--medium-dir <dir>', 'simulated BLE medium folder (default: the system temp folder)')
+    .option('--no-join', 'SoftAP by name: do not join the device hotspot (this machine is already on it)')
+    .option('--hotspot-passphrase <passphrase>', 'passphrase of the device hotspot, if it has one')
     .option('--timeout <seconds>', 'how long to wait for the device to reach the gateway', '60')
     .option('-g, --gateway <url>', 'gateway URL')
     .option('--json', 'print the result as JSON')
     .action(async (opts: ProvisionOptions) => {
+      if (!opts.template)
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          'Say which product: --template TMPL… (tether template list).',
+        );
+      const templateId = opts.template;
       const qr = opts.qr ? parseQrPayload(opts.qr) : {};
       const transportKind = qr.transport ?? opts.transport;
       const address = opts.device ?? qr.name;
@@ -94,10 +106,27 @@ export function provisionCommand(program: Command): Command {
       if (!gateway.loggedIn)
         throw new TetherError('AUTH_REQUIRED', 'Log in first: tether login --email <you>.');
       const steps = new StepReporter(opts.json);
+      // SoftAP by hotspot name (not host:port): join the device's network, then talk to 192.168.4.1.
+      let joiner: WifiJoiner | undefined;
+      let deviceAddress = address;
+      if (transportKind !== 'ble' && !/^[\w.-]+:\d+$/.test(address)) {
+        deviceAddress = SOFTAP_DEFAULT_ADDRESS;
+        if (opts.join) {
+          joiner = new NodeWifiJoiner();
+          steps.start(`Join the device hotspot ${address}`);
+          try {
+            await joiner.join(address, opts.hotspotPassphrase);
+            steps.succeed();
+          } catch (error) {
+            steps.fail(isTetherError(error) ? error.code : undefined);
+            throw error;
+          }
+        }
+      }
       try {
         const result = await activateDevice(transport, gateway, {
-          templateId: opts.template,
-          address,
+          templateId,
+          address: deviceAddress,
           pop,
           wifi: { ssid, passphrase },
           cloudTimeoutMs: Number(opts.timeout) * 1000,
@@ -128,6 +157,8 @@ export function provisionCommand(program: Command): Command {
           if (error.details?.hint) process.stderr.write(`What to do: ${String(error.details.hint)}\n`);
         }
         throw error;
+      } finally {
+        await joiner?.leave().catch(() => undefined);
       }
     });
 }
