@@ -10,16 +10,19 @@ import { bytesToBigInt } from '../provisioning/protocol/security/big-bytes.js';
 import { bigIntModPow, openSslModPow } from '../provisioning/protocol/security/mod-pow.js';
 import { unlimitedPopGuard } from '../provisioning/protocol/security/pop-attempt-limiter.js';
 import { systemRandom } from '../provisioning/protocol/security/random-source.js';
-import { Security2ClientSession } from '../provisioning/protocol/security/security2-client.js';
-import { Security2DeviceSession } from '../provisioning/protocol/security/security2-device.js';
 import {
   createClientSecuritySession,
   createDeviceSecuritySession,
 } from '../provisioning/protocol/security/security-factory.js';
-import type { ClientSecuritySession, DeviceSecuritySession } from '../provisioning/protocol/security/security-session.js';
+import type {
+  ClientSecuritySession,
+  DeviceSecuritySession,
+} from '../provisioning/protocol/security/security-session.js';
+import { Security2ClientSession } from '../provisioning/protocol/security/security2-client.js';
+import { Security2DeviceSession } from '../provisioning/protocol/security/security2-device.js';
 import { SRP_GROUP_3072 } from '../provisioning/protocol/security/srp-groups.js';
-import { ESPRESSIF_SRP, Srp6a } from '../provisioning/protocol/security/srp6a.js';
 import { makeSrpVerifier } from '../provisioning/protocol/security/srp-verifier.js';
+import { ESPRESSIF_SRP, Srp6a } from '../provisioning/protocol/security/srp6a.js';
 
 const POP = new TextEncoder().encode('abcd1234');
 const credential = makeSrpVerifier(POP);

@@ -1,0 +1,111 @@
+/**
+ * Scenario 3: connection storm. N devices connect with their tokens, `inFlight` at a time per
+ * loader process; connects per second, connect latency (TCP connect → CONNACK) p50/p99, and the
+ * broker's RSS once all are connected (total, and per device over the idle broker's RSS).
+ * Tether checks each token (hash lookup) and opens a device session; bare Aedes allows all;
+ * Mosquitto checks a password file with one user per device (same tokens as passwords).
+ */
+import { join } from 'node:path';
+import type { BrokerName } from '../lib/brokers.js';
+import { bundle } from '../lib/paths.js';
+import { sleep } from '../lib/proc.js';
+import { ResultBuilder, type ScenarioResult } from '../lib/report.js';
+import { fmt, latency } from '../lib/stats.js';
+import { type Context, prepareTetherData, scratchDir, split, startBroker, startWorkers } from './context.js';
+
+export async function runConnect(ctx: Context): Promise<ScenarioResult> {
+  const { options } = ctx;
+  const r = new ResultBuilder('s3', 'Scenario 3 — connection storm');
+  const count = options.quick ? 2_000 : 10_000;
+  const loaders = 2;
+  const inFlight = 100;
+  const brokers: BrokerName[] = [
+    'Tether',
+    'bare Aedes',
+    ...(options.mosquitto ? (['Mosquitto'] as const) : []),
+  ];
+  r.result.config = {
+    devices: count,
+    loaderProcesses: loaders,
+    inFlightPerLoader: inFlight,
+    keepaliveSeconds: 600,
+    cleanSession: true,
+    tether: 'username "device", password = token (static tokens minted through POST /api/static-tokens)',
+    mosquitto: 'password file, one user per device, token as password; allow_anonymous false',
+    bareAedes: 'allow-all authenticate',
+    runs: options.runs,
+  };
+  r.command(
+    `loaders: ${loaders} × node ${bundle('connector')} (raw MQTT CONNECT, ${inFlight} in flight each)`,
+  );
+  const dir = scratchDir('connect');
+  const dataDir = join(dir, 'tether');
+  const { devices } = await prepareTetherData(dataDir, count);
+  const users = devices.map((d, i): [string, string] => [`dev-${i}`, d.token]);
+  const workers = await startWorkers(bundle('connector'), loaders, 'connector');
+  try {
+    for (let run = 1; run <= options.runs; run++) {
+      for (const name of brokers) {
+        const broker = await startBroker(name, r, { dataDir, mosqDir: join(dir, 'mosquitto'), users });
+        try {
+          await sleep(500);
+          const rss0 = broker.rss();
+          const clients = devices.map((d, i) =>
+            name === 'Tether'
+              ? { clientId: d.deviceId, username: 'device', password: d.token }
+              : { clientId: `dev-${i}`, username: `dev-${i}`, password: d.token },
+          );
+          const shares = split(clients, loaders);
+          const results = await Promise.all(
+            workers.map((w, i) =>
+              w.call<{
+                latencies: number[];
+                failed: number;
+                failures: string[];
+                startedAt: number;
+                endedAt: number;
+              }>('storm', { port: broker.mqttPort, clients: shares[i], inFlight }),
+            ),
+          );
+          const ok = results.reduce((a, x) => a + x.latencies.length, 0);
+          const failed = results.reduce((a, x) => a + x.failed, 0);
+          const wall =
+            Math.max(...results.map((x) => x.endedAt)) - Math.min(...results.map((x) => x.startedAt));
+          await sleep(1_000);
+          const rss1 = broker.rss();
+          const lat = latency(results.flatMap((x) => x.latencies));
+          r.add('connects/s', name, '/s', (ok / wall) * 1000);
+          r.add('connect latency p50', name, 'ms', lat.p50);
+          r.add('connect latency p99', name, 'ms', lat.p99);
+          r.add(`RSS with ${count} connected`, name, 'MB', rss1 / 2 ** 20);
+          r.add('RSS per connected device', name, 'KB', (rss1 - rss0) / ok / 1024);
+          r.add('failed connects', name, 'count', failed);
+          if (failed)
+            r.note(`${name} run ${run}: ${failed} failed, e.g. ${results.flatMap((x) => x.failures)[0]}`);
+          console.log(
+            `  S3 run ${run} ${name}: ${fmt((ok / wall) * 1000)} connects/s, p99 ${fmt(lat.p99)} ms, RSS ${fmt(rss1 / 2 ** 20)} MB (${fmt((rss1 - rss0) / ok / 1024)} KB/device), failed ${failed}`,
+          );
+          await Promise.all(workers.map((w) => w.call('close')));
+        } finally {
+          await broker.stop();
+        }
+      }
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+  for (const other of brokers.slice(1)) {
+    const t = r.summary('connects/s', 'Tether');
+    const o = r.summary('connects/s', other);
+    if (t && o) r.add(`connects/s Tether / ${other}`, 'ratio', '×', t.median / o.median);
+  }
+  const rate = r.summary('connects/s', 'Tether')?.median ?? Number.NaN;
+  const rss = r.summary(`RSS with ${count} connected`, 'Tether')?.median ?? Number.NaN;
+  r.target('≥ 1,500 connects/s', `${fmt(rate)}/s`, rate >= 1500);
+  r.target(
+    `${count.toLocaleString('en-US')} connected devices < 400 MB gateway RSS`,
+    `${fmt(rss)} MB`,
+    count >= 10_000 ? rss < 400 : null,
+  );
+  return r.finish();
+}

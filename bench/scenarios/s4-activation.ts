@@ -1,0 +1,83 @@
+/**
+ * Scenario 4: activations end to end (security 2 session, Wi-Fi config, activation token, MQTT
+ * connect, `info/mcu`, the person notified over SSE) per second, and activation latency. The
+ * gateway runs alone in its process; device and companion halves run in the loader processes,
+ * so on this 2-core machine both ends share the same two cores.
+ */
+import { join } from 'node:path';
+import { ADMIN } from '../lib/brokers.js';
+import { bundle } from '../lib/paths.js';
+import { ResultBuilder, type ScenarioResult } from '../lib/report.js';
+import { fmt, latency } from '../lib/stats.js';
+import { type Context, prepareTetherData, scratchDir, startBroker, startWorkers } from './context.js';
+
+export async function runActivation(ctx: Context): Promise<ScenarioResult> {
+  const { options } = ctx;
+  const r = new ResultBuilder('s4', 'Scenario 4 — end-to-end activation, security 2');
+  const loaders = 2;
+  const perLoader = options.quick ? 20 : 100;
+  const concurrency = 8;
+  r.result.config = {
+    activationsPerRun: loaders * perLoader,
+    loaderProcesses: loaders,
+    concurrencyPerLoader: concurrency,
+    transport: 'SoftAP HTTP on loopback',
+    security: 2,
+    simulatedWifiJoinMs: 20,
+    wifiPollMs: 50,
+    runs: options.runs,
+  };
+  r.command(`companions + simulated devices: ${loaders} × node ${bundle('activator')}`);
+  const dir = scratchDir('activation');
+  const dataDir = join(dir, 'tether');
+  const { templateId } = await prepareTetherData(dataDir, 0);
+  const workers = await startWorkers(bundle('activator'), loaders, 'activator');
+  try {
+    for (let run = 1; run <= options.runs; run++) {
+      const broker = await startBroker('Tether', r, { dataDir, mosqDir: '' });
+      try {
+        const cpu0 = broker.cpu();
+        const results = await Promise.all(
+          workers.map((w) =>
+            w.call<{
+              latencies: number[];
+              failed: number;
+              failures: string[];
+              startedAt: number;
+              endedAt: number;
+            }>('run', {
+              baseUrl: `http://127.0.0.1:${broker.httpPort}`,
+              email: ADMIN.email,
+              password: ADMIN.password,
+              templateId,
+              count: perLoader,
+              concurrency,
+            }),
+          ),
+        );
+        const cpu = broker.cpu() - cpu0;
+        const lat = latency(results.flatMap((x) => x.latencies));
+        const failed = results.reduce((a, x) => a + x.failed, 0);
+        const wall =
+          Math.max(...results.map((x) => x.endedAt)) - Math.min(...results.map((x) => x.startedAt));
+        const rate = (lat.n / wall) * 1000;
+        r.add('activations/s', 'Tether', '/s', rate);
+        r.add('activation latency p50', 'Tether', 'ms', lat.p50);
+        r.add('activation latency p99', 'Tether', 'ms', lat.p99);
+        r.add('gateway CPU per activation', 'Tether', 'ms', (cpu / Math.max(1, lat.n)) * 1000);
+        r.add('failed', 'Tether', 'count', failed);
+        if (failed) r.note(`run ${run}: ${failed} failed, e.g. ${results.flatMap((x) => x.failures)[0]}`);
+        console.log(
+          `  S4 run ${run}: ${fmt(rate)} activations/s, p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms, gateway CPU ${fmt((cpu / Math.max(1, lat.n)) * 1000)} ms each, failed ${failed}`,
+        );
+      } finally {
+        await broker.stop();
+      }
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+  const rate = r.summary('activations/s', 'Tether')?.median ?? Number.NaN;
+  r.target('≥ 50 activations/s on 2 cores with security 2', `${fmt(rate)}/s`, rate >= 50);
+  return r.finish();
+}

@@ -1,0 +1,52 @@
+/**
+ * Bare Aedes, the library reference: the same aedes version as Tether, on TCP, with an allow-all
+ * authenticate hook and no other policy, no persistence beyond aedes' in-memory default. Port 0
+ * unless BENCH_PORT is set; IPC reads RSS, CPU and event-loop delay as for Tether.
+ */
+import { createServer } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Aedes } from 'aedes';
+import { serveIpc } from '../lib/proc.js';
+
+const aedes = await Aedes.createBroker({
+  authenticate: (_client, _username, _password, done) => done(null, true),
+});
+const server = createServer(aedes.handle);
+await new Promise<void>((resolve) =>
+  server.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', resolve),
+);
+const address = server.address();
+const port = typeof address === 'object' && address ? address.port : 0;
+const eld = monitorEventLoopDelay({ resolution: 5 });
+eld.enable();
+
+serveIpc({
+  info: () => ({
+    pid: process.pid,
+    mqttPort: port,
+    config: { authenticate: 'allow-all', aedes: 'defaults' },
+  }),
+  stats: () => {
+    const usage = process.cpuUsage();
+    return {
+      rss: process.memoryUsage.rss(),
+      cpu: (usage.user + usage.system) / 1e6,
+      connected: aedes.connectedClients,
+      eld: {
+        p50: eld.percentile(50) / 1e6,
+        p99: eld.percentile(99) / 1e6,
+        max: eld.max / 1e6,
+        mean: eld.mean / 1e6,
+      },
+    };
+  },
+  resetEld: () => {
+    eld.reset();
+    return true;
+  },
+  exit: async () => {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    server.close();
+  },
+});
+process.send?.({ ready: true });
