@@ -2,20 +2,12 @@
 import type { Store } from '../store/store.js';
 import type { Org } from '../store/types.js';
 
-/** The org and all its descendants, breadth first. */
+/** The org and all its descendants, breadth first: O(subtree), not O(all orgs). */
 export async function subtreeOrgIds(store: Store, orgId: string): Promise<Set<string>> {
   const out = new Set<string>([orgId]);
-  const all = await store.orgs.find();
-  const children = new Map<string, Org[]>();
-  for (const org of all) {
-    if (org.parentId === null) continue;
-    const list = children.get(org.parentId) ?? [];
-    list.push(org);
-    children.set(org.parentId, list);
-  }
   const queue = [orgId];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    for (const child of await store.orgs.childrenOf(next)) {
       if (!out.has(child.id)) {
         out.add(child.id);
         queue.push(child.id);

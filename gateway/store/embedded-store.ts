@@ -17,6 +17,7 @@ import type {
   GrantRepository,
   InvitationRepository,
   LinkTokenRepository,
+  OrgRepository,
   RefreshTokenRepository,
   Repository,
   Store,
@@ -186,7 +187,7 @@ export class EmbeddedStore implements Store {
   #writeCount = 0;
   #open = false;
 
-  readonly orgs: Table<Org>;
+  readonly orgs: Table<Org> & OrgRepository;
   readonly users: Table<User> & UserRepository;
   readonly refreshTokens: Table<RefreshToken> & RefreshTokenRepository;
   readonly templates: Table<Template>;
@@ -203,7 +204,23 @@ export class EmbeddedStore implements Store {
     this.#telemetryFlushDelayMs = options.telemetryFlushDelayMs ?? 5000;
     this.#clock = options.clock ?? new SystemClock();
     const changed = (telemetry?: boolean) => this.#changed(telemetry);
-    this.orgs = new Table<Org>('organization', [], changed);
+    // Grouped views for lookups on every authenticated request; rebuilt lazily after a change,
+    // which for orgs and grants is rare next to reads.
+    let childrenByParent: Map<string, Org[]> | undefined;
+    let grantsByUser: Map<string, DeviceGrant[]> | undefined;
+    let grantsByDevice: Map<string, DeviceGrant[]> | undefined;
+    this.orgs = Object.assign(
+      new Table<Org>('organization', [], () => {
+        childrenByParent = undefined;
+        changed();
+      }),
+      {
+        childrenOf: async (parentId: string) => {
+          childrenByParent ??= groupBy(this.orgs.rows.values(), (o) => o.parentId);
+          return childrenByParent.get(parentId)?.slice() ?? [];
+        },
+      },
+    );
     this.users = Object.assign(new Table<User>('user', ['email'], changed), {
       byEmail: async (email: string) => this.users.lookup('email', email.trim().toLowerCase()),
     });
@@ -222,11 +239,23 @@ export class EmbeddedStore implements Store {
     this.linkTokens = Object.assign(new Table<LinkToken>('link token', ['tokenHash'], changed), {
       byTokenHash: async (hash: string) => this.linkTokens.lookup('tokenHash', hash),
     });
-    // Grants are few next to devices; a scan per request is cheaper than keeping a second index.
-    this.grants = Object.assign(new Table<DeviceGrant>('device grant', [], changed), {
-      forUser: async (userId: string) => this.grants.find({ userId }),
-      forDevice: async (deviceId: string) => this.grants.find({ deviceId }),
-    });
+    this.grants = Object.assign(
+      new Table<DeviceGrant>('device grant', [], () => {
+        grantsByUser = undefined;
+        grantsByDevice = undefined;
+        changed();
+      }),
+      {
+        forUser: async (userId: string) => {
+          grantsByUser ??= groupBy(this.grants.rows.values(), (g) => g.userId);
+          return grantsByUser.get(userId)?.slice() ?? [];
+        },
+        forDevice: async (deviceId: string) => {
+          grantsByDevice ??= groupBy(this.grants.rows.values(), (g) => g.deviceId);
+          return grantsByDevice.get(deviceId)?.slice() ?? [];
+        },
+      },
+    );
     this.audit = {
       append: async (event) => {
         this.#audit.push(event);
@@ -367,4 +396,16 @@ function readSnapshot(file: string): Snapshot | undefined {
     );
   }
   return { ...emptySnapshot(), ...parsed, schemaVersion: SCHEMA_VERSION };
+}
+
+function groupBy<T>(rows: Iterable<T>, key: (row: T) => string | null): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    if (k === null) continue;
+    const list = out.get(k);
+    if (list) list.push(row);
+    else out.set(k, [row]);
+  }
+  return out;
 }

@@ -53,6 +53,11 @@ export interface RefreshTokenRepository extends Repository<RefreshToken> {
   byTokenHash(tokenHash: string): Promise<RefreshToken | undefined>;
 }
 
+export interface OrgRepository extends Repository<Org> {
+  /** Direct children: every authenticated request walks the caller's subtree with this. */
+  childrenOf(parentId: string): Promise<Org[]>;
+}
+
 export interface InvitationRepository extends Repository<Invitation> {
   byTokenHash(tokenHash: string): Promise<Invitation | undefined>;
 }
@@ -79,7 +84,7 @@ export interface Store {
   close(): Promise<void>;
   /** Resolves when every change made so far is on disk. */
   flush(): Promise<void>;
-  readonly orgs: Repository<Org>;
+  readonly orgs: OrgRepository;
   readonly users: UserRepository;
   readonly refreshTokens: RefreshTokenRepository;
   readonly templates: Repository<Template>;
