@@ -80,7 +80,8 @@ export class Gateway {
       auditor,
       logger: moduleLogger(logger, 'auth'),
     });
-    const templates = new TemplateService({ store, clock, auditor });
+    const plans = new PlanLimits({ store, config });
+    const templates = new TemplateService({ store, clock, auditor, plans });
     const devices = new DeviceService({
       store,
       clock,
@@ -89,6 +90,7 @@ export class Gateway {
       logger: moduleLogger(logger, 'devices'),
     });
     const provisioning = new ProvisioningService({
+      plans,
       store,
       clock,
       config,
@@ -115,6 +117,7 @@ export class Gateway {
       logger: moduleLogger(logger, 'lifecycle'),
     });
     const staticTokens = new StaticTokenService({
+      plans,
       store,
       clock,
       config,
@@ -124,7 +127,6 @@ export class Gateway {
       templates,
       connections: broker,
     });
-    const plans = new PlanLimits({ store, config });
     const roles = new RoleService({ store, clock, auditor, plans });
     const outboxDir = config.mail.outboxDir
       ? resolve(config.mail.outboxDir)

@@ -9,6 +9,7 @@ import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
 import { newDeviceToken, newId, sha256Hex } from '../../shared/ids.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
+import type { PlanLimits } from '../accounts/plan-limits.js';
 import { can, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { EventBus } from '../events.js';
@@ -16,6 +17,9 @@ import type { Store } from '../store/store.js';
 import type { Device } from '../store/types.js';
 import type { DeviceService } from './device-service.js';
 import type { TemplateService } from './template-service.js';
+
+/** How long an expired session's pending device is kept so a companion can still learn the outcome. */
+const ABANDONED_GRACE_MS = 60 * 60_000;
 
 export interface ProvisioningSession {
   deviceId: string;
@@ -44,6 +48,7 @@ export class ProvisioningService {
       auditor: Auditor;
       devices: DeviceService;
       templates: TemplateService;
+      plans: PlanLimits;
     },
   ) {}
 
@@ -60,8 +65,10 @@ export class ProvisioningService {
       );
     }
     const template = await templates.getUsable(actor, input.templateId);
-    const token = newDeviceToken();
     const now = clock.now();
+    await this.#purgeAbandoned(actor.orgId, now);
+    await this.deps.plans.assertWithin(actor.orgId, 'devices');
+    const token = newDeviceToken();
     const expiresAt = now + config.provisioning.sessionTtlSeconds * 1000;
     const device: Device = {
       id: newId('dev'),
@@ -152,6 +159,19 @@ export class ProvisioningService {
     );
     stops.push(() => clock.clearTimeout(timer));
     return stop;
+  }
+
+  /**
+   * Sessions that expired long ago left pending devices that were never activated and hold no
+   * data; they would count against the plan's device limit forever. A companion asking about one
+   * within the grace period still hears "expired".
+   */
+  async #purgeAbandoned(orgId: string, now: number): Promise<void> {
+    const { store } = this.deps;
+    for (const device of await store.devices.find({ orgId, status: 'pending' })) {
+      const expiresAt = device.provisioningExpiresAt;
+      if (expiresAt !== null && expiresAt + ABANDONED_GRACE_MS < now) await store.devices.delete(device.id);
+    }
   }
 
   #outcomeOf(device: Device): SessionOutcome {

@@ -10,6 +10,7 @@ import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
 import { newDeviceToken, newId, randomAlphanumeric, sha256Hex } from '../../shared/ids.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
+import type { PlanLimits } from '../accounts/plan-limits.js';
 import { can } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { DeviceConnections } from '../broker/device-broker.js';
@@ -55,6 +56,7 @@ export class StaticTokenService {
       devices: DeviceService;
       templates: TemplateService;
       connections: DeviceConnections;
+      plans: PlanLimits;
     },
   ) {
     const { devices } = deps.config;
@@ -82,6 +84,7 @@ export class StaticTokenService {
       );
     }
     const template = await this.deps.templates.getUsable(actor, input.templateId);
+    await this.deps.plans.assertWithin(orgId, 'devices', input.count);
     const prefix = input.namePrefix ?? template.name;
     const existing = await store.devices.count({ makerOrgId: orgId, templateId: template.id });
     const batchId = newId('mint');
@@ -170,6 +173,12 @@ export class StaticTokenService {
         'This claim code is unknown or was already used. Check the code on the label.',
       );
     }
+    // Claimed into another organization tree, the device counts against that tree's plan.
+    const [from, to] = await Promise.all([
+      this.deps.plans.rootAndPlan(device.orgId),
+      this.deps.plans.rootAndPlan(actor.orgId),
+    ]);
+    if (from.root.id !== to.root.id) await this.deps.plans.assertWithin(actor.orgId, 'devices');
     const now = clock.now();
     const claimed = await store.devices.update(device.id, {
       orgId: actor.orgId,

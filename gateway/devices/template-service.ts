@@ -3,6 +3,7 @@ import type { Clock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { newTemplateId } from '../../shared/ids.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
+import type { PlanLimits } from '../accounts/plan-limits.js';
 import { can } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { Store } from '../store/store.js';
@@ -17,13 +18,14 @@ export interface TemplateInput {
 }
 
 export class TemplateService {
-  constructor(private readonly deps: { store: Store; clock: Clock; auditor: Auditor }) {}
+  constructor(private readonly deps: { store: Store; clock: Clock; auditor: Auditor; plans: PlanLimits }) {}
 
   async create(actor: AuthenticatedActor, input: TemplateInput, ip: string | null = null): Promise<Template> {
     if (!can(actor, 'templates.edit', { orgId: actor.orgId })) {
       throw new TetherError('PERMISSION_DENIED', 'You may not create templates.');
     }
     checkDatastreams(input.datastreams ?? []);
+    await this.deps.plans.assertWithin(actor.orgId, 'templates');
     const template: Template = {
       id: newTemplateId(),
       orgId: actor.orgId,

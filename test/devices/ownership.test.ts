@@ -160,6 +160,40 @@ describe('device ownership lifecycle', () => {
     );
   });
 
+  it('counts minted, provisioned and claimed devices against the plan of the org tree', async () => {
+    const freeOrg = await addOrg(gw, null, 'Small shop'); // a new root org is on the free plan: 5 devices
+    const { token: shopAdmin } = await addUser(gw, { orgId: freeOrg, roleId: 'admin' });
+    const shopTemplate = await createTemplate(gw, shopAdmin, 'Lamp');
+    const over = await gw.api<{ error: { code: string } }>(
+      'POST',
+      '/api/static-tokens',
+      { templateId: shopTemplate, count: 6 },
+      shopAdmin,
+    );
+    expect(over.status).toBe(403);
+    expect(over.body.error.code).toBe('PLAN_LIMIT');
+    await mint(gw, shopAdmin, shopTemplate, 4);
+    const session = await gw.api(
+      'POST',
+      '/api/provisioning/sessions',
+      { templateId: shopTemplate },
+      shopAdmin,
+    );
+    expect(session.status).toBe(201);
+    expect(
+      (await gw.api('POST', '/api/provisioning/sessions', { templateId: shopTemplate }, shopAdmin)).status,
+    ).toBe(403);
+    // A device claimed from another tree (the enterprise maker's) would be the sixth.
+    const [fromMaker] = await mint(gw, admin, templateId);
+    const claim = await gw.api<{ error: { code: string } }>(
+      'POST',
+      '/api/claims',
+      { claimCode: fromMaker!.claimCode },
+      shopAdmin,
+    );
+    expect(claim.body.error.code).toBe('PLAN_LIMIT');
+  });
+
   it('refuses static-token management and templates editing to a plain user', async () => {
     const { token } = await addUser(gw);
     expect((await gw.api('POST', '/api/static-tokens', { templateId, count: 1 }, token)).status).toBe(403);
