@@ -36,6 +36,10 @@ export async function runActivation(ctx: Context): Promise<ScenarioResult> {
     for (let run = 1; run <= options.runs; run++) {
       const broker = await startBroker('Tether', r, { dataDir, mosqDir: '' });
       try {
+        const baseUrl = `http://127.0.0.1:${broker.httpPort}`;
+        await Promise.all(
+          workers.map((w) => w.call('login', { baseUrl, email: ADMIN.email, password: ADMIN.password })),
+        );
         const cpu0 = broker.cpu();
         const results = await Promise.all(
           workers.map((w) =>

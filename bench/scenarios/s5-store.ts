@@ -126,6 +126,13 @@ export async function runStore(ctx: Context): Promise<ScenarioResult> {
           await sleep(1_500); // the last coalescing window, then its write
           const st = await gw.worker!.call<{ writeCount: number; eld: { max: number } }>('stats');
           r.add(`file writes for a burst of ${burst} claims`, label, 'writes', st.writeCount - before);
+          const direct = await gw.worker!.call<{ writes: number }>('storeBurst', { count: burst });
+          r.add(
+            `file writes for ${burst} ownership changes in one tick (store)`,
+            label,
+            'writes',
+            direct.writes,
+          );
           r.add(`burst of ${burst} claims: duration`, label, 'ms', burstMs);
           r.add(`burst of ${burst} claims: max event-loop delay`, label, 'ms', st.eld.max);
           if (failed) r.note(`${label}: ${failed} claims failed`);

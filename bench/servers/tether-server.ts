@@ -174,6 +174,20 @@ serveIpc({
     }
     return samples;
   },
+  /**
+   * 1,000 ownership changes in one go, straight on the store (what a bulk transfer does), then the
+   * coalescing window: how many file writes they cost, without HTTP's pacing in the way.
+   */
+  storeBurst: async (args) => {
+    const devices = (await store.devices.find()).slice(0, Number(args.count ?? 1000));
+    const users = await store.users.find();
+    await store.flush();
+    const before = store.writeCount;
+    for (const d of devices) await store.devices.update(d.id, { ownerId: users[0]?.id ?? null });
+    await new Promise((r) => setTimeout(r, config.store.flushDelayMs + 500));
+    await store.flush();
+    return { changes: devices.length, writes: store.writeCount - before };
+  },
   exit: async () => {
     await gateway.stop();
   },
