@@ -219,8 +219,10 @@ export class Gateway {
   async stop(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
-    await this.http.close();
+    // The broker first: MQTT-over-WebSocket clients hold upgraded sockets of the HTTP server,
+    // whose close() would otherwise wait for them forever.
     await this.services.broker.stop();
+    await this.http.close();
     this.services.accounts.deps.mailer.close();
     await this.services.store.close();
     this.#logger.info('gateway stopped');

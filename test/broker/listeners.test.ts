@@ -92,6 +92,9 @@ describe('broker listeners', () => {
     await expect(
       connectDevice(`ws://127.0.0.1:${gw.gateway.httpPort}/other`, minted.token),
     ).rejects.toThrow();
+    // Left open on purpose: stopping the gateway (afterAll) must close WebSocket clients too.
+    const lingering = await activeDevice(gw, admin, templateId);
+    await connectDevice(url, lingering.token);
     // Plain HTTP keeps working next to the upgrade handler.
     expect((await gw.api('GET', '/api/devices', undefined, admin)).status).toBe(200);
   });
