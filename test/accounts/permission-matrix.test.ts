@@ -5,12 +5,13 @@
  * cannot skip it. Denied requests must be 403/404, must change nothing, and must be 404 wherever
  * a 403 would reveal that a record outside the caller's subtree exists.
  */
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_ROLES, type Permission } from '../../gateway/accounts/permissions.js';
 import { roleRecordId } from '../../gateway/accounts/role-service.js';
 import { registeredRoutes } from '../../gateway/http/http-app.js';
 import type { Device, Template, User } from '../../gateway/store/types.js';
-import { newId, newTemplateId } from '../../shared/ids.js';
+import { newDeviceToken, newId, newTemplateId, sha256Hex } from '../../shared/ids.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { createOrg, PASSWORD } from './account-support.js';
 
@@ -854,6 +855,58 @@ describe('permission matrix: every route × built-in role × org relation', () =
         token,
       );
       expect(pool.body.devices.some((d) => outside.has(d.orgId))).toBe(false);
+    }
+  });
+
+  it('broker actions: a command reaches a connected device only when the role may control it', async () => {
+    const clients: mqtt.MqttClient[] = [];
+    try {
+      const received = new Map<string, string[]>();
+      const targets: Array<{ rel: Relation; role: RoleName; deviceId: string }> = [];
+      for (const role of ROLES) {
+        for (const rel of DEVICE_RELATIONS) {
+          const org =
+            rel === 'own' || rel === 'same' ? fx.orgs.same : rel === 'parent' ? fx.orgs.root : fx.orgs[rel];
+          const token = newDeviceToken();
+          const ownerId = rel === 'own' ? fx.actors[role].id : fx.victims[org]!.id;
+          const device = await insertDevice(org, ownerId, { tokenHash: sha256Hex(token) });
+          const client = await mqtt.connectAsync(gw.brokerUrl, {
+            username: 'device',
+            password: token,
+            reconnectPeriod: 0,
+          });
+          clients.push(client);
+          received.set(device.id, []);
+          client.on('message', (topic) => received.get(device.id)!.push(topic));
+          await client.subscribeAsync('downlink/#');
+          targets.push({ rel, role, deviceId: device.id });
+        }
+      }
+      for (const { role, deviceId } of targets) {
+        const token = fx.actors[role].token;
+        await gw.api('POST', `/api/devices/${deviceId}/reboot`, undefined, token);
+        await gw.api('PUT', `/api/devices/${deviceId}/datastreams/temp`, { value: 5 }, token);
+        await gw.api('POST', `/api/devices/${deviceId}/reconfigure`, undefined, token);
+      }
+      // Allowed commands arrive; give them time, then check that refused ones never did.
+      await expect
+        .poll(() =>
+          targets
+            .filter((t) => controlDevice(t.role, t.rel))
+            .every((t) => received.get(t.deviceId)!.length >= 3),
+        )
+        .toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const { rel, role, deviceId } of targets) {
+        const topics = received.get(deviceId)!;
+        if (controlDevice(role, rel))
+          expect(topics, `${role} on ${rel}`).toEqual(
+            expect.arrayContaining(['downlink/reboot', 'downlink/ds/temp', 'downlink/reconfigure']),
+          );
+        else expect(topics, `${role} on ${rel}`).toEqual([]);
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.endAsync()));
     }
   });
 });
