@@ -5,12 +5,14 @@
  * the service up long enough for the companion to read the final status).
  */
 
+import { EdgentConfigServer } from '../provisioning/edgent/edgent-config-server.js';
 import type { ProtocommDevice } from '../provisioning/protocol/protocomm-device.js';
 import type { DeviceSecurityConfig } from '../provisioning/protocol/security/security-factory.js';
 import { SimBlePeripheral } from '../provisioning/transport/sim-ble-peripheral.js';
 import { SoftApHttpServer } from '../provisioning/transport/softap-http-server.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
+import { createEdgentDeviceHandler } from './edgent-device-handler.js';
 import { type QrPayload, qrPayload } from './factory-data.js';
 import { createProvisioningEndpoints } from './provisioning-endpoints.js';
 import type { SimulatedDevice } from './simulated-device.js';
@@ -24,6 +26,8 @@ export interface DeviceHostOptions {
   softAp?: { host?: string; port?: number } | false;
   /** Advertise on the simulated BLE medium; false (default) to switch it off. */
   ble?: { mediumDir?: string; rssi?: number } | false;
+  /** Also serve Blynk.Edgent legacy provisioning (open AP, plaintext HTTP) on loopback. */
+  edgent?: { host?: string; port?: number } | false;
   /** Keep provisioning up this long after the device runs. Default 5 s. */
   provisioningGraceMs?: number;
   lockout?: { maxFailures?: number; lockoutMs?: number };
@@ -35,6 +39,8 @@ export class DeviceHost {
   #softAp: SoftApHttpServer | undefined;
   #softApPort: number;
   #ble: SimBlePeripheral | undefined;
+  #edgent: EdgentConfigServer | undefined;
+  #edgentPort = 0;
   #graceTimer: TimerHandle | undefined;
   #open = false;
   #transition: Promise<void> = Promise.resolve();
@@ -57,6 +63,11 @@ export class DeviceHost {
     if (!this.#softAp) return undefined;
     const { host, port } = this.#softAp.address;
     return `${host}:${port}`;
+  }
+
+  /** host:port of the Blynk.Edgent config server while provisioning is open. */
+  get edgentAddress(): string | undefined {
+    return this.#edgent?.address;
   }
 
   get bleAddress(): string | undefined {
@@ -114,7 +125,17 @@ export class DeviceHost {
     this.options.clock.clearTimeout(this.#graceTimer);
     if (this.#open) return;
     this.#open = true;
-    const { softAp, ble, logger } = this.options;
+    const { softAp, ble, edgent, logger } = this.options;
+    if (edgent) {
+      this.#edgent = new EdgentConfigServer({
+        handler: createEdgentDeviceHandler(this.device),
+        host: edgent.host ?? '127.0.0.1',
+        port: this.#edgentPort || (edgent.port ?? 0),
+        logger,
+      });
+      await this.#edgent.start();
+      this.#edgentPort = Number(this.#edgent.address.split(':').pop());
+    }
     if (softAp) {
       this.#softAp = new SoftApHttpServer({
         handler: this.endpoints,
@@ -142,6 +163,8 @@ export class DeviceHost {
     this.#open = false;
     await this.#softAp?.stop();
     await this.#ble?.stop();
+    await this.#edgent?.stop();
+    this.#edgent = undefined;
     this.#softAp = undefined;
     this.#ble = undefined;
   }

@@ -290,6 +290,7 @@ export class FleetRunner {
       waitForActivation: (deviceId, options) => user.gateway.waitForActivation(deviceId, options),
     };
     const started = Date.now();
+    let stepStarted = started;
     try {
       const result = await activateDevice(transport, gateway, {
         templateId,
@@ -302,6 +303,10 @@ export class FleetRunner {
         cloudTimeoutMs: scenario.cloudTimeoutSeconds * 1000 + 2_000,
         wifiTimeoutMs: scenario.wifiTimeoutSeconds * 1000 + 5_000,
         wifiPollMs: 100,
+        onStep: (step, status) => {
+          if (status === 'start') stepStarted = Date.now();
+          else (d.result.stepsMs ??= {})[step] = Date.now() - stepStarted;
+        },
         onWifiFailed: async () => {
           if (d.behaviour !== 'wrong-password' || corrected) return undefined;
           corrected = true; // the person types it again, right this time

@@ -18,6 +18,8 @@ export interface FleetDeviceResult {
   lastError: number;
   /** End to end, gateway session to the gateway's confirmation. */
   latencyMs?: number;
+  /** How long each companion step took (where it finished). */
+  stepsMs?: Record<string, number>;
   /** The device's state when the run ended. */
   finalState: string;
   published: number;
@@ -44,6 +46,8 @@ export interface FleetSummary {
   failed: Record<string, number>;
   notProvisioned: number;
   latencyMs: LatencySummary | null;
+  /** Median time of each companion step: where activation time goes. */
+  stepP50Ms: Record<string, number>;
   /** Activations per second over the provisioning phase, end to end. */
   activationsPerSecond: number;
   provisioningMs: number;
@@ -98,6 +102,7 @@ export function summarize(
             max: latencies.at(-1)!,
             mean: Math.round(latencies.reduce((a, b) => a + b, 0) / latencies.length),
           },
+    stepP50Ms: stepMedians(results),
     activationsPerSecond:
       run.provisioningMs > 0 ? Math.round((activated / (run.provisioningMs / 1000)) * 10) / 10 : 0,
     provisioningMs: run.provisioningMs,
@@ -108,4 +113,24 @@ export function summarize(
     resets: results.filter((r) => r.wiped).length,
     online: results.filter((r) => r.finalState === 'running').length,
   };
+}
+
+function stepMedians(results: readonly FleetDeviceResult[]): Record<string, number> {
+  const byStep = new Map<string, number[]>();
+  for (const r of results) {
+    for (const [step, ms] of Object.entries(r.stepsMs ?? {})) {
+      const list = byStep.get(step) ?? [];
+      list.push(ms);
+      byStep.set(step, list);
+    }
+  }
+  return Object.fromEntries(
+    [...byStep].map(([step, list]) => [
+      step,
+      percentile(
+        list.sort((a, b) => a - b),
+        50,
+      ),
+    ]),
+  );
 }

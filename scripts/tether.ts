@@ -4,6 +4,7 @@
  * and turns errors into a message and an exit code that means something (shared/errors.ts).
  */
 import { Command, CommanderError } from 'commander';
+import { runFleetWorker } from '../firmware-sim/fleet-worker.js';
 import { reportError } from './cli/output.js';
 import { deviceClaimCommand } from './commands/device-claim.js';
 import { deviceDeleteCommand } from './commands/device-delete.js';
@@ -29,6 +30,7 @@ import { roleDeleteCommand } from './commands/role-delete.js';
 import { roleEditCommand } from './commands/role-edit.js';
 import { roleListCommand } from './commands/role-list.js';
 import { simDeviceCommand } from './commands/sim-device.js';
+import { simFleetCommand } from './commands/sim-fleet.js';
 import { templateCreateCommand } from './commands/template-create.js';
 import { templateEditCommand } from './commands/template-edit.js';
 import { templateListCommand } from './commands/template-list.js';
@@ -93,6 +95,7 @@ export function buildProgram(): Command {
   roleDeleteCommand(role);
   const sim = program.command('sim').description('Simulated devices and fleets.');
   simDeviceCommand(sim);
+  simFleetCommand(sim);
   return program;
 }
 
@@ -107,5 +110,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv);
-if (code !== 0) process.exitCode = code;
+// In a worker thread of `tether sim fleet --workers N`, this bundle runs one shard of the fleet.
+if (!(await runFleetWorker())) {
+  const code = await main(process.argv);
+  if (code !== 0) process.exitCode = code;
+}
