@@ -91,21 +91,7 @@ export async function activateDevice(
   input: ActivationInput,
 ): Promise<ActivationResult> {
   const started = Date.now();
-  const report = input.onStep ?? (() => {});
-  const step = async <T>(
-    name: ActivationStep,
-    run: () => Promise<T>,
-    detail?: (value: T) => string,
-  ): Promise<T> => {
-    report(name, 'start');
-    try {
-      const value = await run();
-      report(name, 'done', detail?.(value));
-      return value;
-    } catch (error) {
-      throw inStep(error, name);
-    }
-  };
+  const step = stepRunner(input.onStep);
 
   const session = await step(
     'gateway-session',
@@ -180,43 +166,67 @@ export async function activateDevice(
     await client.close().catch(() => undefined);
   }
 
-  const outcome = await step('cloud-activation', async () => {
-    const timeoutMs = input.cloudTimeoutMs ?? 60_000;
-    const signal = AbortSignal.timeout(timeoutMs);
-    try {
-      return await gateway.waitForActivation(session.deviceId, { signal });
-    } catch (error) {
-      if (signal.aborted) {
-        throw new TetherError(
-          'TIMEOUT',
-          `The device did not reach the gateway within ${Math.round(timeoutMs / 1000)} s.`,
-        );
-      }
-      throw error;
-    }
-  });
-  if (outcome.state !== 'active') {
-    const failure = outcome as { code?: string; message?: string };
-    throw inStep(
-      new TetherError(
-        failure.code === 'TEMPLATE_MISMATCH' || failure.code === 'PROVISIONING_EXPIRED'
-          ? failure.code
-          : 'PROTOCOL_ERROR',
-        failure.message ?? `Activation ${outcome.state}.`,
-      ),
-      'cloud-activation',
-    );
-  }
+  const device = await step('cloud-activation', () =>
+    waitForCloudActivation(gateway, session.deviceId, input.cloudTimeoutMs ?? 60_000),
+  );
   return {
     deviceId: session.deviceId,
     hardwareId,
-    ownerId: outcome.device.ownerId,
+    ownerId: device.ownerId,
     security,
     durationMs: Date.now() - started,
   };
 }
 
-function inStep(error: unknown, step: ActivationStep): TetherError {
+/** Runs named steps: reports start and end, and tags a failure with its step and a hint. */
+export function stepRunner(report: ActivationInput['onStep'] = () => {}) {
+  return async <T>(
+    name: ActivationStep,
+    run: () => Promise<T>,
+    detail?: (value: T) => string,
+  ): Promise<T> => {
+    report(name, 'start');
+    try {
+      const value = await run();
+      report(name, 'done', detail?.(value));
+      return value;
+    } catch (error) {
+      throw inStep(error, name);
+    }
+  };
+}
+
+/** The gateway's push: resolves with the device once active; refusals keep their stable code. */
+export async function waitForCloudActivation(
+  gateway: ActivationGateway,
+  deviceId: string,
+  timeoutMs: number,
+): Promise<Extract<ProvisioningOutcome, { state: 'active' }>['device']> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let outcome: ProvisioningOutcome;
+  try {
+    outcome = await gateway.waitForActivation(deviceId, { signal });
+  } catch (error) {
+    if (signal.aborted) {
+      throw new TetherError(
+        'TIMEOUT',
+        `The device did not reach the gateway within ${Math.round(timeoutMs / 1000)} s.`,
+      );
+    }
+    throw error;
+  }
+  if (outcome.state === 'active') return outcome.device;
+  if (outcome.state === 'waiting')
+    throw new TetherError('PROTOCOL_ERROR', 'The activation stream ended early.');
+  throw new TetherError(
+    outcome.code === 'TEMPLATE_MISMATCH' || outcome.code === 'PROVISIONING_EXPIRED'
+      ? outcome.code
+      : 'PROTOCOL_ERROR',
+    outcome.message,
+  );
+}
+
+export function inStep(error: unknown, step: ActivationStep): TetherError {
   const base = isTetherError(error)
     ? error
     : new TetherError('INTERNAL', `Unexpected failure: ${(error as Error)?.message ?? String(error)}`, {

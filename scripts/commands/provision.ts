@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { activateDevice, STEP_LABELS } from '../../provisioning/companion/activation-flow.js';
+import { activateEdgentDevice } from '../../provisioning/companion/edgent-activation-flow.js';
 import { SimBleTransport } from '../../provisioning/transport/sim-ble-central.js';
 import { SOFTAP_DEFAULT_ADDRESS, SoftApHttpTransport } from '../../provisioning/transport/softap-http.js';
 import type { ProvisioningTransport } from '../../provisioning/transport/transport.js';
@@ -68,7 +69,11 @@ export function provisionCommand(program: Command): Command {
       '--passphrase <passphrase>',
       'Wi-Fi passphrase (prompted when missing; or TETHER_WIFI_PASSPHRASE)',
     )
-    .option('--transport <kind>', 'softap or ble (the simulated BLE medium on this machine)', 'softap')
+    .option(
+      '--transport <kind>',
+      'softap, ble (the simulated BLE medium on this machine) or edgent (Blynk.Edgent legacy, plaintext: only for products that allow it)',
+      'softap',
+    )
     .option('--name <name>', 'a name for the device in your account')
     .option(
       '--min-security <level>',
@@ -124,6 +129,25 @@ export function provisionCommand(program: Command): Command {
         }
       }
       try {
+        const onStep = (step: keyof typeof STEP_LABELS, status: 'start' | 'done', detail?: string) =>
+          status === 'start' ? steps.start(STEP_LABELS[step]) : steps.succeed(detail);
+        if (transportKind === 'edgent') {
+          const result = await activateEdgentDevice(gateway, {
+            templateId,
+            address: deviceAddress,
+            wifi: { ssid, passphrase },
+            cloudTimeoutMs: Number(opts.timeout) * 1000,
+            ...(opts.name ? { deviceName: opts.name } : {}),
+            onStep,
+            onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`),
+          });
+          if (opts.json) printJson(result);
+          else
+            process.stdout.write(
+              `\nDevice ${result.deviceId} is active and yours (plaintext Edgent provisioning).\n`,
+            );
+          return;
+        }
         const result = await activateDevice(transport, gateway, {
           templateId,
           address: deviceAddress,
@@ -132,8 +156,7 @@ export function provisionCommand(program: Command): Command {
           cloudTimeoutMs: Number(opts.timeout) * 1000,
           ...(opts.name ? { deviceName: opts.name } : {}),
           ...(opts.minSecurity ? { minSecurity: Number(opts.minSecurity) as 0 | 1 | 2 } : {}),
-          onStep: (step, status, detail) =>
-            status === 'start' ? steps.start(STEP_LABELS[step]) : steps.succeed(detail),
+          onStep,
           // Beyond the peers: a wrong passphrase is corrected in the same session, no reset.
           onWifiFailed: async (error) => {
             steps.fail(error.message);

@@ -27,6 +27,7 @@ interface SimDeviceOptions {
   hotspotPrefix: string;
   softapPort: string;
   ble?: boolean;
+  edgent?: boolean;
   mediumDir?: string;
   flashDir: string;
   telemetry: string;
@@ -57,6 +58,7 @@ export function simDeviceCommand(sim: Command): void {
     .option('--softap-port <port>', 'loopback port of its SoftAP HTTP service (0 = any)', '0')
     .option('--ble', 'also advertise on the simulated BLE medium')
     .option('--medium-dir <dir>', 'simulated BLE medium folder')
+    .option('--edgent', 'also serve Blynk.Edgent legacy provisioning (plaintext) on loopback')
     .option('--flash-dir <dir>', 'where its flash (NVS) file lives', '.tether/sim')
     .option('--telemetry <seconds>', 'publish telemetry every N seconds (0 = off)', '10')
     .option('--json', 'print the provisioning details as JSON')
@@ -92,6 +94,7 @@ export function simDeviceCommand(sim: Command): void {
         logger: logger.child({ module: 'provisioning' }),
         softAp: { host: '127.0.0.1', port: Number(opts.softapPort) },
         ble: opts.ble ? (opts.mediumDir ? { mediumDir: opts.mediumDir } : {}) : false,
+        edgent: opts.edgent ? { host: '127.0.0.1', port: 0 } : false,
       });
       device.on('state', ({ from, to, lastError }) =>
         logger.info({ from, to, ...(lastError ? { lastError } : {}) }, `state ${from} → ${to}`),
@@ -104,6 +107,7 @@ export function simDeviceCommand(sim: Command): void {
         templateId: factory.templateId,
         softAp: host.softApAddress,
         ble: host.bleAddress,
+        edgent: host.edgentAddress,
         pop: factory.pop,
         security,
         qr: JSON.stringify(host.qrPayload()),
@@ -116,7 +120,7 @@ export function simDeviceCommand(sim: Command): void {
           [
             '',
             `Simulated device ${details.name} (${details.hardwareId}) is waiting for provisioning.`,
-            `  SoftAP address  ${details.softAp ?? '(off)'}${details.ble ? `\n  BLE address     ${details.ble}` : ''}`,
+            `  SoftAP address  ${details.softAp ?? '(off)'}${details.ble ? `\n  BLE address     ${details.ble}` : ''}${details.edgent ? `\n  Edgent (plain)  ${details.edgent}` : ''}`,
             `  PoP             ${details.pop}`,
             `  QR payload      ${details.qr}`,
             `  Wi-Fi it sees   ${details.accessPoints.join(', ')}`,

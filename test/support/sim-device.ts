@@ -20,6 +20,7 @@ export interface SimDeviceOptions {
   aps?: AccessPoint[];
   timings?: Partial<DeviceTimings>;
   ble?: { mediumDir: string };
+  edgent?: boolean;
   pop?: string;
 }
 
@@ -51,6 +52,7 @@ export async function startSimDevice(options: SimDeviceOptions): Promise<DeviceH
     logger: silentLogger(),
     softAp: { host: '127.0.0.1', port: 0 },
     ble: options.ble ?? false,
+    edgent: options.edgent ? { host: '127.0.0.1', port: 0 } : false,
     provisioningGraceMs: 5_000,
   });
   await host.start();
