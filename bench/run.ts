@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ensureMosquitto } from './lib/brokers.js';
 import { topFrames } from './lib/cpu-profile.js';
 import { BENCH_DIR, OUT_DIR, REPO_DIR } from './lib/paths.js';
@@ -125,8 +125,15 @@ if (options.profile) {
     .split('\n')
     .filter(Boolean);
   for (const file of dirs) {
-    console.log(`\nCPU profile ${file}: top frames by self time`);
-    for (const f of topFrames(file, 20)) console.log(`  ${f.selfPct.toFixed(1).padStart(5)} %  ${f.frame}`);
+    const windowFile = join(dirname(file), 'window.json');
+    const window = existsSync(windowFile)
+      ? (JSON.parse(readFileSync(windowFile, 'utf8')) as [number, number])
+      : undefined;
+    const top = topFrames(file, 25, window);
+    console.log(
+      `\nCPU profile ${file}${window ? ' (measured window only)' : ''}: busy ${top.busyPct.toFixed(0)} % of the time; top frames by self time, % of busy samples`,
+    );
+    for (const f of top.frames) console.log(`  ${f.selfPct.toFixed(1).padStart(5)} %  ${f.frame}`);
     const keep = join(OUT_DIR, 'profiles');
     mkdirSync(keep, { recursive: true });
     execFileSync('cp', [file, keep]);

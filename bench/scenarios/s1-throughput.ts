@@ -6,6 +6,7 @@
  * backend a bare broker needs to keep latest values). Brokers take turns within each run, so
  * machine noise falls on all of them.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Broker, BrokerName } from '../lib/brokers.js';
 import { bundle } from '../lib/paths.js';
@@ -190,7 +191,15 @@ export async function runThroughput(ctx: Context): Promise<ScenarioResult> {
             const read = await connectLoad(s, broker, qos);
             await flood(s, broker, read, warmup);
             await sleep(200);
+            const profiling = options.profile && name === 'Tether' && qos === 0 && run === 1;
+            const mark0 = profiling ? await broker.worker!.call<number>('hrtime') : 0;
             const phase = await flood(s, broker, read, perDevice);
+            if (profiling) mkdirSync(join(s.dataDir, '..', 'profiles'), { recursive: true });
+            if (profiling)
+              writeFileSync(
+                join(s.dataDir, '..', 'profiles', 'window.json'),
+                JSON.stringify([mark0, await broker.worker!.call<number>('hrtime')]),
+              );
             r.add(`QoS ${qos} processed msg/s`, name, 'msg/s', phase.processedPerSec);
             r.add(`QoS ${qos} accepted msg/s`, name, 'msg/s', phase.acceptedPerSec);
             r.add(`QoS ${qos} broker CPU s / 100k msg`, name, 'CPU s', phase.cpuPer100k);

@@ -4,9 +4,11 @@
  * gateway runs alone in its process; device and companion halves run in the loader processes,
  * so on this 2-core machine both ends share the same two cores.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN } from '../lib/brokers.js';
 import { bundle } from '../lib/paths.js';
+import { cpuSeconds } from '../lib/proc.js';
 import { ResultBuilder, type ScenarioResult } from '../lib/report.js';
 import { fmt, latency } from '../lib/stats.js';
 import { type Context, prepareTetherData, scratchDir, startBroker, startWorkers } from './context.js';
@@ -34,13 +36,21 @@ export async function runActivation(ctx: Context): Promise<ScenarioResult> {
   const workers = await startWorkers(bundle('activator'), loaders, 'activator');
   try {
     for (let run = 1; run <= options.runs; run++) {
-      const broker = await startBroker('Tether', r, { dataDir, mosqDir: '' });
+      const broker = await startBroker('Tether', r, {
+        dataDir,
+        mosqDir: '',
+        ...(options.profile && run === 1
+          ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'profiles')}`] }
+          : {}),
+      });
       try {
         const baseUrl = `http://127.0.0.1:${broker.httpPort}`;
         await Promise.all(
           workers.map((w) => w.call('login', { baseUrl, email: ADMIN.email, password: ADMIN.password })),
         );
         const cpu0 = broker.cpu();
+        const loaderCpu0 = workers.map((w) => cpuSeconds(w.pid));
+        const mark0 = options.profile && run === 1 ? await broker.worker!.call<number>('hrtime') : 0;
         const results = await Promise.all(
           workers.map((w) =>
             w.call<{
@@ -60,6 +70,14 @@ export async function runActivation(ctx: Context): Promise<ScenarioResult> {
           ),
         );
         const cpu = broker.cpu() - cpu0;
+        const loaderCpu = workers.reduce((a, w, i) => a + cpuSeconds(w.pid) - loaderCpu0[i]!, 0);
+        if (mark0) {
+          mkdirSync(join(dir, 'profiles'), { recursive: true });
+          writeFileSync(
+            join(dir, 'profiles', 'window.json'),
+            JSON.stringify([mark0, await broker.worker!.call<number>('hrtime')]),
+          );
+        }
         const lat = latency(results.flatMap((x) => x.latencies));
         const failed = results.reduce((a, x) => a + x.failed, 0);
         const wall =
@@ -69,6 +87,19 @@ export async function runActivation(ctx: Context): Promise<ScenarioResult> {
         r.add('activation latency p50', 'Tether', 'ms', lat.p50);
         r.add('activation latency p99', 'Tether', 'ms', lat.p99);
         r.add('gateway CPU per activation', 'Tether', 'ms', (cpu / Math.max(1, lat.n)) * 1000);
+        r.add(
+          'companion + device CPU per activation (loaders)',
+          'Tether',
+          'ms',
+          (loaderCpu / Math.max(1, lat.n)) * 1000,
+        );
+        // What two cores could do if every cycle went to activations: the CPU ceiling.
+        r.add(
+          '2-core ceiling from CPU per activation',
+          'Tether',
+          '/s',
+          2 / ((cpu + loaderCpu) / Math.max(1, lat.n)),
+        );
         r.add('failed', 'Tether', 'count', failed);
         if (failed) r.note(`run ${run}: ${failed} failed, e.g. ${results.flatMap((x) => x.failures)[0]}`);
         console.log(

@@ -145,6 +145,8 @@ serveIpc({
       },
     };
   },
+  /** Monotonic µs, the clock of --cpu-prof samples: marks the measured window inside a profile. */
+  hrtime: () => Number(process.hrtime.bigint() / 1000n),
   resetEld: () => {
     eld.reset();
     return true;
