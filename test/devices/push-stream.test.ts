@@ -1,5 +1,6 @@
 /** The SSE push stream: live values and state changes, scoped to what each caller may see. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../shared/clock.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { activeDevice, addUser, connectDevice, createTemplate } from './device-fixtures.js';
 
@@ -113,5 +114,27 @@ describe('push stream', () => {
       .poll(() => one.events.find((e) => e.event === 'changed')?.data.device)
       .toMatchObject({ name: 'Renamed' });
     one.close();
+  });
+});
+
+describe('push stream sessions', () => {
+  it('ends the stream at the next heartbeat once the user is logged out by force', async () => {
+    const clock = new ManualClock(Date.now());
+    const gw = await startTestGateway({}, { clock });
+    try {
+      const admin = await gw.login();
+      const { user, token } = await addUser(gw);
+      const stream = await openStream(gw, token);
+      await expect.poll(() => stream.events[0]?.event).toBe('snapshot');
+      await clock.advance(1000);
+      expect((await gw.api('POST', `/api/users/${user.id}/logout`, undefined, admin)).status).toBe(204);
+      await clock.advance(15_000);
+      await expect.poll(() => stream.events.at(-1)?.event).toBe('end');
+      expect(stream.events.at(-1)!.data.code).toMatch(/TOKEN|AUTH/);
+      // The server closed it: its listeners are gone.
+      await expect.poll(() => gw.gateway.services.events.listenerCount('device.value')).toBe(0);
+    } finally {
+      await gw.stop();
+    }
   });
 });

@@ -88,7 +88,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
       ];
       // Each heartbeat re-checks the access token: a forced logout, an expired token or a revoked
       // grant ends or narrows the stream within one interval; new grants widen it.
-      const heartbeat = setInterval(() => {
+      const heartbeat = services.clock.setInterval(() => {
         services.auth.authenticate(accessToken).then(
           (fresh) => {
             actor = fresh;
@@ -104,7 +104,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
         );
       }, HEARTBEAT_MS);
       const end = () => {
-        clearInterval(heartbeat);
+        services.clock.clearInterval(heartbeat);
         for (const stop of stops.splice(0)) stop();
         if (!res.writableEnded) res.end();
       };
