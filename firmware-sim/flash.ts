@@ -28,7 +28,12 @@ export interface Flash {
 }
 
 export class MemoryFlash implements Flash {
-  #contents: FlashContents = {};
+  #contents: FlashContents;
+
+  /** Optionally pre-loaded, as a device that was configured in an earlier life. */
+  constructor(contents: FlashContents = {}) {
+    this.#contents = structuredClone(contents);
+  }
 
   async read(): Promise<FlashContents> {
     return structuredClone(this.#contents);

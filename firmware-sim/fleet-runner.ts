@@ -21,7 +21,7 @@ import type { Logger } from '../shared/logger.js';
 import type { CloudConnector } from './cloud-link.js';
 import { DeviceHost } from './device-host.js';
 import { type FactoryData, makeFactoryData } from './factory-data.js';
-import { FileFlash, type Flash, MemoryFlash } from './flash.js';
+import { FileFlash, type Flash, type FlashContents, MemoryFlash } from './flash.js';
 import type { DeviceBehaviour, FleetScenario } from './fleet-scenario.js';
 import { assignBehaviours } from './fleet-scenario.js';
 import type { FleetDeviceResult } from './fleet-summary.js';
@@ -62,6 +62,12 @@ export interface FleetRunnerOptions {
   users?: FleetUser[];
   /** One flash file per device here; in memory when absent. */
   flashDir?: string;
+  /**
+   * What a device's (in-memory) flash holds at power-on: devices provisioned in an earlier life
+   * resume from it and connect at once. Used to bring thousands of devices online without a
+   * companion each (bench: memory per connected device).
+   */
+  initialFlash?: (index: number, factory: FactoryData) => FlashContents | undefined;
   logger: Logger;
   clock?: Clock;
   /** For tests: how devices reach the cloud (default mqtt.js). */
@@ -170,9 +176,10 @@ export class FleetRunner {
         ...(behaviour === 'flaky-wifi' ? { dropRate: 0.5 } : {}),
         ...(behaviour === 'never-connect' ? { internet: false } : {}),
       };
+      const preset = this.options.initialFlash?.(index, factory);
       const flash: Flash = this.options.flashDir
         ? new FileFlash(join(this.options.flashDir, `${String(index).padStart(6, '0')}-${factory.name}.json`))
-        : new MemoryFlash();
+        : new MemoryFlash(preset);
       const device = new SimulatedDevice({
         factory,
         datastreams,
@@ -304,8 +311,11 @@ export class FleetRunner {
         wifiTimeoutMs: scenario.wifiTimeoutSeconds * 1000 + 5_000,
         wifiPollMs: 100,
         onStep: (step, status) => {
-          if (status === 'start') stepStarted = Date.now();
-          else (d.result.stepsMs ??= {})[step] = Date.now() - stepStarted;
+          if (status === 'start') {
+            stepStarted = Date.now();
+            return;
+          }
+          d.result.stepsMs = { ...d.result.stepsMs, [step]: Date.now() - stepStarted };
         },
         onWifiFailed: async () => {
           if (d.behaviour !== 'wrong-password' || corrected) return undefined;
@@ -341,7 +351,11 @@ export class FleetRunner {
         while (!this.#stopping && next < this.#devices.length) {
           const d = this.#devices[next++]!;
           await this.#powerOn(d, false);
+          // Paced as a lane: the next device powers on once this one is up (or settled), so
+          // thousands of devices do not hit the broker in one burst.
+          await settled(d.device, this.#clock, this.options.scenario.cloudTimeoutSeconds * 1000);
           d.done = true;
+          if (d.device.state === 'running') d.result.outcome = 'active';
           this.#afterActivation(d);
         }
       }),
@@ -414,6 +428,24 @@ export class FleetRunner {
     d.result.networkDrops = stats.networkDrops;
     return { ...d.result };
   }
+}
+
+/** Resolves when the device runs or waits for configuration, or after timeoutMs. */
+function settled(device: SimulatedDevice, clock: Clock, timeoutMs: number): Promise<void> {
+  const done = () => device.state === 'running' || device.state === 'wait-config' || device.state === 'off';
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = () => {
+      clock.clearTimeout(timer);
+      device.off('state', onState);
+      resolve();
+    };
+    const onState = () => {
+      if (done()) finish();
+    };
+    const timer = clock.setTimeout(finish, timeoutMs);
+    device.on('state', onState);
+  });
 }
 
 /** A seed per device from the run's seed and the device index (splitmix-style mixing). */
