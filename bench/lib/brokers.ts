@@ -158,7 +158,15 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
 export async function startMosquitto(dir: string, users?: Array<[string, string]>): Promise<Broker> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'max_connections -1', 'log_dest stdout'];
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'persistence false',
+    'max_connections -1',
+    'log_dest stdout',
+    // As root, Mosquitto drops to the `mosquitto` user, who cannot read a password file in the
+    // bench's scratch folder; the bench owns this process anyway.
+    ...(process.getuid?.() === 0 ? ['user root'] : []),
+  ];
   if (users) {
     const file = join(dir, 'passwords');
     if (!existsSync(file)) {

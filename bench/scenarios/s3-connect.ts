@@ -5,6 +5,7 @@
  * Tether checks each token (hash lookup) and opens a device session; bare Aedes allows all;
  * Mosquitto checks a password file with one user per device (same tokens as passwords).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrokerName } from '../lib/brokers.js';
 import { bundle } from '../lib/paths.js';
@@ -46,7 +47,13 @@ export async function runConnect(ctx: Context): Promise<ScenarioResult> {
   try {
     for (let run = 1; run <= options.runs; run++) {
       for (const name of brokers) {
-        const broker = await startBroker(name, r, { dataDir, mosqDir: join(dir, 'mosquitto'), users });
+        const profiling = options.profile && name === 'Tether' && run === 1;
+        const broker = await startBroker(name, r, {
+          dataDir,
+          mosqDir: join(dir, 'mosquitto'),
+          users,
+          ...(profiling ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'profiles')}`] } : {}),
+        });
         try {
           await sleep(500);
           const rss0 = broker.rss();
@@ -56,6 +63,7 @@ export async function runConnect(ctx: Context): Promise<ScenarioResult> {
               : { clientId: `dev-${i}`, username: `dev-${i}`, password: d.token },
           );
           const shares = split(clients, loaders);
+          const mark0 = profiling ? await broker.worker!.call<number>('hrtime') : 0;
           const results = await Promise.all(
             workers.map((w, i) =>
               w.call<{
@@ -67,6 +75,13 @@ export async function runConnect(ctx: Context): Promise<ScenarioResult> {
               }>('storm', { port: broker.mqttPort, clients: shares[i], inFlight }),
             ),
           );
+          if (profiling) {
+            mkdirSync(join(dir, 'profiles'), { recursive: true });
+            writeFileSync(
+              join(dir, 'profiles', 'window.json'),
+              JSON.stringify([mark0, await broker.worker!.call<number>('hrtime')]),
+            );
+          }
           const ok = results.reduce((a, x) => a + x.latencies.length, 0);
           const failed = results.reduce((a, x) => a + x.failed, 0);
           const wall =
