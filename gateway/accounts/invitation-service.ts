@@ -238,15 +238,18 @@ export class InvitationService {
       ip,
       details: { email },
     });
-    await mailer.send(
-      verificationMessage({
-        to: email,
-        link: links.url('verify-email', token),
-        token,
-        orgName: root.name,
-        hours,
-      }),
-    );
+    // Mailed after the answer, so its time does not tell whether the address has an account.
+    mailer
+      .send(
+        verificationMessage({
+          to: email,
+          link: links.url('verify-email', token),
+          token,
+          orgName: root.name,
+          hours,
+        }),
+      )
+      .catch((error: unknown) => this.deps.logger.error({ err: error }, 'verification mail failed'));
   }
 
   /** Self-registration, step 2: the verified client gets an org of their own and is its Admin. */

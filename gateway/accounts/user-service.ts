@@ -194,7 +194,6 @@ export class UserService {
       (t) => t.createdAt > hourAgo,
     );
     if (recent.length >= RESETS_PER_HOUR) return;
-    await this.#mailReset(user, false);
     await auditor.record({
       actor: user.id,
       action: 'user.password-reset-requested',
@@ -203,6 +202,12 @@ export class UserService {
       orgId: user.orgId,
       ip,
     });
+    // Mailing happens after the answer, so its time does not tell who has an account.
+    this.#background(this.#mailReset(user, false), 'reset mail failed');
+  }
+
+  #background(work: Promise<void>, what: string): void {
+    work.catch((error: unknown) => this.deps.logger.error({ err: error }, what));
   }
 
   async resetPassword(input: { token: string; password: string }, ip: string | null): Promise<void> {

@@ -41,9 +41,16 @@ export async function readOutbox(dataDir: string): Promise<OutboxMessage[]> {
 
 /** The newest message to `to` whose link is of `kind`; its token. */
 export async function tokenFromOutbox(dataDir: string, to: string, kind: string): Promise<string> {
-  const messages = (await readOutbox(dataDir)).filter(
-    (m) => m.to.includes(to) && m.text.includes(`/${kind}#token=`),
-  );
+  // Some messages are written just after the answer (forgot-password, sign-up): wait a little.
+  // A plain loop, not expect.poll, so that beforeAll hooks may call this too.
+  let messages: OutboxMessage[] = [];
+  for (let waited = 0; waited <= 3000; waited += 25) {
+    messages = (await readOutbox(dataDir)).filter(
+      (m) => m.to.includes(to) && m.text.includes(`/${kind}#token=`),
+    );
+    if (messages.length > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
   expect(messages.length, `a ${kind} message to ${to}`).toBeGreaterThan(0);
   return tokenOf(messages[messages.length - 1]!.text, kind);
 }
