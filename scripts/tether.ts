@@ -8,13 +8,16 @@ import { runFleetWorker } from '../firmware-sim/fleet-worker.js';
 import { reportError } from './cli/output.js';
 import { deviceClaimCommand } from './commands/device-claim.js';
 import { deviceDeleteCommand } from './commands/device-delete.js';
+import { deviceDisclaimCommand } from './commands/device-disclaim.js';
 import { deviceListCommand } from './commands/device-list.js';
 import { deviceMintCommand } from './commands/device-mint.js';
 import { deviceReconfigureCommand } from './commands/device-reconfigure.js';
 import { deviceRenameCommand } from './commands/device-rename.js';
 import { deviceReprovisionCommand } from './commands/device-reprovision.js';
+import { deviceRevokeCommand } from './commands/device-revoke.js';
 import { deviceShowCommand } from './commands/device-show.js';
 import { deviceTransferCommand } from './commands/device-transfer.js';
+import { deviceWatchCommand } from './commands/device-watch.js';
 import { deviceWriteCommand } from './commands/device-write.js';
 import { gatewayStartCommand } from './commands/gateway-start.js';
 import { loginCommand } from './commands/login.js';
@@ -73,6 +76,9 @@ export function buildProgram(): Command {
   deviceReprovisionCommand(device);
   deviceMintCommand(device);
   deviceClaimCommand(device);
+  deviceDisclaimCommand(device);
+  deviceRevokeCommand(device);
+  deviceWatchCommand(device);
   provisionScanCommand(provisionCommand(program));
   const org = program
     .command('org')

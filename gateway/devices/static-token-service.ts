@@ -86,7 +86,13 @@ export class StaticTokenService {
     const template = await this.deps.templates.getUsable(actor, input.templateId);
     await this.deps.plans.assertWithin(orgId, 'devices', input.count);
     const prefix = input.namePrefix ?? template.name;
-    const existing = await store.devices.count({ makerOrgId: orgId, templateId: template.id });
+    // Number on from the highest "<prefix> NNNN" of this pool, so names stay unique after deletions.
+    let existing = 0;
+    for (const d of await store.devices.find({ makerOrgId: orgId, templateId: template.id })) {
+      if (!d.name.startsWith(`${prefix} `)) continue;
+      const n = Number(d.name.slice(prefix.length + 1));
+      if (Number.isInteger(n) && n > existing) existing = n;
+    }
     const batchId = newId('mint');
     const now = clock.now();
     const out: MintedDevice[] = [];

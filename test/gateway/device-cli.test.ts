@@ -6,9 +6,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, createTemplate } from '../devices/device-fixtures.js';
+import { activeDevice, connectDevice, createTemplate } from '../devices/device-fixtures.js';
 import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
-import { runCli } from '../support/run-cli.js';
+import { runCli, startCli, stopCli } from '../support/run-cli.js';
 
 describe('tether device and template commands', () => {
   let gw: TestGateway;
@@ -77,6 +77,29 @@ describe('tether device and template commands', () => {
     expect(del.code, del.stderr).toBe(0);
     expect((await runCli(['device', 'show', deviceId!], env)).code).toBe(4);
   }, 90_000); // a dozen CLI processes, each ~1 s to start on a 2-core machine
+
+  it('watches live values, disclaims with a new QR code, and revokes a static token', async () => {
+    const admin = await gw.login();
+    const d = await activeDevice(gw, admin, templateId);
+    const watch = await startCli(['device', 'watch', d.deviceId], env, /watching 1 device/);
+    const dev = await connectDevice(gw.brokerUrl, d.token);
+    await dev.client.publishAsync('ds/temp', '18.5');
+    await expect
+      .poll(() => watch.output(), { timeout: 5000 })
+      .toMatch(new RegExp(`${d.deviceId} temp = 18.5`));
+    await stopCli(watch.child);
+
+    const out = join(dir, 'disclaimed');
+    const disclaim = await runCli(['device', 'disclaim', d.deviceId, '--out', out], env);
+    expect(disclaim.code, disclaim.stderr).toBe(0);
+    const code = /New claim code \(shown once\): (\S+)/.exec(disclaim.stdout)?.[1];
+    expect(code).toMatch(/^[A-Z0-9]{4}(-[A-Z0-9]{4}){4}$/);
+    expect((await readdir(out)).sort()).toEqual(['Heater-0026.png', 'tokens.csv']);
+    const revoke = await runCli(['device', 'revoke', d.deviceId], env);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    await dev.closed;
+    expect((await runCli(['device', 'claim', code!], env)).code).toBe(4);
+  }, 60_000);
 
   it('shows and edits a template', async () => {
     const edit = await runCli(

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { sessionClient } from '../cli/cli-context.js';
+import { printJson } from '../cli/output.js';
+
+export function deviceRevokeCommand(device: Command): void {
+  device
+    .command('revoke <deviceId>')
+    .description(
+      'Maker only: delete a static token. The device token stops working and a live connection drops.',
+    )
+    .option('-g, --gateway <url>', 'gateway URL')
+    .option('--json', 'print JSON')
+    .action(async (deviceId: string, opts: { gateway?: string; json?: boolean }) => {
+      const client = await sessionClient(opts.gateway);
+      const d = await client.request<{ id: string; status: string }>(
+        'DELETE',
+        `/api/static-tokens/${encodeURIComponent(deviceId)}`,
+      );
+      if (opts.json) printJson(d);
+      else process.stdout.write(`Revoked the static token of ${d.id}.\n`);
+    });
+}

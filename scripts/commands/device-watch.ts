@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { TetherError } from '../../shared/errors.js';
+import { readSession, sessionClient } from '../cli/cli-context.js';
+
+/**
+ * Follows the push stream: one line per live value or state change (or one JSON object per line
+ * with --json), until interrupted or the gateway ends the stream.
+ */
+export function deviceWatchCommand(device: Command): void {
+  device
+    .command('watch [deviceId]')
+    .description('Follow live values and state changes of your devices (or of one device).')
+    .option('-g, --gateway <url>', 'gateway URL')
+    .option('--json', 'print one JSON object per event')
+    .action(async (deviceId: string | undefined, opts: { gateway?: string; json?: boolean }) => {
+      const client = await sessionClient(opts.gateway);
+      // A cheap request first: it refreshes an expired access token and saves the new one.
+      await client.request('GET', '/api/templates');
+      const accessToken = (await readSession())?.accessToken;
+      if (!accessToken) throw new TetherError('AUTH_REQUIRED', 'Run `tether login` first.');
+      const path = `/api/stream${deviceId ? `?deviceId=${encodeURIComponent(deviceId)}` : ''}`;
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      for await (const { event, data } of sse(`${client.baseUrl}${path}`, accessToken, controller.signal)) {
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
+          continue;
+        }
+        const at = new Date().toISOString().slice(11, 19);
+        const id = (data.deviceId ?? (data.device as { id?: string } | undefined)?.id ?? '') as string;
+        if (event === 'snapshot') {
+          process.stdout.write(`${at} watching ${(data.devices as unknown[]).length} device(s)\n`);
+        } else if (event === 'value') {
+          process.stdout.write(`${at} ${id} ${String(data.name)} = ${JSON.stringify(data.value)}\n`);
+        } else if (event === 'event') {
+          process.stdout.write(`${at} ${id} event ${String(data.code)} ${String(data.description ?? '')}\n`);
+        } else if (event === 'end') {
+          throw new TetherError('AUTH_REQUIRED', 'The gateway ended the stream: log in again.');
+        } else {
+          process.stdout.write(`${at} ${id} ${event}\n`);
+        }
+      }
+    });
+}
+
+/** Server-sent events as `{ event, data }`; ends when the server closes or the signal aborts. */
+async function* sse(
+  url: string,
+  accessToken: string,
+  signal: AbortSignal,
+): AsyncGenerator<{ event: string; data: Record<string, unknown> }> {
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { authorization: `Bearer ${accessToken}` }, signal });
+  } catch (error) {
+    throw new TetherError('GATEWAY_UNREACHABLE', `Cannot reach the gateway at ${url}.`, { cause: error });
+  }
+  if (!res.ok || !res.body) {
+    const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+    throw new TetherError(
+      res.status === 404 ? 'DEVICE_NOT_FOUND' : 'INTERNAL',
+      body.error?.message ?? `HTTP ${res.status}`,
+    );
+  }
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (event && data) yield { event, data: JSON.parse(data) as Record<string, unknown> };
+      }
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+}
