@@ -32,7 +32,7 @@ export async function runEventLoop(ctx: Context): Promise<ScenarioResult> {
         mosqDir: s.mosqDir,
       });
       try {
-        const read = await connectLoad(s, broker, 0);
+        const read = (await connectLoad(s, broker, 0))!;
         const before = await read();
         const t0 = performance.timeOrigin + performance.now();
         const counts = await Promise.all(
@@ -67,7 +67,7 @@ export async function runEventLoop(ctx: Context): Promise<ScenarioResult> {
           mosqDir: s.mosqDir,
         });
         try {
-          const read = await connectLoad(s, broker, 0);
+          const read = (await connectLoad(s, broker, 0))!;
           await sleep(300);
           const before = await read();
           await broker.worker!.call('resetEld');
