@@ -116,7 +116,8 @@ export class DeviceBroker implements DeviceConnections {
 
   /**
    * Opens the TCP listener, the TLS listener when a certificate and key are configured, and, given
-   * the HTTP server, MQTT over WebSocket at /mqtt on it (upgrades on other paths are left alone).
+   * the HTTP server, MQTT over WebSocket at /mqtt on it (upgrades on other paths are left to other
+   * handlers, or refused when there are none).
    */
   async start(options: { httpServer?: HttpServer } = {}): Promise<void> {
     const { config } = this.deps;
@@ -199,7 +200,8 @@ export class DeviceBroker implements DeviceConnections {
     const wss = this.#wss;
     const path = (request.url ?? '').split('?')[0];
     if (!wss || path !== MQTT_WEBSOCKET_PATH) {
-      socket.destroy();
+      // Another upgrade handler may own that path; with none, an open socket would just hang.
+      if ((this.#httpServer?.listenerCount('upgrade') ?? 0) <= 1) socket.destroy();
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
