@@ -88,6 +88,11 @@ try {
   process.stderr.write(`\n`);
   await settle();
   const online = runner.progress().online;
+  const states: Record<string, number> = {};
+  for (const r of runner.results) {
+    const key = r.lastError ? `${r.finalState} (last_error ${r.lastError})` : r.finalState;
+    states[key] = (states[key] ?? 0) + 1;
+  }
   const after = process.memoryUsage();
   const gatewayAfter = gateway.rssBytes();
   const activeAtGateway = (
@@ -108,6 +113,12 @@ try {
 
   const rows: Array<[string, string]> = [
     ['devices online (fleet / gateway says active+online)', `${online} / ${activeAtGateway}`],
+    [
+      'device states when measured',
+      Object.entries(states)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', '),
+    ],
     ['time to connect all (200 lanes)', `${(connectMs / 1000).toFixed(1)} s`],
     ['fleet RSS before → after', `${mb(before.rss)} → ${mb(after.rss)}`],
     ['fleet RSS per connected device', kb((after.rss - before.rss) / online)],
