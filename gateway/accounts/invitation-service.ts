@@ -166,12 +166,7 @@ export class InvitationService {
     const now = clock.now();
     const invitation = await store.invitations.byTokenHash(sha256Hex(input.token));
     const user = invitation ? await store.users.get(invitation.userId) : undefined;
-    if (
-      !invitation ||
-      invitation.status !== 'pending' ||
-      invitation.expiresAt <= now ||
-      user?.status !== 'pending'
-    ) {
+    if (invitation?.status !== 'pending' || invitation.expiresAt <= now || user?.status !== 'pending') {
       throw new TetherError(
         'LINK_INVALID',
         'This invitation link is not valid, was used already, or expired. Ask for a new invitation.',
@@ -261,7 +256,7 @@ export class InvitationService {
     checkPasswordStrength(input.password);
     const now = clock.now();
     const record = await store.linkTokens.byTokenHash(sha256Hex(input.token));
-    if (!record || record.purpose !== 'verify-email' || record.usedAt !== null || record.expiresAt <= now) {
+    if (record?.purpose !== 'verify-email' || record.usedAt !== null || record.expiresAt <= now) {
       throw new TetherError(
         'LINK_INVALID',
         'This verification link is not valid, was used already, or expired. Sign up again.',

@@ -29,7 +29,7 @@ export class ShareService {
     const device = await this.#shareable(actor, deviceId);
     const email = normalizeEmail(input.email);
     const grantee = await store.users.byEmail(email);
-    if (!grantee || grantee.status !== 'active') {
+    if (grantee?.status !== 'active') {
       throw new TetherError('NOT_FOUND', `No active account uses ${email}. Invite them first.`, {
         details: { field: 'email' },
       });

@@ -188,7 +188,7 @@ export class UserService {
       return;
     }
     const user = await store.users.byEmail(normalized);
-    if (!user || user.status !== 'active') return;
+    if (user?.status !== 'active') return;
     const hourAgo = clock.now() - 3_600_000;
     const recent = (await store.linkTokens.find({ email: normalized, purpose: 'reset-password' })).filter(
       (t) => t.createdAt > hourAgo,
@@ -216,13 +216,7 @@ export class UserService {
     const record = await store.linkTokens.byTokenHash(sha256Hex(input.token));
     const now = clock.now();
     const user = record ? await store.users.get(record.userId ?? '') : undefined;
-    if (
-      !record ||
-      record.purpose !== 'reset-password' ||
-      record.usedAt !== null ||
-      record.expiresAt <= now ||
-      !user
-    ) {
+    if (record?.purpose !== 'reset-password' || record.usedAt !== null || record.expiresAt <= now || !user) {
       throw new TetherError(
         'LINK_INVALID',
         'This reset link is not valid, was used already, or expired. Ask for a new one.',
