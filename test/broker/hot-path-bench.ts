@@ -5,6 +5,7 @@
  * CONNECT rate (token hash lookup), uplink throughput (authorizePublish → uplink handler →
  * store.devices.update), the cost of one store update, and of one coalesced file write.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
 import { DATASTREAMS } from '../devices/device-fixtures.js';
 import { startTestGateway } from '../support/gateway-harness.js';
@@ -13,8 +14,14 @@ const DEVICES = Number(process.env.DEVICES ?? 2000);
 const CONNECTED = Number(process.env.CONNECTED ?? 500);
 const MESSAGES_PER_DEVICE = Number(process.env.MESSAGES ?? 100);
 const IN_FLIGHT = 100;
+/** Telemetry write window; TELEMETRY_MS=200 shows what every-flush-window writes would cost. */
+const TELEMETRY_MS = Number(process.env.TELEMETRY_MS ?? 5000);
+const SUSTAIN_SECONDS = Number(process.env.SUSTAIN ?? 6);
 
-const gw = await startTestGateway({ mqtt: { publishesPerSecond: 100_000 }, store: { flushDelayMs: 200 } });
+const gw = await startTestGateway({
+  mqtt: { publishesPerSecond: 100_000 },
+  store: { flushDelayMs: 200, telemetryFlushDelayMs: TELEMETRY_MS },
+});
 const admin = await gw.login();
 const template = await gw.api<{ id: string }>(
   'POST',
@@ -72,9 +79,24 @@ ms = performance.now() - t0;
 console.log(
   `uplink: ${total} ds/temp messages in ${ms.toFixed(0)} ms = ${Math.round((total / ms) * 1000)}/s; file writes meanwhile: ${store.writeCount - writesBefore}`,
 );
+
+// 3. Sustained telemetry (each connected device once a second) while watching the event loop:
+// what the coalesced whole-file writes cost the broker when values never stop arriving.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+const sustainedWrites = store.writeCount;
+loop.enable();
+for (let s = 0; s < SUSTAIN_SECONDS * 10; s++) {
+  const slice = clients.slice((s % 10) * (clients.length / 10), ((s % 10) + 1) * (clients.length / 10));
+  for (const c of slice) c.publish('ds/temp', String(s % 50));
+  await new Promise((r) => setTimeout(r, 100));
+}
+loop.disable();
+console.log(
+  `sustained ${CONNECTED} msg/s for ${SUSTAIN_SECONDS} s (telemetry window ${TELEMETRY_MS} ms): file writes ${store.writeCount - sustainedWrites}, event-loop delay p50 ${(loop.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`,
+);
 await Promise.all(clients.map((c) => c.endAsync()));
 
-// 3. One store.devices.update as recordValue does it (spread of the record and of its values).
+// 4. One store.devices.update as recordValue does it (spread of the record and of its values).
 const ids = (await store.devices.find()).map((d) => d.id);
 const N = 200_000;
 t0 = performance.now();
@@ -88,7 +110,7 @@ console.log(
   `store.devices.update: ${((ms * 1000) / N).toFixed(2)} µs each (${Math.round((N / ms) * 1000)}/s)`,
 );
 
-// 4. One coalesced write of the whole file (stringify + atomic replace), event loop blocked meanwhile.
+// 5. One coalesced write of the whole file (stringify + atomic replace), event loop blocked meanwhile.
 t0 = performance.now();
 await store.flush();
 console.log(`flush: ${(performance.now() - t0).toFixed(1)} ms for ${ids.length} devices`);
