@@ -34,18 +34,20 @@ export class PlanLimits {
     return { root, plan: root.plan ?? 'free' };
   }
 
-  /** How many of `limit` the tree under orgId's root holds now. */
+  /** How many of `limit` the tree under orgId's root holds now: one pass over the table. */
   async usage(orgId: string, limit: PlanLimit): Promise<number> {
     const { store } = this.deps;
     const { root } = await this.rootAndPlan(orgId);
     const orgIds = await subtreeOrgIds(store, root.id);
     if (limit === 'subOrgs') return orgIds.size - 1;
+    const rows: ReadonlyArray<{ orgId: string }> =
+      limit === 'users'
+        ? await store.users.find()
+        : limit === 'devices'
+          ? await store.devices.find()
+          : await store.templates.find();
     let n = 0;
-    for (const id of orgIds) {
-      if (limit === 'users') n += await store.users.count({ orgId: id });
-      else if (limit === 'devices') n += await store.devices.count({ orgId: id });
-      else n += await store.templates.count({ orgId: id });
-    }
+    for (const row of rows) if (orgIds.has(row.orgId)) n++;
     return n;
   }
 
@@ -53,6 +55,8 @@ export class PlanLimits {
   async assertWithin(orgId: string, limit: PlanLimit, adding = 1): Promise<void> {
     const { plan } = await this.rootAndPlan(orgId);
     const max = this.deps.config.plans[plan][limit];
+    // Cheap first: when the whole gateway holds fewer than the limit, no tree can pass it.
+    if ((await this.#total(limit)) + adding <= max) return;
     const used = await this.usage(orgId, limit);
     if (used + adding > max) {
       throw new TetherError(
@@ -61,6 +65,14 @@ export class PlanLimits {
         { details: { limit, plan, max, used } },
       );
     }
+  }
+
+  #total(limit: PlanLimit): Promise<number> {
+    const { store } = this.deps;
+    if (limit === 'users') return store.users.count();
+    if (limit === 'devices') return store.devices.count();
+    if (limit === 'templates') return store.templates.count();
+    return store.orgs.count();
   }
 
   async assertFeature(orgId: string, feature: PlanFeature): Promise<void> {
