@@ -215,23 +215,22 @@ export class DeviceService {
     if (filter.templateId) where.templateId = filter.templateId;
     if (filter.ownerId) where.ownerId = filter.ownerId;
     if (filter.status) where.status = filter.status;
-    const out: PublicDevice[] = [];
-    for (const orgId of actor.visibleOrgIds) {
-      for (const device of await this.deps.store.devices.find({ ...where, orgId })) {
-        if (!canViewDevice(actor, device)) continue;
-        if (filter.online !== undefined && this.#online.has(device.id) !== filter.online) continue;
-        if (filter.activated !== undefined && (device.activatedAt !== null) !== filter.activated) continue;
-        out.push(this.toPublic(device));
-      }
-    }
+    const wanted = (device: Device): boolean =>
+      canViewDevice(actor, device) &&
+      (filter.online === undefined || this.#online.has(device.id) === filter.online) &&
+      (filter.activated === undefined || (device.activatedAt !== null) === filter.activated);
+    // One pass over the devices, not one per visible org: an admin high in a deep tree sees many.
+    const inTree =
+      actor.visibleOrgIds.size === 1
+        ? await this.deps.store.devices.find({ ...where, orgId: actor.orgId })
+        : (await this.deps.store.devices.find(where)).filter((d) => actor.visibleOrgIds.has(d.orgId));
+    const out = inTree.filter(wanted).map((d) => this.toPublic(d));
     // Devices shared with the actor (accounts' grants) may live in any org.
     for (const deviceId of actor.grants?.keys() ?? []) {
       const device = await this.deps.store.devices.get(deviceId);
-      if (!device || actor.visibleOrgIds.has(device.orgId) || !canViewDevice(actor, device)) continue;
-      if (!matches(device, where)) continue;
-      if (filter.online !== undefined && this.#online.has(device.id) !== filter.online) continue;
-      if (filter.activated !== undefined && (device.activatedAt !== null) !== filter.activated) continue;
-      out.push(this.toPublic(device));
+      if (device && !actor.visibleOrgIds.has(device.orgId) && matches(device, where) && wanted(device)) {
+        out.push(this.toPublic(device));
+      }
     }
     return out;
   }

@@ -143,15 +143,11 @@ export class StaticTokenService {
 
   /** The maker's pool: static-token devices minted into orgs the actor manages. */
   async listPool(actor: AuthenticatedActor, filter: { templateId?: string } = {}): Promise<Device[]> {
-    const out: Device[] = [];
-    for (const orgId of actor.visibleOrgIds) {
-      if (!can(actor, 'static-tokens.manage', { orgId })) continue;
-      const where: Partial<Device> = filter.templateId
-        ? { makerOrgId: orgId, templateId: filter.templateId }
-        : { makerOrgId: orgId };
-      out.push(...(await this.deps.store.devices.find(where)));
-    }
-    return out;
+    const where: Partial<Device> = filter.templateId ? { templateId: filter.templateId } : {};
+    // One pass: the pool is every device minted into an org whose static tokens the actor manages.
+    return (await this.deps.store.devices.find(where)).filter(
+      (d) => d.makerOrgId != null && can(actor, 'static-tokens.manage', { orgId: d.makerOrgId }),
+    );
   }
 
   /**
