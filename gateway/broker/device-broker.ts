@@ -124,8 +124,17 @@ export class DeviceBroker implements DeviceConnections {
     // Read the key material first: a bad path fails the start before any socket opens.
     const tls =
       config.tlsCertFile && config.tlsKeyFile
-        ? { cert: await readFile(config.tlsCertFile), key: await readFile(config.tlsKeyFile) }
+        ? {
+            cert: await readPem(config.tlsCertFile, 'mqtt.tlsCertFile'),
+            key: await readPem(config.tlsKeyFile, 'mqtt.tlsKeyFile'),
+          }
         : undefined;
+    if (!tls && (config.tlsCertFile || config.tlsKeyFile)) {
+      throw new TetherError(
+        'CONFIG_INVALID',
+        'MQTT over TLS needs both mqtt.tlsCertFile and mqtt.tlsKeyFile.',
+      );
+    }
     const aedes = await Aedes.createBroker({
       authenticate: (client, username, password, done) =>
         this.#authenticate(client, username, password, done),
@@ -445,4 +454,18 @@ function listen(server: Server | TlsServer, port: number, host: string): Promise
       resolve();
     });
   });
+}
+
+async function readPem(path: string, setting: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new TetherError(
+      'CONFIG_INVALID',
+      `${setting}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      {
+        cause: error,
+      },
+    );
+  }
 }

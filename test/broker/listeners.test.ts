@@ -162,6 +162,23 @@ describe('broker listeners', () => {
     expect(refused).toMatch(/not authori[sz]ed|bad user name or password|Connection Refused/i);
   });
 
+  it('refuses to start with half a TLS configuration or an unreadable certificate', async () => {
+    await expect(
+      startTestGateway({ mqtt: { tlsCertFile: join(certDir, 'cert.pem') } }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/needs both/),
+    });
+    await expect(
+      startTestGateway({
+        mqtt: { tlsCertFile: join(certDir, 'nope.pem'), tlsKeyFile: join(certDir, 'nope.key') },
+      }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/mqtt.tlsCertFile: cannot read/),
+    });
+  });
+
   it.runIf(!HAS_MOSQUITTO)('needs mosquitto-clients for the non-mqtt.js client test', () => {
     console.warn('mosquitto_pub/mosquitto_sub not found: install the Debian package mosquitto-clients.');
   });
