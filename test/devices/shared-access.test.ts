@@ -39,6 +39,15 @@ describe('shared devices', () => {
     expect((await gw.api('GET', `/api/devices/${d.deviceId}`, undefined, carolToken)).status).toBe(200);
     const write = `/api/devices/${d.deviceId}/datastreams/temp`;
     expect((await gw.api('PUT', write, { value: 1 }, carolToken)).status).toBe(403);
+    for (const action of ['reconfigure', 'reboot', 'ping', 'reprovision']) {
+      expect(
+        (await gw.api('POST', `/api/devices/${d.deviceId}/${action}`, undefined, carolToken)).status,
+        action,
+      ).toBe(403);
+    }
+    expect(
+      (await gw.api('PATCH', `/api/devices/${d.deviceId}`, { name: 'mine now' }, carolToken)).status,
+    ).toBe(403);
     // Ownership actions stay with the owner's side.
     expect(
       (await gw.api('POST', `/api/devices/${d.deviceId}/transfer`, { userId: carol.id }, carolToken)).status,
@@ -52,6 +61,15 @@ describe('shared devices', () => {
       admin,
     );
     expect((await gw.api('PUT', write, { value: 7 }, carolToken)).body).toEqual({ value: 7, online: true });
+    // Control lets her reconfigure; re-provisioning also needs the provision permission on the
+    // device's org, which a grant does not give.
+    expect(
+      (await gw.api('POST', `/api/devices/${d.deviceId}/reconfigure`, undefined, carolToken)).body,
+    ).toEqual({ online: true });
+    expect(await dev.next('downlink/reconfigure')).toBe('');
+    expect(
+      (await gw.api('POST', `/api/devices/${d.deviceId}/reprovision`, undefined, carolToken)).status,
+    ).toBe(403);
     expect(await dev.next('downlink/ds/temp')).toBe('7');
 
     await gw.api('DELETE', `/api/devices/${d.deviceId}/shares/${carol.id}`, undefined, admin);
