@@ -36,6 +36,7 @@ try {
       minSecurity: security,
     });
     const scenario = parseScenario({ seed: 1, security, transport, concurrency, publishIntervalSeconds: 0 });
+    const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const gwCpu0 = gateway.cpuSeconds();
     const started = Date.now();
@@ -72,6 +73,7 @@ try {
       }
     }
     const cpu = process.cpuUsage(cpu0);
+    const elu = performance.eventLoopUtilization(elu0).utilization;
     const summary = summarize(results, {
       users: 1,
       security,
@@ -93,6 +95,10 @@ try {
       'fleet CPU ms/activation': Math.round((fleetCpu * 1000) / Math.max(1, summary.activated)),
       'gateway CPU ms/activation': Math.round((gatewayCpu * 1000) / Math.max(1, summary.activated)),
       'secure-session p50': summary.stepP50Ms['secure-session'],
+      'gateway-session p50': summary.stepP50Ms['gateway-session'],
+      'cloud-activation p50': summary.stepP50Ms['cloud-activation'],
+      // Busy share of this thread's event loop (workers: the main thread only waits).
+      'main loop busy': `${Math.round(elu * 100)} %`,
     });
     process.stderr.write(`${JSON.stringify(rows.at(-1))}\n`);
   }

@@ -235,6 +235,7 @@ class ProgressBar {
   #read: (() => FleetProgress) | undefined;
   #started = 0;
   #lastLine = 0;
+  #lastOnline = 0;
   readonly #tty = process.stderr.isTTY === true;
 
   constructor(
@@ -257,6 +258,9 @@ class ProgressBar {
 
   #draw(final: boolean): void {
     const p = this.#read!();
+    // The final line is drawn once the devices are off: show how many were online before that.
+    if (final) p.online = Math.max(p.online, this.#lastOnline);
+    else this.#lastOnline = p.online;
     const now = Date.now();
     if (!this.#tty && !final && now - this.#lastLine < 5_000) return;
     this.#lastLine = now;
