@@ -209,11 +209,20 @@ export class AuthService {
     return this.#issue(user);
   }
 
-  async logout(refreshToken: string): Promise<void> {
-    const { store, clock } = this.deps;
+  async logout(refreshToken: string, ip: string | null = null): Promise<void> {
+    const { store, clock, auditor } = this.deps;
     const record = await store.refreshTokens.byTokenHash(sha256Hex(refreshToken));
-    if (record && record.revokedAt === null)
-      await store.refreshTokens.update(record.id, { revokedAt: clock.now() });
+    if (!record || record.revokedAt !== null) return;
+    await store.refreshTokens.update(record.id, { revokedAt: clock.now() });
+    const user = await store.users.get(record.userId);
+    await auditor.record({
+      actor: record.userId,
+      action: 'auth.logout',
+      targetType: 'user',
+      targetId: record.userId,
+      orgId: user?.orgId ?? null,
+      ip,
+    });
   }
 
   /** Verifies an access token and builds the actor the policy decides on. */

@@ -268,6 +268,10 @@ export class InvitationService {
     }
     await plans.assertFeature(record.orgId, 'selfRegistration');
     await plans.assertWithin(record.orgId, 'users');
+    if (this.deps.config.accounts.maxOrgDepth < 2) {
+      // Root → Clients → the client's own org: two levels below the root.
+      throw new TetherError('CONFIG_INVALID', 'Self-registration needs accounts.maxOrgDepth of at least 2.');
+    }
     const clients = await this.#clientsOrg(record.orgId, now);
     await plans.assertWithin(record.orgId, 'subOrgs');
     const passwordHash = await auth.passwords.hash(input.password);
