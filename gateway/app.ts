@@ -133,7 +133,12 @@ export class Gateway {
       : dataDir
         ? join(dataDir, 'outbox')
         : undefined;
-    const mailer = createMailer({ config: config.mail, outboxDir, clock, logger: moduleLogger(logger, 'mail') });
+    const mailer = createMailer({
+      config: config.mail,
+      outboxDir,
+      clock,
+      logger: moduleLogger(logger, 'mail'),
+    });
     // Links in mail point at the configured public URL, else at the address the API listens on;
     // never at a request's Host header, which a caller controls (reset-link poisoning).
     let httpApp: HttpApp | undefined;
@@ -141,7 +146,8 @@ export class Gateway {
       url: (kind, token) => {
         const address = httpApp?.server.address();
         const port = typeof address === 'object' && address ? address.port : config.http.port;
-        const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+        const host =
+          config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
         const base = (config.http.publicUrl || `http://${host}:${port}`).replace(/\/+$/, '');
         return `${base}/${kind}#token=${encodeURIComponent(token)}`;
       },

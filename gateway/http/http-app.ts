@@ -88,7 +88,8 @@ export function buildHttpApp({ services, logger, bodyLimitBytes }: HttpAppOption
   const routes: RouteEntry[] = [];
   ROUTES.set(app, routes);
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
 
   app.register(healthRoutes, { services });
