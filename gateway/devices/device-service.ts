@@ -76,7 +76,11 @@ export class DeviceService {
     const device = await this.#require(deviceId);
     const firmware = { ver: str(info.ver), build: str(info.build), type: str(info.type) };
     if (device.status !== 'pending') {
-      return store.devices.update(device.id, { firmware, hardwareId: str(info.hwid) ?? device.hardwareId });
+      // Devices publish info/mcu on every connection: write only what changed, so a fleet
+      // reconnecting after a restart does not cost a database write per device.
+      const hardwareId = str(info.hwid) ?? device.hardwareId;
+      if (hardwareId === device.hardwareId && sameFirmware(device.firmware, firmware)) return device;
+      return store.devices.update(device.id, { firmware, hardwareId });
     }
     if (info.tmpl !== device.templateId) {
       const error = new TetherError(
@@ -263,6 +267,9 @@ export class DeviceService {
     return device;
   }
 }
+
+const sameFirmware = (a: Device['firmware'], b: NonNullable<Device['firmware']>): boolean =>
+  a !== null && a.ver === b.ver && a.build === b.build && a.type === b.type;
 
 const matches = (device: Device, where: Partial<Device>): boolean =>
   Object.entries(where).every(([k, v]) => device[k as keyof Device] === v);
