@@ -33,6 +33,11 @@ export interface DeviceFixture {
    * and after, so timers they schedule on the way are there to fire.
    */
   advance: (ms: number) => Promise<void>;
+  /**
+   * Let real time pass (file I/O of FileFlash) without moving the clock, until `predicate` holds;
+   * throws after `realMs`.
+   */
+  until: (predicate: () => boolean, realMs?: number) => Promise<void>;
   /** A second power-on of the same hardware (same flash, same air and cloud). */
   restart: () => Promise<SimulatedDevice>;
 }
@@ -82,6 +87,13 @@ export async function deviceFixture(
       await settle(clock);
       await clock.advance(ms);
       await settle(clock);
+    },
+    until: async (predicate, realMs = 3_000) => {
+      const deadline = Date.now() + realMs;
+      while (!predicate()) {
+        if (Date.now() > deadline) throw new Error(`condition not met; device is ${fixture.device.state}`);
+        await settle(clock);
+      }
     },
     restart: async () => {
       await fixture.device.stop();

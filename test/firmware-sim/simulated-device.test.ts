@@ -24,7 +24,7 @@ async function fixture(...args: Parameters<typeof deviceFixture>): Promise<Devic
 async function running(f: DeviceFixture): Promise<void> {
   f.provision();
   await f.advance(1_000);
-  expect(f.device.state).toBe('running');
+  await f.until(() => f.device.state === 'running');
 }
 
 afterEach(async () => {
@@ -189,7 +189,7 @@ describe('simulated device: flash', () => {
     const again = await f.restart();
     expect(again.state).toBe('connecting-net');
     await f.advance(300);
-    expect(again.state).toBe('running');
+    await f.until(() => again.state === 'running');
     expect(again.bootCount).toBe(2);
     expect(f.cloud.attempts).toHaveLength(2);
   });

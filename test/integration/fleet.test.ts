@@ -55,7 +55,7 @@ describe(`a fleet of ${COUNT} devices against a real gateway`, () => {
       concurrency: 24,
       durationSeconds: 2,
       publishIntervalSeconds: 0.5,
-      cloudTimeoutSeconds: 2,
+      cloudTimeoutSeconds: 4,
       wifiTimeoutSeconds: 5,
       resetHoldSeconds: 0.2,
       joinDelayMs: 30,
