@@ -4,6 +4,8 @@
  * A device that offers only security 2 keeps the SRP salt and verifier, not the PoP.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 export interface FactoryData {
   /** MAC-like hardware id, e.g. "24:6F:28:1A:2B:3C". */
@@ -61,4 +63,27 @@ export function qrPayload(
   security: 0 | 1 | 2 = 2,
 ): QrPayload {
   return { ver: 'v1', name: factory.name, pop: factory.pop, transport, security };
+}
+
+/**
+ * The factory data of one simulated device, kept in a file so the same hardware comes back on the
+ * next run (same hardware id, name and PoP) and finds its flash. Made on first use.
+ */
+export async function loadOrMakeFactoryData(
+  file: string,
+  input: Parameters<typeof makeFactoryData>[0],
+): Promise<{ factory: FactoryData; created: boolean }> {
+  try {
+    const stored = JSON.parse(await readFile(file, 'utf8')) as FactoryData;
+    if (stored.hardwareId && stored.templateId === input.templateId)
+      return { factory: stored, created: false };
+  } catch {
+    // no factory record yet (or an unreadable one): manufacture the device
+  }
+  const factory = makeFactoryData(input);
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(factory, null, 2), { mode: 0o600 });
+  await rename(tmp, file);
+  return { factory, created: true };
 }

@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DeviceHost } from '../../firmware-sim/device-host.js';
-import { makeFactoryData } from '../../firmware-sim/factory-data.js';
+import { loadOrMakeFactoryData } from '../../firmware-sim/factory-data.js';
 import { FileFlash } from '../../firmware-sim/flash.js';
 import { type AccessPoint, SimulatedAir } from '../../firmware-sim/radio.js';
 import { SimulatedDevice } from '../../firmware-sim/simulated-device.js';
@@ -30,6 +30,7 @@ interface SimDeviceOptions {
   edgent?: boolean;
   mediumDir?: string;
   flashDir: string;
+  id: string;
   telemetry: string;
   json?: boolean;
 }
@@ -59,7 +60,12 @@ export function simDeviceCommand(sim: Command): void {
     .option('--ble', 'also advertise on the simulated BLE medium')
     .option('--medium-dir <dir>', 'simulated BLE medium folder')
     .option('--edgent', 'also serve Blynk.Edgent legacy provisioning (plaintext) on loopback')
-    .option('--flash-dir <dir>', 'where its flash (NVS) file lives', '.tether/sim')
+    .option('--flash-dir <dir>', 'where its factory data and flash (NVS) files live', '.tether/sim')
+    .option(
+      '--id <name>',
+      'which simulated device: the same id resumes the same hardware and flash',
+      'device-1',
+    )
     .option('--telemetry <seconds>', 'publish telemetry every N seconds (0 = off)', '10')
     .option('--json', 'print the provisioning details as JSON')
     .action(async (opts: SimDeviceOptions) => {
@@ -68,7 +74,14 @@ export function simDeviceCommand(sim: Command): void {
         throw new TetherError('VALIDATION_FAILED', '--security must be 0, 1 or 2.');
       const clock = new SystemClock();
       const logger = createLogger({ level: 'info', pretty: process.stdout.isTTY === true });
-      const factory = makeFactoryData({
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(opts.id))
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          '--id is a name of letters, digits, dot, dash or underscore.',
+        );
+      const flashDir = resolve(opts.flashDir);
+      // The same --id is the same hardware: its factory record and its flash survive a restart.
+      const { factory } = await loadOrMakeFactoryData(join(flashDir, `${opts.id}.factory.json`), {
         templateId: opts.template,
         hotspotPrefix: opts.hotspotPrefix,
         ...(opts.pop ? { pop: opts.pop } : {}),
@@ -76,7 +89,7 @@ export function simDeviceCommand(sim: Command): void {
       const device = new SimulatedDevice({
         factory,
         datastreams: (opts.datastream ?? []).map(parseDatastreamSpec) as unknown as DatastreamSpec[],
-        flash: new FileFlash(join(resolve(opts.flashDir), `${factory.name}.json`)),
+        flash: new FileFlash(join(flashDir, `${opts.id}.nvs.json`)),
         air: new SimulatedAir(opts.ap.map(parseAccessPoint)),
         clock,
         logger: logger.child({ module: 'device', device: factory.name }),
@@ -134,11 +147,30 @@ export function simDeviceCommand(sim: Command): void {
           `Simulated device ${details.name} resumed from flash (state ${device.state}).\n`,
         );
       }
+      if (!opts.json) {
+        process.stdout.write(
+          `Reset button: kill -USR1 ${process.pid} (short press: nothing), kill -USR2 ${process.pid} (held ${device.timings.resetHoldMs / 1000} s: wipe).\n`,
+        );
+      }
+      // The reset button, from another terminal: a short press does nothing; a long hold wipes.
+      const shortPress = () => {
+        device.pressResetButton();
+        void device.releaseResetButton().then(() => logger.info('reset button: short press, ignored'));
+      };
+      const longHold = () => {
+        device.pressResetButton();
+        logger.info('reset button: holding');
+        clock.setTimeout(() => void device.releaseResetButton(), device.timings.resetHoldMs);
+      };
+      process.on('SIGUSR1', shortPress);
+      process.on('SIGUSR2', longHold);
       await new Promise<void>((resolveStop) => {
         const stop = () => resolveStop();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      process.off('SIGUSR1', shortPress);
+      process.off('SIGUSR2', longHold);
       await host.stop();
     });
 }
