@@ -1,7 +1,9 @@
 /**
- * Measures the broker's hot paths on this machine (not a test; run by hand):
+ * Measures the broker's hot paths on this machine (not a test; run by hand from the repo root, so
+ * that the bundle finds node_modules):
  *   npx esbuild test/broker/hot-path-bench.ts --bundle --platform=node --format=esm \
- *     --packages=external --outfile=/tmp/hot-path-bench.mjs && node /tmp/hot-path-bench.mjs
+ *     --packages=external --outfile=.bench-tmp.mjs && DEVICES=10000 CONNECTED=1000 node .bench-tmp.mjs
+ * Knobs: DEVICES, CONNECTED, MESSAGES (per device), SUSTAIN (seconds), TELEMETRY_MS.
  * CONNECT rate (token hash lookup), uplink throughput (authorizePublish → uplink handler →
  * store.devices.update), the cost of one store update, and of one coalesced file write.
  */
