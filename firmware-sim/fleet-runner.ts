@@ -366,8 +366,8 @@ export class FleetRunner {
 
   /** Schedule this device's resets and Wi-Fi drops inside the run's duration. */
   #afterActivation(d: FleetDevice): void {
-    const durationMs = this.options.scenario.durationSeconds * 1000;
-    const within = () => Math.floor(d.random() * Math.max(1, durationMs * 0.5));
+    const durationMs = Math.min(this.options.scenario.durationSeconds * 1000, 2 ** 31 - 1);
+    const within = () => Math.floor(d.random() * Math.max(1, Math.min(durationMs * 0.5, 600_000)));
     if (d.behaviour === 'flaky-wifi') {
       for (let i = 0; i < 2; i++) this.#later(within(), () => d.device.loseNetwork());
     }
@@ -395,7 +395,8 @@ export class FleetRunner {
   }
 
   async #stayOnline(): Promise<void> {
-    const durationMs = this.options.scenario.durationSeconds * 1000;
+    // setTimeout holds at most 2^31 − 1 ms (≈ 24.8 days); a longer run is "until finish()".
+    const durationMs = Math.min(this.options.scenario.durationSeconds * 1000, 2 ** 31 - 1);
     if (durationMs > 0 && !this.#stopping) {
       await new Promise<void>((resolve) => {
         const handle = this.#clock.setTimeout(() => {

@@ -63,7 +63,10 @@ export function simFleetCommand(sim: Command): void {
     .option('--security <level>', 'provisioning security 0, 1 or 2 (overrides the scenario)')
     .option('--transport <kind>', 'softap (HTTP on loopback) or memory (overrides the scenario)')
     .option('--concurrency <n>', 'activations in flight (overrides the scenario)')
-    .option('--duration <seconds>', 'stay online this long after provisioning (overrides the scenario)')
+    .option(
+      '--duration <seconds>',
+      "stay online this long after provisioning, or 'forever' until Ctrl-C (overrides the scenario)",
+    )
     .option('--workers <w>', 'worker threads (0: all in this thread)', '0')
     .option('-d, --datastream <spec...>', 'datastreams when not read from the template, name:type[:min:max]')
     .option(
@@ -189,6 +192,9 @@ export function simFleetCommand(sim: Command): void {
     });
 }
 
+/** Longer than any run; the runner caps its timer at what setTimeout can hold. */
+const FOREVER_SECONDS = 10 * 365 * 24 * 3600;
+
 async function buildScenario(opts: SimFleetOptions): Promise<FleetScenario> {
   const base = opts.scenario ? await readScenarioFile(opts.scenario) : parseScenario({});
   const overrides: Record<string, unknown> = {};
@@ -196,7 +202,9 @@ async function buildScenario(opts: SimFleetOptions): Promise<FleetScenario> {
   if (opts.security !== undefined) overrides.security = Number(opts.security);
   if (opts.transport !== undefined) overrides.transport = opts.transport;
   if (opts.concurrency !== undefined) overrides.concurrency = Number(opts.concurrency);
-  if (opts.duration !== undefined) overrides.durationSeconds = Number(opts.duration);
+  // 'forever': until Ctrl-C, which ends the run and still prints the summary.
+  if (opts.duration !== undefined)
+    overrides.durationSeconds = opts.duration === 'forever' ? FOREVER_SECONDS : Number(opts.duration);
   return parseScenario({ ...base, ...overrides });
 }
 
