@@ -7,8 +7,12 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli, startCli, stopCli } from '../support/run-cli.js';
+
+// Each command is its own Node process and the gateway hashes passwords at production cost (scrypt
+// 128 MiB): on a busy 2-core machine the whole walk takes tens of seconds.
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 60_000 });
 
 describe('the README walk-through, with the real command line', () => {
   let dir: string;
