@@ -775,7 +775,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
     }
   });
 
-  it('allows exactly what each role may do, and only inside its subtree', async () => {
+  it('allows exactly what each role may do, and only inside its subtree', { timeout: 60_000 }, async () => {
     const failures: string[] = [];
     let checked = 0;
     for (const spec of SPECS.filter((s) => !s.anonymous && !s.self)) {
@@ -890,10 +890,12 @@ describe('permission matrix: every route × built-in role × org relation', () =
       }
       // Allowed commands arrive; give them time, then check that refused ones never did.
       await expect
-        .poll(() =>
-          targets
-            .filter((t) => controlDevice(t.role, t.rel))
-            .every((t) => received.get(t.deviceId)!.length >= 3),
+        .poll(
+          () =>
+            targets
+              .filter((t) => controlDevice(t.role, t.rel))
+              .every((t) => received.get(t.deviceId)!.length >= 3),
+          { timeout: 5000 },
         )
         .toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 200));

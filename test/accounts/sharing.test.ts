@@ -70,6 +70,7 @@ describe('device sharing', () => {
         async () =>
           (await gw.api<DeviceView>('GET', `/api/devices/${deviceId}`, undefined, friend.token)).body.values
             ?.temp?.value,
+        { timeout: 5000 },
       )
       .toBe(20.5);
     await client.publishAsync('ds/temp', '22');
@@ -78,6 +79,7 @@ describe('device sharing', () => {
         async () =>
           (await gw.api<DeviceView>('GET', `/api/devices/${deviceId}`, undefined, friend.token)).body.values
             ?.temp?.value,
+        { timeout: 5000 },
       )
       .toBe(22);
     const shared = await gw.api<{ shared: Array<{ device: { id: string }; level: string }> }>(
