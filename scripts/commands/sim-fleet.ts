@@ -98,12 +98,17 @@ export function simFleetCommand(sim: Command): void {
       if (opts.provision) {
         const admin = await sessionClient(opts.gateway);
         if (!admin.loggedIn) throw new TetherError('AUTH_REQUIRED', 'Run `tether login` first.');
-        if (datastreams.length === 0) {
-          const template = await admin.request<{ datastreams?: DatastreamSpec[] }>(
-            'GET',
-            `/api/templates/${encodeURIComponent(templateId)}`,
+        const template = await admin.request<{ datastreams?: DatastreamSpec[]; minSecurity?: number }>(
+          'GET',
+          `/api/templates/${encodeURIComponent(templateId)}`,
+        );
+        if (datastreams.length === 0) datastreams = template.datastreams ?? [];
+        // Say it now rather than as N identical SECURITY_MISMATCH failures.
+        if ((template.minSecurity ?? 2) > scenario.security) {
+          throw new TetherError(
+            'VALIDATION_FAILED',
+            `Template ${templateId} requires security ${template.minSecurity} or more; the fleet offers ${scenario.security}. Use --security ${template.minSecurity}.`,
           );
-          datastreams = template.datastreams ?? [];
         }
         if (userCount === 1) {
           const saved = await readSession();

@@ -1,6 +1,6 @@
 /** Scenario parsing (every problem at once), seeded behaviour assignment and the summary maths. */
 import { describe, expect, it } from 'vitest';
-import { assignBehaviours, parseScenario } from '../../firmware-sim/fleet-scenario.js';
+import { assignBehaviours, parseScenario, readScenarioFile } from '../../firmware-sim/fleet-scenario.js';
 import { type FleetDeviceResult, percentile, summarize } from '../../firmware-sim/fleet-summary.js';
 import { seededRandom } from '../../firmware-sim/telemetry.js';
 import { isTetherError } from '../../shared/errors.js';
@@ -89,5 +89,14 @@ describe('fleet summary', () => {
       resets: 1,
       online: 1,
     });
+  });
+});
+
+describe('the shipped example scenario', () => {
+  it('parses', async () => {
+    const scenario = await readScenarioFile(
+      new URL('../../firmware-sim/scenarios/mixed-failures.json', import.meta.url).pathname,
+    );
+    expect(scenario.mix.wrongPassword).toBe(0.1);
   });
 });
