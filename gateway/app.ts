@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { type Clock, SystemClock } from '../shared/clock.js';
 import type { TetherConfig } from '../shared/config.js';
 import { type Logger, moduleLogger, silentLogger } from '../shared/logger.js';
+import { downlink } from '../shared/topics.js';
 import type { LinkBuilder } from './accounts/account-deps.js';
 import { buildAccountServices } from './accounts/account-services.js';
 import { AuthService, type FirstRunResult } from './accounts/auth-service.js';
@@ -164,7 +165,12 @@ export class Gateway {
       mailer,
       links,
       logger: moduleLogger(logger, 'accounts'),
-      disconnectDevice: (deviceId, reason) => broker.disconnect(deviceId, reason),
+      // A device whose org is deleted is told to wipe itself, as a deleted device is.
+      disconnectDevice: (deviceId, reason) =>
+        void broker.disconnect(deviceId, reason, {
+          topic: downlink.wipe,
+          payload: JSON.stringify({ reason: 'deleted' }),
+        }),
     });
     const services: GatewayServices = {
       config,

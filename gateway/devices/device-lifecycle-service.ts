@@ -156,6 +156,10 @@ export class DeviceLifecycleService {
       throw new TetherError('CONFLICT', 'The device already belongs there.');
     }
     const updated = await store.devices.update(device.id, target);
+    // Shares were the previous owner's to give: a device that changes hands starts unshared.
+    if (target.ownerId !== device.ownerId) {
+      for (const grant of await store.grants.forDevice(device.id)) await store.grants.delete(grant.id);
+    }
     const details = { from: { orgId: device.orgId, ownerId: device.ownerId }, to: target };
     await this.#audit(actor, 'device.transferred', device, ctx, details);
     // The receiving org's auditors see the arrival in their own log.

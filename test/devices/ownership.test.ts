@@ -296,6 +296,36 @@ describe('device ownership lifecycle', () => {
     expect(await actions(d.deviceId)).toContain('device.deleted');
   });
 
+  it("drops the previous owner's shares when a device changes hands", async () => {
+    const { user: first, token: firstToken } = await addUser(gw);
+    const { user: friend, token: friendToken } = await addUser(gw);
+    const { user: second } = await addUser(gw);
+    const d = await activeDevice(gw, admin, templateId);
+    await gw.api('POST', `/api/devices/${d.deviceId}/transfer`, { userId: first.id }, admin);
+    const shared = await gw.api(
+      'POST',
+      `/api/devices/${d.deviceId}/shares`,
+      { email: friend.email, level: 'view' },
+      firstToken,
+    );
+    expect(shared.status).toBe(201);
+    expect((await get(d.deviceId, friendToken)).status).toBe(200);
+    await gw.api('POST', `/api/devices/${d.deviceId}/transfer`, { userId: second.id }, admin);
+    expect((await get(d.deviceId, friendToken)).status).toBe(404);
+  });
+
+  it('tells a connected device to wipe itself when its organization is deleted with everything in it', async () => {
+    const branch = await addOrg(gw, rootOrg, 'Closing branch');
+    const d = await activeDevice(gw, admin, templateId);
+    await gw.api('POST', `/api/devices/${d.deviceId}/transfer`, { orgId: branch }, admin);
+    const dev = await connectDevice(gw.brokerUrl, d.token);
+    const res = await gw.api('DELETE', `/api/orgs/${branch}?force=true`, undefined, admin);
+    expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+    expect(JSON.parse(await dev.next('downlink/wipe'))).toEqual({ reason: 'deleted' });
+    await dev.closed;
+    expect(await connackCode(gw.brokerUrl, { username: 'device', password: d.token })).toBe(4);
+  });
+
   it('scopes reading, renaming and control by the policy, and filters lists', async () => {
     const { user: bob, token: bobToken } = await addUser(gw);
     const mine = await activeDevice(gw, admin, templateId);

@@ -25,7 +25,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }
     '/auth/logout',
     { schema: { body: Type.Object({ refreshToken: Secret }, { additionalProperties: false }) } },
     async (request, reply) => {
-      await services.auth.logout(request.body.refreshToken);
+      await services.auth.logout(request.body.refreshToken, request.ip);
       return reply.status(204).send();
     },
   );
