@@ -6,12 +6,12 @@ import { jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
+import { FailureLimiter } from '../../shared/failure-limiter.js';
 import { newId, newSecret, safeEqual, sha256Hex } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Auditor } from '../audit.js';
 import type { Store } from '../store/store.js';
 import type { Org, User } from '../store/types.js';
-import { LoginLimiter } from './login-limiter.js';
 import { subtreeOrgIds } from './org-tree.js';
 import type { PasswordHasher } from './passwords.js';
 import type { Actor } from './policy.js';
@@ -54,7 +54,7 @@ export function normalizeEmail(email: string): string {
 }
 
 export class AuthService {
-  readonly #limiter: LoginLimiter;
+  readonly #limiter: FailureLimiter;
 
   constructor(
     private readonly deps: {
@@ -68,7 +68,11 @@ export class AuthService {
     },
   ) {
     const { auth } = deps.config;
-    this.#limiter = new LoginLimiter(deps.clock, auth.loginMaxFailures, auth.loginBlockMinutes * 60_000);
+    this.#limiter = new FailureLimiter(deps.clock, {
+      maxFailures: auth.loginMaxFailures,
+      blockMs: auth.loginBlockMinutes * 60_000,
+      message: (minutes) => `Too many failed logins. Try again in ${minutes} minute(s).`,
+    });
   }
 
   /**

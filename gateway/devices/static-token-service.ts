@@ -8,6 +8,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
+import { FailureLimiter } from '../../shared/failure-limiter.js';
 import { newDeviceToken, newId, randomAlphanumeric, sha256Hex } from '../../shared/ids.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { PlanLimits } from '../accounts/plan-limits.js';
@@ -17,7 +18,6 @@ import type { DeviceConnections } from '../broker/device-broker.js';
 import type { EventBus } from '../events.js';
 import type { Store } from '../store/store.js';
 import type { Device } from '../store/types.js';
-import { ClaimLimiter } from './claim-limiter.js';
 import type { RequestContext } from './device-lifecycle-service.js';
 import type { DeviceService } from './device-service.js';
 import type { TemplateService } from './template-service.js';
@@ -44,7 +44,7 @@ export const formatClaimCode = (code: string): string => code.match(/.{1,4}/g)?.
 export const normalizeClaimCode = (input: string): string => input.replace(/[\s-]/g, '').toUpperCase();
 
 export class StaticTokenService {
-  readonly #limiter: ClaimLimiter;
+  readonly #limiter: FailureLimiter;
 
   constructor(
     private readonly deps: {
@@ -60,11 +60,13 @@ export class StaticTokenService {
     },
   ) {
     const { devices } = deps.config;
-    this.#limiter = new ClaimLimiter(
-      deps.clock,
-      devices.claimMaxFailures,
-      devices.claimBlockMinutes * 60_000,
-    );
+    // A success never clears the count, so one valid code bought in a shop cannot reset a guesser's budget.
+    this.#limiter = new FailureLimiter(deps.clock, {
+      maxFailures: devices.claimMaxFailures,
+      blockMs: devices.claimBlockMinutes * 60_000,
+      message: (minutes) =>
+        `Too many wrong claim codes. Check the code on the label and try again in ${minutes} minute(s).`,
+    });
   }
 
   async mint(
