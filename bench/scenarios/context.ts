@@ -65,8 +65,13 @@ export async function startBroker(
   return broker;
 }
 
-export async function startWorkers(script: string, n: number, name: string): Promise<Worker[]> {
-  const workers = Array.from({ length: n }, (_, i) => new Worker(script, { name: `${name}-${i}` }));
+export async function startWorkers(
+  script: string,
+  n: number,
+  name: string,
+  execArgv: string[] = [],
+): Promise<Worker[]> {
+  const workers = Array.from({ length: n }, (_, i) => new Worker(script, { name: `${name}-${i}`, execArgv }));
   await Promise.all(workers.map((w) => w.ready));
   return workers;
 }

@@ -35,7 +35,13 @@ export async function runActivation(ctx: Context): Promise<ScenarioResult> {
   const dir = scratchDir('activation');
   const dataDir = join(dir, 'tether');
   const { templateId } = await prepareTetherData(dataDir, 0);
-  const workers = await startWorkers(bundle('activator'), loaders, 'activator');
+  // With --profile the loaders are profiled too: they, not the gateway, bound this scenario.
+  const workers = await startWorkers(
+    bundle('activator'),
+    loaders,
+    'activator',
+    options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'loader-profiles')}`] : [],
+  );
   try {
     for (let run = 1; run <= options.runs; run++) {
       const broker = await startBroker('Tether', r, {
