@@ -6,14 +6,7 @@
  * --quick: smaller loads and one run, not recorded unless --record is given.
  */
 import { execFileSync, execSync } from 'node:child_process';
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ensureMosquitto } from './lib/brokers.js';
