@@ -47,9 +47,12 @@ export async function runEventLoop(ctx: Context): Promise<ScenarioResult> {
         await broker.stop();
       }
     }
-    const rate = Math.round(peak * 0.8);
+    // BENCH_S6_FACTOR (default 0.8) offers another share of the peak, e.g. 2.5 to study overload.
+    const factor = Number(process.env.BENCH_S6_FACTOR ?? 0.8);
+    const rate = Math.round(peak * factor);
     r.result.config = {
       tetherPeakMsgPerSec: Math.round(peak),
+      factor,
       targetRate: rate,
       durationMs,
       devices: 20,
