@@ -32,6 +32,10 @@ import { capPacketSize } from './packet-size-guard.js';
 
 const DEVICE_USERNAME = 'device';
 const MAX_CLIENT_ID = 64;
+/** Uplinks waiting to be handled per device: stop reading its socket at HIGH, resume at LOW. */
+export const BACKLOG_HIGH = 256;
+const BACKLOG_LOW = 16;
+
 /** Limit breaches answered on downlink/diag before the connection is closed. */
 const BREACHES_BEFORE_CLOSE = 3;
 /** Blynk serves MQTT over WebSocket at this path (blynk.cloud device MQTT API, "Authentication"). */
@@ -54,6 +58,10 @@ interface DeviceSession extends DeviceLink {
   client: Client;
   /** Uplinks are handled one after another per device: a socket chunk arrives all at once. */
   chain: Promise<void>;
+  /** Uplinks accepted and not yet handled. */
+  pending: number;
+  /** aedes callbacks held back while the backlog is high: aedes reads no more until they run. */
+  held: Array<() => void>;
   windowStart: number;
   windowCount: number;
   breaches: number;
@@ -255,6 +263,11 @@ export class DeviceBroker implements DeviceConnections {
     return true;
   }
 
+  /** Uplinks of a device accepted and not yet handled (0 when not connected): for health and tests. */
+  backlogOf(deviceId: string): number {
+    return this.#byDevice.get(deviceId)?.pending ?? 0;
+  }
+
   /** Drop a device's connection (token revoked, device deleted); false when it was not connected. */
   async disconnect(
     deviceId: string,
@@ -319,6 +332,8 @@ export class DeviceBroker implements DeviceConnections {
       client,
       seq: ++this.#sessionSeq,
       chain: Promise.resolve(),
+      pending: 0,
+      held: [],
       windowStart: this.deps.clock.now(),
       windowCount: 0,
       breaches: 0,
@@ -406,11 +421,25 @@ export class DeviceBroker implements DeviceConnections {
     }
     packet.topic = internalTopic(session.deviceId, packet.topic);
     packet.retain = false;
+    session.pending++;
     session.chain = session.chain
       .then(() => this.deps.uplinks.handle(session, uplink, payload))
       .catch((error: unknown) =>
         this.deps.logger.error({ err: error, deviceId: session.deviceId }, 'uplink failed'),
-      );
+      )
+      .finally(() => {
+        if (--session.pending <= BACKLOG_LOW && session.held.length > 0) {
+          for (const release of session.held.splice(0)) release();
+        }
+      });
+    // Backpressure: aedes reads a socket however far handling lags, and a flooding device would
+    // then stall the event loop for seconds while its backlog drains (bench s6). aedes reads the
+    // next chunk only when every packet of the last one has called back: holding the callbacks
+    // stops reading this device, and TCP pushes back on it until the backlog is down again.
+    if (session.pending >= BACKLOG_HIGH) {
+      session.held.push(() => done(null));
+      return;
+    }
     done(null);
   }
 
