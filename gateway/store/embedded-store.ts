@@ -1,14 +1,17 @@
 /**
  * The embedded store: every record in memory, with an index per unique field, persisted to one
- * lowdb JSON file in the data folder. Changes mark the store dirty; a single timer writes them
- * all after `flushDelayMs`, so a burst of changes costs one file write. lowdb's steno adapter
- * writes a temporary file and renames it over the old one (atomic replace).
+ * JSON file in the data folder through lowdb's text adapter (steno: a temporary file renamed over
+ * the old one, an atomic replace). Changes mark the store dirty; a single timer writes them all
+ * after `flushDelayMs`, so a burst of changes costs one file write.
+ *
+ * Serialising the whole database at once blocks the event loop (≈ 60 ms at 10k devices, seconds
+ * at 100k). So each table keeps every row's JSON and re-serialises only the rows that changed,
+ * in slices with a yield to the event loop between them; the file is then a join of ready text.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
+import { TextFile } from 'lowdb/node';
 import { type Clock, SystemClock, type TimerHandle } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import type {
@@ -40,6 +43,10 @@ import type {
 
 export const SCHEMA_VERSION = 1;
 const AUDIT_KEEP = 100_000;
+/** Rows serialised between two yields to the event loop: a few ms of work at most. */
+const ROWS_PER_SLICE = 500;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Snapshot {
   schemaVersion: number;
@@ -74,6 +81,9 @@ const emptySnapshot = (): Snapshot => ({
 class Table<T extends { id: string }> implements Repository<T> {
   readonly rows = new Map<string, T>();
   readonly #unique: Map<keyof T, Map<unknown, string>>;
+  /** Each row as JSON, as last serialised; `#stale` names the rows changed since. */
+  readonly #json = new Map<string, string>();
+  readonly #stale = new Set<string>();
 
   constructor(
     readonly name: string,
@@ -127,9 +137,23 @@ class Table<T extends { id: string }> implements Repository<T> {
     const old = this.rows.get(id);
     if (!old) return false;
     this.rows.delete(id);
+    this.#json.delete(id);
+    this.#stale.delete(id);
     for (const [field, index] of this.#unique) index.delete(old[field]);
     this.onChange();
     return true;
+  }
+
+  /** The table as a JSON array, re-serialising only changed rows, yielding between slices. */
+  async serialize(): Promise<string> {
+    let done = 0;
+    for (const id of [...this.#stale]) {
+      this.#stale.delete(id);
+      const row = this.rows.get(id);
+      if (row) this.#json.set(id, JSON.stringify(row));
+      if (++done % ROWS_PER_SLICE === 0) await yieldToLoop();
+    }
+    return `[${[...this.#json.values()].join(',')}]`;
   }
 
   #match(where: Partial<T>): T[] {
@@ -159,6 +183,7 @@ class Table<T extends { id: string }> implements Repository<T> {
       if (value !== null && value !== undefined) index.set(value, next.id);
     }
     this.rows.set(next.id, next);
+    this.#stale.add(next.id);
   }
 }
 
@@ -178,9 +203,11 @@ export class EmbeddedStore implements Store {
   readonly #clock: Clock;
   /** When the pending timer fires: a normal change may bring a telemetry timer forward. */
   #timerDue = 0;
-  #db: Low<Snapshot> | undefined;
+  #db: TextFile | undefined;
   #meta: Meta = emptySnapshot().meta;
   #audit: AuditEvent[] = [];
+  /** The audit log is append-only: each event is serialised once, as it is appended. */
+  #auditJson: string[] = [];
   #timer: TimerHandle | undefined;
   #writing: Promise<void> = Promise.resolve();
   #dirty = false;
@@ -200,7 +227,7 @@ export class EmbeddedStore implements Store {
 
   constructor(options: EmbeddedStoreOptions = {}) {
     this.#file = options.file;
-    this.#flushDelayMs = options.flushDelayMs ?? 200;
+    this.#flushDelayMs = options.flushDelayMs ?? 500;
     this.#telemetryFlushDelayMs = options.telemetryFlushDelayMs ?? 5000;
     this.#clock = options.clock ?? new SystemClock();
     const changed = (telemetry?: boolean) => this.#changed(telemetry);
@@ -259,7 +286,12 @@ export class EmbeddedStore implements Store {
     this.audit = {
       append: async (event) => {
         this.#audit.push(event);
-        if (this.#audit.length > AUDIT_KEEP) this.#audit.splice(0, this.#audit.length - AUDIT_KEEP);
+        this.#auditJson.push(JSON.stringify(event));
+        if (this.#audit.length > AUDIT_KEEP) {
+          const excess = this.#audit.length - AUDIT_KEEP;
+          this.#audit.splice(0, excess);
+          this.#auditJson.splice(0, excess);
+        }
         this.#changed();
       },
       list: async (query = {}) => {
@@ -286,11 +318,7 @@ export class EmbeddedStore implements Store {
     if (this.#file) {
       await mkdir(dirname(this.#file), { recursive: true, mode: 0o700 });
       snapshot = readSnapshot(this.#file) ?? snapshot;
-      // Compact JSON: lowdb's default pretty-printing costs ~10x at 100k devices (LIBRARIES.md).
-      this.#db = new Low(
-        new DataFile<Snapshot>(this.#file, { parse: JSON.parse, stringify: JSON.stringify }),
-        snapshot,
-      );
+      this.#db = new TextFile(this.#file);
     }
     this.#meta = snapshot.meta;
     this.orgs.load(snapshot.orgs);
@@ -299,6 +327,7 @@ export class EmbeddedStore implements Store {
     this.templates.load(snapshot.templates);
     this.devices.load(snapshot.devices);
     this.#audit = snapshot.audit;
+    this.#auditJson = snapshot.audit.map((event) => JSON.stringify(event));
     this.roles.load(snapshot.roles);
     this.invitations.load(snapshot.invitations);
     this.linkTokens.load(snapshot.linkTokens);
@@ -350,23 +379,24 @@ export class EmbeddedStore implements Store {
   async #write(): Promise<void> {
     if (!this.#db || !this.#dirty) return;
     this.#dirty = false;
-    this.#db.data = {
-      schemaVersion: SCHEMA_VERSION,
-      meta: this.#meta,
-      orgs: [...this.orgs.rows.values()],
-      users: [...this.users.rows.values()],
-      refreshTokens: [...this.refreshTokens.rows.values()],
-      templates: [...this.templates.rows.values()],
-      devices: [...this.devices.rows.values()],
-      audit: this.#audit,
-      roles: [...this.roles.rows.values()],
-      invitations: [...this.invitations.rows.values()],
-      linkTokens: [...this.linkTokens.rows.values()],
-      grants: [...this.grants.rows.values()],
-    };
+    // Compact JSON, table by table from the rows' cached text (see the header).
+    const tables: Array<[keyof Snapshot, { serialize(): Promise<string> }]> = [
+      ['orgs', this.orgs],
+      ['users', this.users],
+      ['refreshTokens', this.refreshTokens],
+      ['templates', this.templates],
+      ['devices', this.devices],
+      ['roles', this.roles],
+      ['invitations', this.invitations],
+      ['linkTokens', this.linkTokens],
+      ['grants', this.grants],
+    ];
+    const parts = [`"schemaVersion":${SCHEMA_VERSION}`, `"meta":${JSON.stringify(this.#meta)}`];
+    for (const [name, table] of tables) parts.push(`"${name}":${await table.serialize()}`);
+    parts.push(`"audit":[${this.#auditJson.join(',')}]`);
     this.#writeCount++;
     try {
-      await this.#db.write();
+      await this.#db.write(`{${parts.join(',')}}`);
     } catch (error) {
       // Keep the changes: the next change (or close) tries again.
       this.#dirty = true;

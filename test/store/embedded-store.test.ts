@@ -59,6 +59,30 @@ describe('embedded store on file', () => {
     await second.close();
   });
 
+  it('writes in slices without losing a change made while a write is under way', async () => {
+    const store = new EmbeddedStore({ file, flushDelayMs: 1 });
+    await store.open();
+    await store.orgs.insert(org('org_a'));
+    for (let i = 0; i < 1_200; i++) await store.devices.insert(device(`dev_${i}`, `hash_${i}`));
+    const writing = store.flush();
+    // The write yields to the event loop between slices: change a row it has not reached yet, and
+    // one it has already passed.
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.devices.update('dev_1199', { name: 'renamed late' });
+    await store.devices.update('dev_0', { name: 'renamed early' });
+    await store.devices.delete('dev_600');
+    await writing;
+    await store.close();
+    const reopened = new EmbeddedStore({ file });
+    await reopened.open();
+    expect((await reopened.devices.get('dev_1199'))?.name).toBe('renamed late');
+    expect((await reopened.devices.get('dev_0'))?.name).toBe('renamed early');
+    expect(await reopened.devices.get('dev_600')).toBeUndefined();
+    expect(await reopened.devices.count()).toBe(1_199);
+    expect((await reopened.devices.byTokenHash('hash_42'))?.id).toBe('dev_42');
+    await reopened.close();
+  });
+
   it('refuses to open a corrupt file and leaves it untouched', async () => {
     await writeFile(file, '{"schemaVersion":1, "orgs": [');
     const store = new EmbeddedStore({ file });
