@@ -166,7 +166,8 @@ class Table<T extends { id: string }> implements Repository<T> {
   #checkUnique(next: T, old: T | undefined): void {
     for (const [field, index] of this.#unique) {
       const value = next[field];
-      if (value === null || value === undefined) continue;
+      // A value update (the telemetry hot path) leaves the unique fields as they were.
+      if (value === null || value === undefined || (old && old[field] === value)) continue;
       const holder = index.get(value);
       if (holder !== undefined && holder !== old?.id) {
         throw new TetherError('CONFLICT', `${this.name} with this ${String(field)} already exists.`, {
@@ -178,8 +179,9 @@ class Table<T extends { id: string }> implements Repository<T> {
 
   #put(next: T, old: T | undefined): void {
     for (const [field, index] of this.#unique) {
-      if (old && old[field] !== next[field]) index.delete(old[field]);
       const value = next[field];
+      if (old && old[field] === value) continue;
+      if (old) index.delete(old[field]);
       if (value !== null && value !== undefined) index.set(value, next.id);
     }
     this.rows.set(next.id, next);
