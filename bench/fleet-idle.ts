@@ -70,8 +70,11 @@ try {
       concurrency: lanes,
       durationSeconds: 86_400,
       publishIntervalSeconds: 0,
+      ...(via === 'companion' ? { security: 0, transport: 'memory' } : {}),
     }),
+    ...(via === 'companion' ? { users: [{ email: 'bench', gateway: admin }] } : {}),
     initialFlash: (index) => {
+      if (via === 'companion') return undefined;
       const s = sessions[index]!;
       return {
         wifi: { ssid: FLEET_AP.ssid, passphrase: FLEET_AP.passphrase },
@@ -83,7 +86,13 @@ try {
   });
   const connectStarted = Date.now();
   const run = runner.run();
+  // A run that fails early must still reach the finally below (which stops the gateway).
+  let failed: unknown;
+  run.catch((error: unknown) => {
+    failed = error;
+  });
   for (;;) {
+    if (failed) throw failed;
     const p = runner.progress();
     if (p.done === count) break;
     await new Promise((r) => setTimeout(r, 1_000));
