@@ -32,6 +32,11 @@ export function makeFactoryData(input: {
   templateId: string;
   hotspotPrefix?: string;
   random?: () => number;
+  /**
+   * The low 24 bits of the MAC, as a maker assigns serials: fleets pass one per device so no two
+   * share a hardware id (and so an MQTT client id, which the broker would make them fight over).
+   */
+  serial?: number;
   pop?: string;
   firmware?: Partial<FactoryData['firmware']>;
 }): FactoryData {
@@ -39,7 +44,11 @@ export function makeFactoryData(input: {
     ? Buffer.from(Array.from({ length: 14 }, () => Math.floor(input.random!() * 256)))
     : randomBytes(14);
   // Espressif's OUI keeps the ids looking like real ESP32 MACs.
-  const mac = [0x24, 0x6f, 0x28, bytes[0]!, bytes[1]!, bytes[2]!];
+  const serial = input.serial === undefined ? undefined : input.serial & 0xffffff;
+  const mac =
+    serial === undefined
+      ? [0x24, 0x6f, 0x28, bytes[0]!, bytes[1]!, bytes[2]!]
+      : [0x24, 0x6f, 0x28, serial >>> 16, (serial >>> 8) & 0xff, serial & 0xff];
   const hardwareId = mac.map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
   const suffix = mac
     .slice(3)

@@ -169,6 +169,8 @@ export class FleetRunner {
         templateId,
         hotspotPrefix: this.options.hotspotPrefix ?? 'FLEET',
         random,
+        // Consecutive serials from a seeded start: unique hardware ids for up to 2^24 devices.
+        serial: mix32(scenario.seed, -1) + index,
       });
       const ap: AccessPoint = {
         ...FLEET_AP,

@@ -1,5 +1,6 @@
 /** Scenario parsing (every problem at once), seeded behaviour assignment and the summary maths. */
 import { describe, expect, it } from 'vitest';
+import { makeFactoryData } from '../../firmware-sim/factory-data.js';
 import { assignBehaviours, parseScenario, readScenarioFile } from '../../firmware-sim/fleet-scenario.js';
 import { type FleetDeviceResult, percentile, summarize } from '../../firmware-sim/fleet-summary.js';
 import { seededRandom } from '../../firmware-sim/telemetry.js';
@@ -98,5 +99,16 @@ describe('the shipped example scenario', () => {
       new URL('../../firmware-sim/scenarios/mixed-failures.json', import.meta.url).pathname,
     );
     expect(scenario.mix.wrongPassword).toBe(0.1);
+  });
+});
+
+describe('fleet hardware ids', () => {
+  it('are unique across a large fleet (a shared MAC would make two devices fight over one MQTT client id)', () => {
+    const ids = new Set<string>();
+    const start = 0xfffff0; // wraps past 2^24 inside the range
+    for (let i = 0; i < 50_000; i++) {
+      ids.add(makeFactoryData({ templateId: 'T', random: seededRandom(i), serial: start + i }).hardwareId);
+    }
+    expect(ids.size).toBe(50_000);
   });
 });
