@@ -72,6 +72,11 @@ export async function startBenchGateway(cli: string): Promise<BenchGateway> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const pid = child.pid!;
+  child.once('exit', (code, signal) => {
+    if (!stopping)
+      process.stderr.write(`\nthe gateway (pid ${pid}) exited on its own: code ${code}, signal ${signal}\n`);
+  });
+  let stopping = false;
   return {
     pid,
     baseUrl,
@@ -84,9 +89,13 @@ export async function startBenchGateway(cli: string): Promise<BenchGateway> {
       return client;
     },
     stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      stopping = true;
+      // It may have gone already (killed from outside): then there is nothing to wait for.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
       await rm(dataDir, { recursive: true, force: true });
     },
   };
