@@ -94,6 +94,8 @@ export class FleetRunner {
   readonly #clock: Clock;
   #stopping = false;
   #provisioningMs = 0;
+  /** Ends the running phase's wait early (finish()). */
+  #wake: (() => void) | undefined;
 
   constructor(private readonly options: FleetRunnerOptions) {
     this.#clock = options.clock ?? new SystemClock();
@@ -414,8 +416,6 @@ export class FleetRunner {
     this.#timers.clear();
     await Promise.allSettled([...this.#pending]);
   }
-
-  #wake: (() => void) | undefined;
 
   /** End the running phase now (Ctrl-C): the summary is still printed. */
   finish(): void {

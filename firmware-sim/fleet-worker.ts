@@ -3,9 +3,10 @@
  * CLI calls runFleetWorker() first thing; outside a fleet worker it returns false at once.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { type Logger, pino } from 'pino';
 import { TetherError } from '../shared/errors.js';
 import { GatewayClient } from '../shared/gateway-client.js';
-import { createLogger } from '../shared/logger.js';
+import { REDACTED_KEYS } from '../shared/logger.js';
 import { FLEET_WORKER_KIND, type FleetShardSpec, type FleetWorkerMessage } from './fleet-pool.js';
 import { FleetRunner, type FleetUser } from './fleet-runner.js';
 
@@ -34,7 +35,7 @@ export async function runFleetWorker(): Promise<boolean> {
       scenario: spec.scenario,
       users,
       ...(spec.flashDir ? { flashDir: spec.flashDir } : {}),
-      logger: createLogger({ level: spec.logLevel }).child({ module: 'fleet', shard: spec.indexOffset }),
+      logger: fleetLogger(spec.logLevel).child({ module: 'fleet', shard: spec.indexOffset }),
     });
     port.on('message', (message: { type?: string }) => {
       if (message.type === 'finish') runner.finish();
@@ -50,4 +51,13 @@ export async function runFleetWorker(): Promise<boolean> {
     port.close();
   }
   return true;
+}
+
+/**
+ * Device logs of a fleet go to stderr: stdout carries the summary (and --json). Same redaction as
+ * every Tether logger: tokens, passphrases and PoPs never reach a log.
+ */
+export function fleetLogger(level: string): Logger {
+  const paths = REDACTED_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+  return pino({ level, redact: { paths, censor: '[redacted]' } }, pino.destination(2));
 }

@@ -12,10 +12,10 @@ import { type FleetProgress, FleetRunner, type FleetUser } from '../../firmware-
 import { type FleetScenario, parseScenario, readScenarioFile } from '../../firmware-sim/fleet-scenario.js';
 import { type FleetDeviceResult, type FleetSummary, summarize } from '../../firmware-sim/fleet-summary.js';
 import { inviteFleetUsers } from '../../firmware-sim/fleet-users.js';
+import { fleetLogger } from '../../firmware-sim/fleet-worker.js';
 import type { DatastreamSpec } from '../../firmware-sim/telemetry.js';
 import { TetherError } from '../../shared/errors.js';
 import { GatewayClient } from '../../shared/gateway-client.js';
-import { createLogger } from '../../shared/logger.js';
 import { gatewayUrl, readSession, sessionClient } from '../cli/cli-context.js';
 import { printJson, printTable } from '../cli/output.js';
 import { parseDatastreamSpec } from './template-create.js';
@@ -180,7 +180,7 @@ export function simFleetCommand(sim: Command): void {
             scenario,
             users,
             ...(opts.flashDir ? { flashDir: resolve(opts.flashDir) } : {}),
-            logger: createLogger({ level: opts.logLevel }).child({ module: 'fleet' }),
+            logger: fleetLogger(opts.logLevel).child({ module: 'fleet' }),
           });
           source = runner;
           bar.start(() => runner.progress());
