@@ -138,6 +138,11 @@ export async function readAdvertisements(mediumDir: string): Promise<SimBleAdver
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
+  // A peripheral killed in the middle of writeAdvertisement leaves its temporary file behind.
+  for (const name of names) {
+    const pid = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name)?.[1];
+    if (pid && !processAlive(Number(pid))) await rm(join(mediumDir, name), { force: true });
+  }
   const records = names.filter((n) => n.endsWith('.json'));
   const found = await Promise.all(
     records.map(async (file): Promise<SimBleAdvertisement | undefined> => {
