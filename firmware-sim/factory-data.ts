@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { DeviceSecurityConfig } from '../provisioning/protocol/security/security-factory.js';
+import { makeSrpVerifier } from '../provisioning/protocol/security/srp-verifier.js';
 
 export interface FactoryData {
   /** MAC-like hardware id, e.g. "24:6F:28:1A:2B:3C". */
@@ -95,4 +97,19 @@ export async function loadOrMakeFactoryData(
   await writeFile(tmp, JSON.stringify(factory, null, 2), { mode: 0o600 });
   await rename(tmp, file);
   return { factory, created: true };
+}
+
+/**
+ * What the device is provisioned with for a security level. Security 2 keeps the SRP salt and
+ * verifier made from the label's PoP at manufacture (esp_prov --sec2_gen_cred), never the PoP.
+ */
+export function deviceSecurity(factory: FactoryData, level: 0 | 1 | 2): DeviceSecurityConfig {
+  switch (level) {
+    case 0:
+      return { version: 0 };
+    case 1:
+      return { version: 1, pop: factory.pop };
+    case 2:
+      return { version: 2, credential: makeSrpVerifier(factory.pop) };
+  }
 }

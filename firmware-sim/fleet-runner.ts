@@ -10,8 +10,6 @@
  */
 import { join } from 'node:path';
 import { activateDevice } from '../provisioning/companion/activation-flow.js';
-import type { DeviceSecurityConfig } from '../provisioning/protocol/security/security-factory.js';
-import { makeSrpVerifier } from '../provisioning/protocol/security/srp-verifier.js';
 import { MemoryTransport } from '../provisioning/transport/memory-link.js';
 import { SoftApHttpTransport } from '../provisioning/transport/softap-http.js';
 import type { ProvisioningTransport } from '../provisioning/transport/transport.js';
@@ -20,7 +18,7 @@ import { isTetherError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { CloudConnector } from './cloud-link.js';
 import { DeviceHost } from './device-host.js';
-import { type FactoryData, makeFactoryData } from './factory-data.js';
+import { deviceSecurity, type FactoryData, makeFactoryData } from './factory-data.js';
 import { FileFlash, type Flash, type FlashContents, MemoryFlash } from './flash.js';
 import type { DeviceBehaviour, FleetScenario } from './fleet-scenario.js';
 import { assignBehaviours } from './fleet-scenario.js';
@@ -230,24 +228,14 @@ export class FleetRunner {
     }
   }
 
-  #securityFor(factory: FactoryData): DeviceSecurityConfig {
-    switch (this.options.scenario.security) {
-      case 0:
-        return { version: 0 };
-      case 1:
-        return { version: 1, pop: factory.pop };
-      case 2:
-        // The factory stores salt and verifier only (esp_prov --sec2_gen_cred).
-        return { version: 2, credential: makeSrpVerifier(factory.pop) };
-    }
-  }
-
   /** Power on: the device boots and opens its provisioning service on the scenario's transport. */
   async #powerOn(d: FleetDevice, provisioningService: boolean): Promise<void> {
     const softAp = this.options.scenario.transport === 'softap' && provisioningService;
     d.host = new DeviceHost({
       device: d.device,
-      security: provisioningService ? this.#securityFor(d.factory) : { version: 0 },
+      security: provisioningService
+        ? deviceSecurity(d.factory, this.options.scenario.security)
+        : { version: 0 },
       clock: this.#clock,
       logger: this.options.logger.child({ device: d.factory.name, module: 'provisioning' }),
       softAp: softAp ? { host: '127.0.0.1', port: 0 } : false,

@@ -5,12 +5,11 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DeviceHost } from '../../firmware-sim/device-host.js';
-import { loadOrMakeFactoryData } from '../../firmware-sim/factory-data.js';
+import { deviceSecurity, loadOrMakeFactoryData } from '../../firmware-sim/factory-data.js';
 import { FileFlash } from '../../firmware-sim/flash.js';
 import { type AccessPoint, SimulatedAir } from '../../firmware-sim/radio.js';
 import { SimulatedDevice } from '../../firmware-sim/simulated-device.js';
 import type { DatastreamSpec } from '../../firmware-sim/telemetry.js';
-import { makeSrpVerifier } from '../../provisioning/protocol/security/srp-verifier.js';
 import { SystemClock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
@@ -97,12 +96,7 @@ export function simDeviceCommand(sim: Command): void {
       });
       const host = new DeviceHost({
         device,
-        security:
-          security === 2
-            ? { version: 2, credential: makeSrpVerifier(factory.pop) }
-            : security === 1
-              ? { version: 1, pop: factory.pop }
-              : { version: 0 },
+        security: deviceSecurity(factory, security as 0 | 1 | 2),
         clock,
         logger: logger.child({ module: 'provisioning' }),
         softAp: { host: '127.0.0.1', port: Number(opts.softapPort) },

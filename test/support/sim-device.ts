@@ -1,12 +1,11 @@
 /** Builds a simulated device with its provisioning service, for whole-system tests. */
 
 import { DeviceHost } from '../../firmware-sim/device-host.js';
-import { makeFactoryData } from '../../firmware-sim/factory-data.js';
+import { deviceSecurity, makeFactoryData } from '../../firmware-sim/factory-data.js';
 import { type Flash, MemoryFlash } from '../../firmware-sim/flash.js';
 import { type AccessPoint, SimulatedAir } from '../../firmware-sim/radio.js';
 import { type DeviceTimings, SimulatedDevice } from '../../firmware-sim/simulated-device.js';
 import type { DatastreamSpec } from '../../firmware-sim/telemetry.js';
-import { makeSrpVerifier } from '../../provisioning/protocol/security/srp-verifier.js';
 import { SystemClock } from '../../shared/clock.js';
 import { silentLogger } from '../../shared/logger.js';
 
@@ -42,12 +41,7 @@ export async function startSimDevice(options: SimDeviceOptions): Promise<DeviceH
   const security = options.security ?? 2;
   const host = new DeviceHost({
     device,
-    security:
-      security === 2
-        ? { version: 2, credential: makeSrpVerifier(factory.pop) }
-        : security === 1
-          ? { version: 1, pop: factory.pop }
-          : { version: 0 },
+    security: deviceSecurity(factory, security),
     clock,
     logger: silentLogger(),
     softAp: { host: '127.0.0.1', port: 0 },
