@@ -90,6 +90,14 @@ export class Gateway {
       auditor,
       logger: moduleLogger(logger, 'devices'),
     });
+    const uplinks = new UplinkHandler({ devices, store, clock, logger: moduleLogger(logger, 'uplink') });
+    const broker = new DeviceBroker({
+      config: config.mqtt,
+      clock,
+      logger: moduleLogger(logger, 'broker'),
+      devices,
+      uplinks,
+    });
     const provisioning = new ProvisioningService({
       plans,
       store,
@@ -99,14 +107,7 @@ export class Gateway {
       auditor,
       devices,
       templates,
-    });
-    const uplinks = new UplinkHandler({ devices, store, clock, logger: moduleLogger(logger, 'uplink') });
-    const broker = new DeviceBroker({
-      config: config.mqtt,
-      clock,
-      logger: moduleLogger(logger, 'broker'),
-      devices,
-      uplinks,
+      connections: broker,
     });
     const lifecycle = new DeviceLifecycleService({
       store,

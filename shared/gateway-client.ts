@@ -83,6 +83,11 @@ export class GatewayClient {
     return this.request('POST', '/api/provisioning/sessions', name ? { templateId, name } : { templateId });
   }
 
+  /** Give up a session that has not activated: the gateway forgets the pending device and its token. */
+  cancelProvisioningSession(deviceId: string): Promise<void> {
+    return this.request('DELETE', `/api/provisioning/sessions/${encodeURIComponent(deviceId)}`);
+  }
+
   provisioningOutcome(deviceId: string): Promise<ProvisioningOutcome> {
     return this.request('GET', `/api/provisioning/sessions/${encodeURIComponent(deviceId)}`);
   }

@@ -12,6 +12,7 @@ import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { PlanLimits } from '../accounts/plan-limits.js';
 import { can, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
+import type { DeviceConnections } from '../broker/device-broker.js';
 import type { EventBus } from '../events.js';
 import type { Store } from '../store/store.js';
 import type { Device } from '../store/types.js';
@@ -49,6 +50,7 @@ export class ProvisioningService {
       devices: DeviceService;
       templates: TemplateService;
       plans: PlanLimits;
+      connections: DeviceConnections;
     },
   ) {}
 
@@ -115,6 +117,34 @@ export class ProvisioningService {
       throw new TetherError('NOT_FOUND', `Provisioning session ${deviceId} does not exist or is not yours.`);
     }
     return this.#outcomeOf(device);
+  }
+
+  /**
+   * Cancel a session that has not activated yet: the pending device and its token go at once (a
+   * companion that gave up leaves nothing behind to count against the plan or to connect later).
+   */
+  async cancel(actor: AuthenticatedActor, deviceId: string, ip: string | null = null): Promise<void> {
+    const { store, auditor, connections } = this.deps;
+    const device = await store.devices.get(deviceId);
+    if (!device || !canViewDevice(actor, device) || device.createdBy === null) {
+      throw new TetherError('NOT_FOUND', `Provisioning session ${deviceId} does not exist or is not yours.`);
+    }
+    if (!can(actor, 'devices.provision', device)) {
+      throw new TetherError('PERMISSION_DENIED', 'You may not provision devices.');
+    }
+    if (device.status !== 'pending') {
+      throw new TetherError('CONFLICT', 'The device is already activated: delete it instead.');
+    }
+    await store.devices.delete(device.id);
+    await connections.disconnect(device.id, 'provisioning session cancelled');
+    await auditor.record({
+      actor: actor.userId,
+      action: 'provisioning.cancelled',
+      targetType: 'device',
+      targetId: device.id,
+      orgId: device.orgId,
+      ip,
+    });
   }
 
   /**

@@ -36,6 +36,8 @@ export const STEP_LABELS: Record<ActivationStep, string> = {
 /** What the flow needs from the gateway (GatewayClient implements it). */
 export interface ActivationGateway {
   createProvisioningSession(templateId: string, name?: string): Promise<ProvisioningSessionInfo>;
+  /** Give back a session the device can no longer use (so no pending device lingers). */
+  cancelProvisioningSession?(deviceId: string): Promise<void>;
   waitForActivation(deviceId: string, options?: { signal?: AbortSignal }): Promise<ProvisioningOutcome>;
 }
 
@@ -85,6 +87,17 @@ export const NEXT_STEP_HINTS: Partial<Record<string, string>> = {
   TIMEOUT: 'The device did not reach the gateway: check that the Wi-Fi network can reach the gateway.',
 };
 
+/** Wi-Fi failures after which the device is certainly still waiting in provisioning. */
+const GIVE_BACK_AFTER: ReadonlySet<string> = new Set(['WIFI_AUTH_FAILED', 'WIFI_NETWORK_NOT_FOUND']);
+
+/**
+ * Whether a failed activation should give its session back. Yes, unless the link merely dropped
+ * during Wi-Fi: a device that left its access point to join the network may be on its way to the
+ * gateway with the token.
+ */
+export const shouldGiveBackSession = (error: unknown): boolean =>
+  !isTetherError(error) || error.details?.step !== 'wifi' || GIVE_BACK_AFTER.has(error.code);
+
 export async function activateDevice(
   transport: ProvisioningTransport,
   gateway: ActivationGateway,
@@ -99,71 +112,79 @@ export async function activateDevice(
     (s) => `device ${s.deviceId}`,
   );
   const minSecurity = Math.max(input.minSecurity ?? 0, session.minSecurity) as SecurityVersion;
-  const link = await step(
-    'connect',
-    () => transport.connect(input.address),
-    () => input.address,
-  );
-  const client = new ProtocommClient(link, { ...input.protocomm, minSecurity });
   let security: SecurityVersion;
   let hardwareId: string;
   try {
-    await step(
-      'proto-ver',
-      async () => {
-        const info = await client.getVersion();
-        if (info.tether && info.tether.tmpl !== session.templateId) {
-          throw new TetherError(
-            'TEMPLATE_MISMATCH',
-            `The device is a ${info.tether.tmpl} product, not ${session.templateId}.`,
-            { details: { device: info.tether.tmpl, expected: session.templateId } },
-          );
-        }
-        return info;
-      },
-      (v) => `${v.prov.ver}, security ${v.prov.secVer ?? '?'}`,
+    const link = await step(
+      'connect',
+      () => transport.connect(input.address),
+      () => input.address,
     );
-    security = await step(
-      'secure-session',
-      () => client.establishSession({ pop: input.pop }),
-      (s) => `security ${s}`,
-    );
-    ({ hardwareId } = await step(
-      'activation-data',
-      () =>
-        client.activate({
-          token: session.token,
-          brokerUrl: session.brokerUrl,
-          templateId: session.templateId,
-        }),
-      (r) => `hardware id ${r.hardwareId}`,
-    ));
-    await step(
-      'wifi',
-      async () => {
-        let credentials = input.wifi;
-        for (;;) {
-          try {
-            await client.setWifiConfig(credentials);
-            await client.applyWifiConfig();
-            return await client.waitForWifi({
-              ...(input.wifiTimeoutMs ? { timeoutMs: input.wifiTimeoutMs } : {}),
-              ...(input.wifiPollMs ? { intervalMs: input.wifiPollMs } : {}),
-            });
-          } catch (error) {
-            const retryable =
-              isTetherError(error) &&
-              (error.code === 'WIFI_AUTH_FAILED' || error.code === 'WIFI_NETWORK_NOT_FOUND');
-            const next = retryable && input.onWifiFailed ? await input.onWifiFailed(error) : undefined;
-            if (!next) throw error;
-            credentials = next;
+    const client = new ProtocommClient(link, { ...input.protocomm, minSecurity });
+    try {
+      await step(
+        'proto-ver',
+        async () => {
+          const info = await client.getVersion();
+          if (info.tether && info.tether.tmpl !== session.templateId) {
+            throw new TetherError(
+              'TEMPLATE_MISMATCH',
+              `The device is a ${info.tether.tmpl} product, not ${session.templateId}.`,
+              { details: { device: info.tether.tmpl, expected: session.templateId } },
+            );
           }
-        }
-      },
-      (s) => `${s.ssid}, ip ${s.ip4Address}`,
-    );
-  } finally {
-    await client.close().catch(() => undefined);
+          return info;
+        },
+        (v) => `${v.prov.ver}, security ${v.prov.secVer ?? '?'}`,
+      );
+      security = await step(
+        'secure-session',
+        () => client.establishSession({ pop: input.pop }),
+        (s) => `security ${s}`,
+      );
+      ({ hardwareId } = await step(
+        'activation-data',
+        () =>
+          client.activate({
+            token: session.token,
+            brokerUrl: session.brokerUrl,
+            templateId: session.templateId,
+          }),
+        (r) => `hardware id ${r.hardwareId}`,
+      ));
+      await step(
+        'wifi',
+        async () => {
+          let credentials = input.wifi;
+          for (;;) {
+            try {
+              await client.setWifiConfig(credentials);
+              await client.applyWifiConfig();
+              return await client.waitForWifi({
+                ...(input.wifiTimeoutMs ? { timeoutMs: input.wifiTimeoutMs } : {}),
+                ...(input.wifiPollMs ? { intervalMs: input.wifiPollMs } : {}),
+              });
+            } catch (error) {
+              const retryable =
+                isTetherError(error) &&
+                (error.code === 'WIFI_AUTH_FAILED' || error.code === 'WIFI_NETWORK_NOT_FOUND');
+              const next = retryable && input.onWifiFailed ? await input.onWifiFailed(error) : undefined;
+              if (!next) throw error;
+              credentials = next;
+            }
+          }
+        },
+        (s) => `${s.ssid}, ip ${s.ip4Address}`,
+      );
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  } catch (error) {
+    // The device never used this token: give the session back, so no pending device lingers.
+    if (shouldGiveBackSession(error)) {
+      await gateway.cancelProvisioningSession?.(session.deviceId).catch(() => undefined);
+    }
+    throw error;
   }
 
   const device = await step('cloud-activation', () =>

@@ -5,11 +5,12 @@
  * where they exist, so the CLI shows both alike.
  */
 import { TetherError } from '../../shared/errors.js';
-import { createEdgentClient, EDGENT_PLAINTEXT_WARNING } from '../edgent/edgent-client.js';
+import { createEdgentClient, EDGENT_PLAINTEXT_WARNING, type EdgentClient } from '../edgent/edgent-client.js';
 import {
   type ActivationGateway,
   type ActivationResult,
   type ActivationStep,
+  shouldGiveBackSession,
   stepRunner,
   waitForCloudActivation,
 } from './activation-flow.js';
@@ -38,38 +39,46 @@ export async function activateEdgentDevice(
     () => gateway.createProvisioningSession(input.templateId, input.deviceName),
     (s) => `device ${s.deviceId}`,
   );
-  // No silent downgrade: plaintext is allowed only for a product whose minimum security is 0.
-  const client = await step('connect', async () =>
-    createEdgentClient({ address: input.address, allowPlaintext: session.minSecurity === 0 }),
-  );
-  input.onWarning?.(EDGENT_PLAINTEXT_WARNING);
-  const board = await step(
-    'proto-ver',
-    async () => {
-      const info = await client.boardInfo();
-      if (info.templateId !== session.templateId) {
-        throw new TetherError(
-          'TEMPLATE_MISMATCH',
-          `The device is a ${info.templateId} product, not ${session.templateId}.`,
-        );
-      }
-      return info;
-    },
-    (b) => `Blynk.Edgent ${b.firmwareVersion}, plaintext`,
-  );
-  const broker = new URL(session.brokerUrl);
-  await step(
-    'wifi',
-    () =>
-      client.provision({
-        ssid: input.wifi.ssid,
-        passphrase: input.wifi.passphrase,
-        token: session.token,
-        host: broker.hostname,
-        port: Number(broker.port || 1883),
-      }),
-    (r) => r.outcome,
-  );
+  let board: Awaited<ReturnType<EdgentClient['boardInfo']>>;
+  try {
+    // No silent downgrade: plaintext is allowed only for a product whose minimum security is 0.
+    const client = await step('connect', async () =>
+      createEdgentClient({ address: input.address, allowPlaintext: session.minSecurity === 0 }),
+    );
+    input.onWarning?.(EDGENT_PLAINTEXT_WARNING);
+    board = await step(
+      'proto-ver',
+      async () => {
+        const info = await client.boardInfo();
+        if (info.templateId !== session.templateId) {
+          throw new TetherError(
+            'TEMPLATE_MISMATCH',
+            `The device is a ${info.templateId} product, not ${session.templateId}.`,
+          );
+        }
+        return info;
+      },
+      (b) => `Blynk.Edgent ${b.firmwareVersion}, plaintext`,
+    );
+    const broker = new URL(session.brokerUrl);
+    await step(
+      'wifi',
+      () =>
+        client.provision({
+          ssid: input.wifi.ssid,
+          passphrase: input.wifi.passphrase,
+          token: session.token,
+          host: broker.hostname,
+          port: Number(broker.port || 1883),
+        }),
+      (r) => r.outcome,
+    );
+  } catch (error) {
+    if (shouldGiveBackSession(error)) {
+      await gateway.cancelProvisioningSession?.(session.deviceId).catch(() => undefined);
+    }
+    throw error;
+  }
   const device = await step('cloud-activation', () =>
     waitForCloudActivation(gateway, session.deviceId, input.cloudTimeoutMs ?? 60_000),
   );

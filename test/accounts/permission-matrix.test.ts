@@ -520,6 +520,14 @@ describe('permission matrix: every route × built-in role × org relation', () =
       }),
     },
     {
+      route: 'DELETE /api/provisioning/sessions/:deviceId',
+      relations: 'device',
+      allow: (role, rel) => viewDevice(role, rel) && has(role, 'devices.provision'),
+      request: async (c) => ({
+        path: `/api/provisioning/sessions/${(await deviceFor(c, { status: 'pending', provisioningExpiresAt: Date.now() + 600_000 })).id}`,
+      }),
+    },
+    {
       route: 'GET /api/provisioning/sessions/:deviceId/events',
       relations: 'device',
       allow: viewDevice,

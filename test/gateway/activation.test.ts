@@ -81,4 +81,50 @@ describe('dynamic activation at the gateway', () => {
       );
     expect(error?.code).toBe(4);
   });
+
+  it('cancels a session that has not activated: the token is refused at once; an active device is not cancelled', async () => {
+    const open = async () =>
+      (
+        await gw.api<{ deviceId: string; token: string }>(
+          'POST',
+          '/api/provisioning/sessions',
+          { templateId },
+          token,
+        )
+      ).body;
+    const pending = await open();
+    const path = `/api/provisioning/sessions/${pending.deviceId}`;
+    expect((await gw.api('DELETE', path, undefined, token)).status).toBe(204);
+    expect((await gw.api('DELETE', path, undefined, token)).status).toBe(404);
+    const refused = await mqtt
+      .connectAsync(gw.brokerUrl, { username: 'device', password: pending.token, reconnectPeriod: 0 })
+      .then(
+        () => null,
+        (e: { code?: number }) => e.code,
+      );
+    expect(refused).toBe(4);
+
+    const active = await open();
+    const client = await mqtt.connectAsync(gw.brokerUrl, {
+      username: 'device',
+      password: active.token,
+      reconnectPeriod: 0,
+    });
+    await client.publishAsync('info/mcu', JSON.stringify({ tmpl: templateId }));
+    await expect
+      .poll(
+        async () =>
+          (await gw.api<{ status: string }>('GET', `/api/devices/${active.deviceId}`, undefined, token)).body
+            .status,
+      )
+      .toBe('active');
+    const conflict = await gw.api<{ error: { code: string } }>(
+      'DELETE',
+      `/api/provisioning/sessions/${active.deviceId}`,
+      undefined,
+      token,
+    );
+    expect(conflict.status).toBe(409);
+    await client.endAsync();
+  });
 });

@@ -90,6 +90,9 @@ describe('secure provisioning over SoftAP and BLE', () => {
       },
     );
 
+  const pendingDevices = async () =>
+    (await gw.gateway.services.store.devices.find({ status: 'pending' })).map((d) => d.id);
+
   const expectOwnedByAdmin = async (deviceId: string) => {
     const admin = (await gw.gateway.services.store.users.byEmail(ADMIN.email))!;
     const read = await gw.api<{ status: string; ownerId: string }>(
@@ -184,6 +187,8 @@ describe('secure provisioning over SoftAP and BLE', () => {
     expect(error.code).toBe('WIFI_NETWORK_NOT_FOUND');
     expect(error.details?.step).toBe('wifi');
     expect(error.details?.hint).toBeTypeOf('string');
+    // The companion gave its session back: no pending device lingers at the gateway.
+    expect(await pendingDevices()).toEqual([]);
   });
 
   it('refuses to downgrade: a security 1 device for a product that requires security 2', async () => {
@@ -194,6 +199,7 @@ describe('secure provisioning over SoftAP and BLE', () => {
     expect(error.code).toBe('SECURITY_MISMATCH');
     // Nothing secret was sent: the device never got past the version check.
     expect(host.device.state).toBe('wait-config');
+    expect(await pendingDevices()).toEqual([]);
   });
 
   it('rejects a tampered encrypted message (AES-GCM) and applies nothing', async () => {

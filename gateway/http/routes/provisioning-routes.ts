@@ -43,6 +43,11 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySe
     outcomeJson(await services.provisioning.outcome(actorOf(request), request.params.deviceId)),
   );
 
+  app.delete('/provisioning/sessions/:deviceId', { schema: { params: Params } }, async (request, reply) => {
+    await services.provisioning.cancel(actorOf(request), request.params.deviceId, request.ip);
+    return reply.status(204).send();
+  });
+
   app.get(
     '/provisioning/sessions/:deviceId/events',
     { schema: { params: Params } },
