@@ -16,7 +16,10 @@ export function deviceShowCommand(device: Command): void {
       );
       if (opts.json) return printJson(d);
       const { values, ...rest } = d as { values: Record<string, { value: unknown; at: number }> };
-      printTable(Object.entries(rest).map(([field, value]) => ({ field, value })));
+      // Times are epoch milliseconds on the wire; a person reads them as dates.
+      const readable = (field: string, value: unknown) =>
+        field.endsWith('At') && typeof value === 'number' ? new Date(value).toISOString() : value;
+      printTable(Object.entries(rest).map(([field, value]) => ({ field, value: readable(field, value) })));
       process.stdout.write('\n');
       printTable(
         Object.entries(values ?? {}).map(([name, v]) => ({

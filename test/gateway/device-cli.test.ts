@@ -63,6 +63,7 @@ describe('tether device and template commands', () => {
     expect(await dev.next('downlink/ds/temp')).toBe('21.5');
     const show = await runCli(['device', 'show', deviceId!], env);
     expect(show.stdout).toMatch(/temp\s+21\.5/);
+    expect(show.stdout).toMatch(/createdAt\s+\d{4}-\d\d-\d\dT/);
     expect((await runCli(['device', 'rename', deviceId!, 'Back porch'], env)).stdout).toContain('Back porch');
     const reconfigure = await runCli(['device', 'reconfigure', deviceId!], env);
     expect(reconfigure.stdout).toContain('entering provisioning mode');
