@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import { type Clock, SystemClock } from '../shared/clock.js';
 import type { TetherConfig } from '../shared/config.js';
+import { TetherError } from '../shared/errors.js';
 import { type Logger, moduleLogger, silentLogger } from '../shared/logger.js';
 import { downlink } from '../shared/topics.js';
 import type { LinkBuilder } from './accounts/account-deps.js';
@@ -223,7 +224,7 @@ export class Gateway {
     } catch (error) {
       await broker.stop();
       await store.close();
-      throw error;
+      throw listenError(error, config);
     }
     this.#started = true;
     this.#logger.info({ httpPort: this.httpPort, mqttPort: this.mqttPort }, 'gateway started');
@@ -244,4 +245,26 @@ export class Gateway {
   get inMemory(): boolean {
     return this.#options.inMemory === true;
   }
+}
+
+/** A port that cannot be bound, said so a person can act on it (instead of an internal error). */
+function listenError(error: unknown, config: TetherConfig): unknown {
+  const e = error as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e?.code !== 'EADDRINUSE' && e?.code !== 'EACCES') return error;
+  const which =
+    e.port === config.http.port
+      ? { what: 'HTTP API', env: 'TETHER_HTTP_PORT', flag: '--http-port' }
+      : e.port === config.mqtt.tlsPort
+        ? { what: 'MQTT TLS listener', env: 'TETHER_MQTT_TLS_PORT', flag: undefined }
+        : { what: 'MQTT broker', env: 'TETHER_MQTT_PORT', flag: '--mqtt-port' };
+  const where = `${e.address ?? '0.0.0.0'}:${e.port ?? '?'}`;
+  const why =
+    e.code === 'EADDRINUSE'
+      ? `${where} is already in use (another gateway or MQTT broker?)`
+      : `${where} needs privileges this process does not have`;
+  return new TetherError(
+    'ADDRESS_IN_USE',
+    `The ${which.what} cannot listen: ${why}. Stop the other program, or choose another port with ${which.env}${which.flag ? ` or ${which.flag}` : ''}.`,
+    { cause: error, details: { port: e.port, address: e.address } },
+  );
 }

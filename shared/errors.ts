@@ -75,6 +75,7 @@ export const ERROR_TABLE = {
   WIFI_AUTH_FAILED: spec(502, ExitCode.wifi),
   WIFI_NETWORK_NOT_FOUND: spec(502, ExitCode.wifi),
   GATEWAY_UNREACHABLE: spec(503, ExitCode.unavailable),
+  ADDRESS_IN_USE: spec(503, ExitCode.unavailable),
   TIMEOUT: spec(504, ExitCode.unavailable),
   NO_BLUETOOTH_ADAPTER: spec(503, ExitCode.unavailable),
   NO_WIFI_TOOLS: spec(503, ExitCode.unavailable),

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isTetherError } from '../../shared/errors.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 
 describe('first run', () => {
@@ -121,5 +122,16 @@ describe('first run', () => {
     expect(noAuth.status).toBe(401);
     const list = await gw.api<{ templates: unknown[] }>('GET', '/api/templates', undefined, token);
     expect(list.body.templates).toEqual([]);
+  });
+
+  it('says which port is taken when it cannot listen, and releases what it opened', async () => {
+    const first = await startTestGateway();
+    gateways.push(first);
+    const error = await startTestGateway({ mqtt: { port: first.gateway.mqttPort } }).catch((e: unknown) => e);
+    expect(isTetherError(error) && error.code).toBe('ADDRESS_IN_USE');
+    expect((error as Error).message).toContain(`:${first.gateway.mqttPort} is already in use`);
+    expect((error as Error).message).toContain('TETHER_MQTT_PORT');
+    // Nothing of the failed gateway holds the first one's port or its own.
+    expect((await first.api('GET', '/healthz')).status).toBe(200);
   });
 });

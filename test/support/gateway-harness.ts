@@ -53,7 +53,12 @@ export async function startTestGateway(
     passwords: testPasswords(),
     ...options,
   });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (error) {
+    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const baseUrl = `http://127.0.0.1:${gateway.httpPort}`;
   const api: TestGateway['api'] = async (method, path, body, token) => {
     const headers: Record<string, string> = {};
