@@ -21,6 +21,8 @@ export function deviceListCommand(device: Command): void {
     .option('--status <status>', 'pending, active, unclaimed or revoked')
     .option('--online', 'only online devices')
     .option('--offline', 'only offline devices')
+    .option('--limit <n>', 'at most N devices (1–5000), in creation order')
+    .option('--offset <n>', 'skip the first N devices (with --limit: the next page)')
     .option('-g, --gateway <url>', 'gateway URL')
     .option('--json', 'print JSON')
     .action(
@@ -30,6 +32,8 @@ export function deviceListCommand(device: Command): void {
         status?: string;
         online?: boolean;
         offline?: boolean;
+        limit?: string;
+        offset?: string;
         gateway?: string;
         json?: boolean;
       }) => {
@@ -39,11 +43,14 @@ export function deviceListCommand(device: Command): void {
         if (opts.status) query.set('status', opts.status);
         if (opts.online) query.set('online', 'true');
         if (opts.offline) query.set('online', 'false');
+        if (opts.limit) query.set('limit', opts.limit);
+        if (opts.offset) query.set('offset', opts.offset);
         const client = await sessionClient(opts.gateway);
-        const { devices } = await client.request<{ devices: DeviceRow[] }>(
-          'GET',
-          `/api/devices${query.size ? `?${query}` : ''}`,
-        );
+        const { devices, total, offset } = await client.request<{
+          devices: DeviceRow[];
+          total: number;
+          offset: number;
+        }>('GET', `/api/devices${query.size ? `?${query}` : ''}`);
         if (opts.json) return printJson(devices);
         printTable(
           devices.map((d) => ({
@@ -56,6 +63,9 @@ export function deviceListCommand(device: Command): void {
             lastSeen: d.lastSeenAt ? new Date(d.lastSeenAt).toISOString() : null,
           })),
         );
+        if (devices.length < total) {
+          process.stderr.write(`(${offset + 1}–${offset + devices.length} of ${total}; --offset for more)\n`);
+        }
       },
     );
 }

@@ -379,5 +379,23 @@ describe('device ownership lifecycle', () => {
     expect(await ids('status=unclaimed')).toHaveLength(1);
     expect(await ids('activated=false')).toHaveLength(1);
     expect((await gw.api('GET', '/api/devices?online=maybe', undefined, admin)).status).toBe(400);
+
+    // Pages, in creation order, with the total.
+    const everything = (
+      await gw.api<{ devices: Dev[]; total: number }>('GET', '/api/devices', undefined, admin)
+    ).body;
+    expect(everything.total).toBe(everything.devices.length);
+    const page = (
+      await gw.api<{ devices: Dev[]; total: number; offset: number }>(
+        'GET',
+        '/api/devices?limit=2&offset=1',
+        undefined,
+        admin,
+      )
+    ).body;
+    expect(page).toMatchObject({ total: everything.total, offset: 1 });
+    expect(page.devices.map((d) => d.id)).toEqual(everything.devices.slice(1, 3).map((d) => d.id));
+    for (const bad of ['limit=0', 'limit=5001', 'limit=-1', 'offset=x'])
+      expect((await gw.api('GET', `/api/devices?${bad}`, undefined, admin)).status, bad).toBe(400);
   });
 });

@@ -31,6 +31,9 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
             ),
             online: Type.Optional(BoolText),
             activated: Type.Optional(BoolText),
+            // A page of the list, in creation order: `limit` (1–5000) from `offset`; all when absent.
+            limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]{0,2}|[1-4][0-9]{3}|5000)$' })),
+            offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$' })),
           },
           { additionalProperties: false },
         ),
@@ -38,15 +41,16 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
     },
     async (request) => {
       const q = request.query;
-      return {
-        devices: await devices.listVisible(actorOf(request), {
-          ...(q.templateId ? { templateId: q.templateId } : {}),
-          ...(q.ownerId ? { ownerId: q.ownerId } : {}),
-          ...(q.status ? { status: q.status as 'pending' | 'active' | 'unclaimed' | 'revoked' } : {}),
-          ...(q.online ? { online: q.online === 'true' } : {}),
-          ...(q.activated ? { activated: q.activated === 'true' } : {}),
-        }),
-      };
+      const all = await devices.listVisible(actorOf(request), {
+        ...(q.templateId ? { templateId: q.templateId } : {}),
+        ...(q.ownerId ? { ownerId: q.ownerId } : {}),
+        ...(q.status ? { status: q.status as 'pending' | 'active' | 'unclaimed' | 'revoked' } : {}),
+        ...(q.online ? { online: q.online === 'true' } : {}),
+        ...(q.activated ? { activated: q.activated === 'true' } : {}),
+      });
+      const offset = Number(q.offset ?? 0);
+      const page = q.limit ? all.slice(offset, offset + Number(q.limit)) : all.slice(offset);
+      return { devices: page, total: all.length, offset };
     },
   );
 
