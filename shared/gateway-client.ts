@@ -4,6 +4,7 @@
  * answer into a TetherError with the gateway's stable code.
  */
 import { isErrorCode, TetherError } from './errors.js';
+import { readServerSentEvents } from './sse.js';
 
 export interface SessionTokens {
   accessToken: string;
@@ -103,22 +104,9 @@ export class GatewayClient {
     const path = `/api/provisioning/sessions/${encodeURIComponent(deviceId)}/events`;
     const res = await this.#fetchWithAuth('GET', path, undefined, options.signal, false);
     if (!res.ok || !res.body) throw await toError(res);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = frame
-          .split('\n')
-          .filter((line) => line.startsWith('data: '))
-          .map((line) => line.slice(6))
-          .join('\n');
-        if (!data) continue;
-        const outcome = JSON.parse(data) as ProvisioningOutcome;
-        if (outcome.state !== 'waiting') return outcome;
-      }
+    for await (const { data } of readServerSentEvents(res.body)) {
+      const outcome = data as unknown as ProvisioningOutcome;
+      if (outcome.state !== 'waiting') return outcome;
     }
     throw new TetherError(
       'GATEWAY_UNREACHABLE',

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { TetherError } from '../../shared/errors.js';
+import { readServerSentEvents } from '../../shared/sse.js';
 import { readSession, sessionClient } from '../cli/cli-context.js';
 
 /**
@@ -62,19 +63,8 @@ async function* sse(
       body.error?.message ?? `HTTP ${res.status}`,
     );
   }
-  const decoder = new TextDecoder();
-  let buffer = '';
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(frame)?.[1];
-        const data = /^data: (.*)$/m.exec(frame)?.[1];
-        if (event && data) yield { event, data: JSON.parse(data) as Record<string, unknown> };
-      }
-    }
+    yield* readServerSentEvents(res.body);
   } catch (error) {
     if (!signal.aborted) throw error;
   }

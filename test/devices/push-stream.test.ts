@@ -1,13 +1,9 @@
 /** The SSE push stream: live values and state changes, scoped to what each caller may see. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../shared/clock.js';
+import { readServerSentEvents, type ServerSentEvent } from '../../shared/sse.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { activeDevice, addUser, connectDevice, createTemplate } from './device-fixtures.js';
-
-interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
 
 /** Opens the stream and collects its events until closed. */
 async function openStream(gw: TestGateway, token: string, query = '') {
@@ -16,22 +12,12 @@ async function openStream(gw: TestGateway, token: string, query = '') {
     headers: { authorization: `Bearer ${token}` },
     signal: controller.signal,
   });
-  const events: SseEvent[] = [];
+  const events: ServerSentEvent[] = [];
   if (res.ok && res.body) {
     void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = '';
       try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-            const frame = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const event = /^event: (.*)$/m.exec(frame)?.[1];
-            const data = /^data: (.*)$/m.exec(frame)?.[1];
-            if (event && data) events.push({ event, data: JSON.parse(data) });
-          }
-        }
+        for await (const event of readServerSentEvents(res.body as ReadableStream<Uint8Array>))
+          events.push(event);
       } catch {
         // aborted
       }
