@@ -341,9 +341,15 @@ export class DeviceBroker implements DeviceConnections {
       send: (deviceTopic, payload, qos = 0) => {
         void session.deliver(deviceTopic, payload, qos);
       },
+      // Never rejects: a downlink that cannot be built is a gateway bug, logged, and it ends
+      // nothing but that one message.
       deliver: (deviceTopic, payload, qos) =>
         new Promise<void>((resolve) => {
           if (!aedes) return resolve();
+          if (typeof payload !== 'string') {
+            this.deps.logger.error({ deviceId, topic: deviceTopic }, 'downlink payload is not text: dropped');
+            return resolve();
+          }
           aedes.publish(
             {
               cmd: 'publish',
@@ -424,9 +430,14 @@ export class DeviceBroker implements DeviceConnections {
     session.pending++;
     session.chain = session.chain
       .then(() => this.deps.uplinks.handle(session, uplink, payload))
-      .catch((error: unknown) =>
-        this.deps.logger.error({ err: error, deviceId: session.deviceId }, 'uplink failed'),
-      )
+      .catch((error: unknown) => {
+        // A handler that fails unexpectedly ends this device's connection, never the process.
+        this.deps.logger.error({ err: error, deviceId: session.deviceId, code: 'INTERNAL' }, 'uplink failed');
+        const diag = { code: 'INTERNAL', message: 'The gateway failed to handle this message.' };
+        return session
+          .deliver(downlink.diag, JSON.stringify(diag), 0)
+          .then(() => session.close('INTERNAL: an uplink handler failed'));
+      })
       .finally(() => {
         if (--session.pending <= BACKLOG_LOW && session.held.length > 0) {
           for (const release of session.held.splice(0)) release();

@@ -7,14 +7,16 @@ import type { Clock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { sha256Hex } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
+import { hasOwnKey, ownValue } from '../../shared/own-keys.js';
 import type { McuInfo } from '../../shared/topics.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import { canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { EventBus } from '../events.js';
 import type { Store } from '../store/store.js';
-import type { DatastreamValue, Device } from '../store/types.js';
+import type { Datastream, DatastreamValue, Device } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
+import { isWidgetProperty } from './widget-properties.js';
 
 export type PublicDevice = Omit<Device, 'tokenHash' | 'claimCodeHash'> & { online: boolean };
 
@@ -28,6 +30,8 @@ export interface DeviceFilter {
 
 const MAX_TEXT = 255;
 const MAX_META = 64;
+/** Widget properties per device, over all its datastreams. */
+const MAX_PROPS = 256;
 
 export class DeviceService {
   readonly #online = new Set<string>();
@@ -119,14 +123,7 @@ export class DeviceService {
   async recordValue(deviceId: string, name: string, raw: string): Promise<DatastreamValue> {
     const { store, clock, events } = this.deps;
     const device = await this.#require(deviceId);
-    const template = await store.templates.get(device.templateId);
-    const ds = template?.datastreams.find((d) => d.name === name);
-    if (!ds) {
-      throw new TetherError(
-        'VALIDATION_FAILED',
-        `Datastream ${name} is not defined by template ${device.templateId}.`,
-      );
-    }
+    const ds = await this.#datastream(device, name);
     const value = parseDatastreamValue(ds, raw);
     const at = clock.now();
     const updated = await store.devices.update(
@@ -141,7 +138,8 @@ export class DeviceService {
   /** `ds/<name>/erase`: forget the latest value. */
   async eraseValue(deviceId: string, name: string): Promise<void> {
     const device = await this.#require(deviceId);
-    if (!(name in device.values)) return;
+    await this.#datastream(device, name);
+    if (!hasOwnKey(device.values, name)) return;
     const { [name]: _gone, ...values } = device.values;
     const updated = await this.deps.store.devices.update(deviceId, {
       values,
@@ -150,12 +148,45 @@ export class DeviceService {
     this.deps.events.emit('device.changed', { device: updated });
   }
 
-  /** `ds/<name>/prop/<property>`: a widget property (label, color, min…), kept per datastream. */
+  /**
+   * `ds/<name>/prop/<property>`: a widget property (label, color, min…) of a datastream the
+   * template defines; one of Blynk's property names; at most MAX_PROPS per device.
+   */
   async setProperty(deviceId: string, name: string, property: string, value: string): Promise<void> {
     const device = await this.#require(deviceId);
+    await this.#datastream(device, name);
+    if (!isWidgetProperty(property)) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `${property.slice(0, 64)} is not a widget property (label, color, min, max, isDisabled, …).`,
+        { details: { datastream: name, property: property.slice(0, 64) } },
+      );
+    }
     if (value.length > MAX_TEXT)
-      throw new TetherError('VALIDATION_FAILED', `Property ${property}: too long.`);
-    const props = { ...device.props, [name]: { ...device.props?.[name], [property]: value } };
+      throw new TetherError('VALIDATION_FAILED', `Property ${property}: longer than ${MAX_TEXT} characters.`);
+    const current = ownValue(device.props, name);
+    if (!hasOwnKey(current, property) && countProps(device.props) >= MAX_PROPS) {
+      throw new TetherError('VALIDATION_FAILED', `At most ${MAX_PROPS} widget properties per device.`, {
+        details: { limit: MAX_PROPS },
+      });
+    }
+    const props = { ...device.props, [name]: { ...current, [property]: value } };
+    const updated = await this.deps.store.devices.update(deviceId, {
+      props,
+      lastSeenAt: this.deps.clock.now(),
+    });
+    this.deps.events.emit('device.changed', { device: updated });
+  }
+
+  /** `ds/<name>/prop/<property>/erase`: forget a widget property. */
+  async eraseProperty(deviceId: string, name: string, property: string): Promise<void> {
+    const device = await this.#require(deviceId);
+    await this.#datastream(device, name);
+    const current = ownValue(device.props, name);
+    if (!current || !hasOwnKey(current, property)) return;
+    const { [property]: _gone, ...kept } = current;
+    const { [name]: _all, ...others } = device.props ?? {};
+    const props = Object.keys(kept).length > 0 ? { ...others, [name]: kept } : others;
     const updated = await this.deps.store.devices.update(deviceId, {
       props,
       lastSeenAt: this.deps.clock.now(),
@@ -167,7 +198,7 @@ export class DeviceService {
   async setMeta(deviceId: string, field: string, value: string): Promise<void> {
     const device = await this.#require(deviceId);
     if (value.length > MAX_TEXT) throw new TetherError('VALIDATION_FAILED', `Metadata ${field}: too long.`);
-    if (Object.keys(device.meta ?? {}).length >= MAX_META && !(field in (device.meta ?? {}))) {
+    if (Object.keys(device.meta ?? {}).length >= MAX_META && !hasOwnKey(device.meta, field)) {
       throw new TetherError('VALIDATION_FAILED', `At most ${MAX_META} metadata fields per device.`);
     }
     const updated = await this.deps.store.devices.update(deviceId, {
@@ -183,7 +214,7 @@ export class DeviceService {
     if (field === 'Device Owner') {
       return device.ownerId ? (await this.deps.store.users.get(device.ownerId))?.email : undefined;
     }
-    return device.meta?.[field];
+    return ownValue(device.meta, field);
   }
 
   /** `event/<code>`: an alert or log line from the device; pushed to people, not stored. */
@@ -261,6 +292,20 @@ export class DeviceService {
     this.deps.events.emit('device.activation-failed', { deviceId, code: error.code, message: error.message });
   }
 
+  /** The template's datastream of that name; VALIDATION_FAILED when the template has none. */
+  async #datastream(device: Device, name: string): Promise<Datastream> {
+    const template = await this.deps.store.templates.get(device.templateId);
+    const ds = template?.datastreams.find((d) => d.name === name);
+    if (!ds) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `Datastream ${name.slice(0, 64)} is not defined by template ${device.templateId}.`,
+        { details: { datastream: name.slice(0, 64) } },
+      );
+    }
+    return ds;
+  }
+
   async #require(deviceId: string): Promise<Device> {
     const device = await this.deps.store.devices.get(deviceId);
     if (!device) throw new TetherError('DEVICE_NOT_FOUND', `Device ${deviceId} does not exist.`);
@@ -273,5 +318,11 @@ const sameFirmware = (a: Device['firmware'], b: NonNullable<Device['firmware']>)
 
 const matches = (device: Device, where: Partial<Device>): boolean =>
   Object.entries(where).every(([k, v]) => device[k as keyof Device] === v);
+
+const countProps = (props: Device['props']): number => {
+  let n = 0;
+  for (const perStream of Object.values(props ?? {})) n += Object.keys(perStream).length;
+  return n;
+};
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length <= 128 ? v : undefined);

@@ -6,6 +6,7 @@
 import type { Clock } from '../../shared/clock.js';
 import { isTetherError, TetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { ownValue } from '../../shared/own-keys.js';
 import { downlink, type McuInfo, type Uplink } from '../../shared/topics.js';
 import type { Store } from '../store/store.js';
 import { formatDatastreamValue } from './datastream-values.js';
@@ -84,7 +85,7 @@ export class UplinkHandler {
             ? [...new Set([...Object.keys(device.values), ...defaults.keys()])]
             : splitNames(payload);
         for (const name of names) {
-          const entry = device.values[name];
+          const entry = ownValue(device.values, name);
           // A datastream never set answers with the template's default, if it has one.
           const text = entry ? formatDatastreamValue(entry.value) : defaults.get(name);
           if (text !== undefined) link.send(downlink.ds(name), text);
