@@ -17,6 +17,8 @@ export interface GatewayEvents {
   'device.deleted': [{ device: Device }];
   /** A device published `event/<code>` (Blynk events: alerts, logs). */
   'device.event': [{ device: Device; code: string; description: string; at: number }];
+  /** What a person may see changed (a share granted or revoked): open streams re-check at once. */
+  'access.changed': [{ userId: string }];
 }
 
 export class EventBus {

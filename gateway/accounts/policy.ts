@@ -61,6 +61,16 @@ export const canControlDevice = (actor: Actor | undefined, device: Target): bool
   can(actor, 'devices.own.control', device) ||
   granted(actor, device, 'control');
 
+/**
+ * Taking charge of a device — re-provision (a new token), transfer, delete, static-token operations
+ * — belongs to its owner and to those with org-wide control of it, each also holding the action's
+ * own permission. A share never counts: a control grant lets a person use a device, not take it
+ * over, so nothing a grantee does outlives the grant.
+ */
+export const canManageDevice = (actor: Actor | undefined, device: Target, permission: Permission): boolean =>
+  can(actor, permission, device) &&
+  (can(actor, 'devices.own.control', device) || can(actor, 'devices.org.control', device));
+
 /** Who may share a device or see its shares: its owner, or someone who may transfer it. */
 export const canShareDevice = (actor: Actor | undefined, device: Target): boolean =>
   can(actor, 'devices.own.control', device) || can(actor, 'devices.transfer', device);

@@ -84,6 +84,8 @@ export class ShareService {
     const grant = (await store.grants.forDevice(device.id)).find((g) => g.userId === userId);
     if (!grant) throw notFound('Share of device', `${deviceId} with ${userId}`);
     await store.grants.delete(grant.id);
+    // Open push streams of the grantee drop the device now, not at their next heartbeat.
+    this.deps.events.emit('access.changed', { userId });
     await auditor.record({
       actor: actor.userId,
       action: 'device.unshared',

@@ -9,7 +9,7 @@ import { newDeviceToken, sha256Hex } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { downlink } from '../../shared/topics.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
-import { can, canControlDevice } from '../accounts/policy.js';
+import { can, canControlDevice, canManageDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { DeviceConnections } from '../broker/device-broker.js';
 import type { EventBus } from '../events.js';
@@ -118,7 +118,7 @@ export class DeviceLifecycleService {
   ): Promise<Device> {
     const { store, events } = this.deps;
     const device = await this.deps.devices.getVisible(actor, deviceId);
-    if (!can(actor, 'devices.transfer', device)) {
+    if (!canManageDevice(actor, device, 'devices.transfer')) {
       throw new TetherError('PERMISSION_DENIED', 'You may not transfer this device.');
     }
     let target: { orgId: string; ownerId: string | null };
@@ -177,9 +177,13 @@ export class DeviceLifecycleService {
     deviceId: string,
     ctx: RequestContext,
   ): Promise<{ device: Device; token: string; wasOnline: boolean }> {
-    const device = await this.#controllable(actor, deviceId);
-    if (!can(actor, 'devices.provision', device)) {
-      throw new TetherError('PERMISSION_DENIED', 'You may not provision devices.');
+    const device = await this.deps.devices.getVisible(actor, deviceId);
+    // Not through a share: a token made by a grantee would outlive the grant.
+    if (!canManageDevice(actor, device, 'devices.provision')) {
+      throw new TetherError(
+        'PERMISSION_DENIED',
+        'Only the owner of this device, or an admin of its organization, may re-provision it.',
+      );
     }
     if (device.status === 'revoked') {
       throw new TetherError('CONFLICT', 'This device token was revoked; create a new device instead.');
@@ -205,7 +209,7 @@ export class DeviceLifecycleService {
     ctx: RequestContext,
   ): Promise<{ wasOnline: boolean }> {
     const device = await this.deps.devices.getVisible(actor, deviceId);
-    if (!can(actor, 'devices.delete', device)) {
+    if (!canManageDevice(actor, device, 'devices.delete')) {
       throw new TetherError('PERMISSION_DENIED', 'You may not delete this device.');
     }
     await this.deps.store.devices.delete(device.id);

@@ -10,7 +10,7 @@ import { TetherError } from '../../shared/errors.js';
 import { newDeviceToken, newId, sha256Hex } from '../../shared/ids.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { PlanLimits } from '../accounts/plan-limits.js';
-import { can, canViewDevice } from '../accounts/policy.js';
+import { can, canManageDevice, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { DeviceConnections } from '../broker/device-broker.js';
 import type { EventBus } from '../events.js';
@@ -129,7 +129,7 @@ export class ProvisioningService {
     if (!device || !canViewDevice(actor, device) || device.createdBy === null) {
       throw new TetherError('NOT_FOUND', `Provisioning session ${deviceId} does not exist or is not yours.`);
     }
-    if (!can(actor, 'devices.provision', device)) {
+    if (!canManageDevice(actor, device, 'devices.provision')) {
       throw new TetherError('PERMISSION_DENIED', 'You may not provision devices.');
     }
     if (device.status !== 'pending') {

@@ -6,6 +6,7 @@ import {
   can,
   canAssignPermissions,
   canControlDevice,
+  canManageDevice,
   canShareDevice,
   canViewDevice,
 } from '../../gateway/accounts/policy.js';
@@ -137,5 +138,18 @@ describe('handing out roles', () => {
     expect(canAssignPermissions(actorOf('staff'), BUILT_IN_ROLES.user.permissions)).toBe(true);
     expect(canAssignPermissions(actorOf('staff'), ['roles.edit'])).toBe(false);
     expect(canAssignPermissions(undefined, [])).toBe(false);
+  });
+});
+
+describe('canManageDevice: re-provision, transfer, delete', () => {
+  it('belongs to the owner and to org-wide control, never to a share', () => {
+    const device = { orgId: 'a', ownerId: 'someone', id: 'dev_1' };
+    const grantee = actorOf('user', [['dev_1', 'control']]);
+    expect(canControlDevice(grantee, device)).toBe(true);
+    expect(canManageDevice(grantee, device, 'devices.provision')).toBe(false);
+    expect(canManageDevice(actorOf('user'), { ...device, ownerId: 'me' }, 'devices.provision')).toBe(true);
+    expect(canManageDevice(actorOf('staff'), device, 'devices.provision')).toBe(true);
+    expect(canManageDevice(actorOf('admin'), device, 'devices.delete')).toBe(true);
+    expect(canManageDevice(actorOf('admin'), { ...device, orgId: 'b' }, 'devices.delete')).toBe(false);
   });
 });

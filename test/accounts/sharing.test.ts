@@ -1,5 +1,6 @@
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readServerSentEvents, type ServerSentEvent } from '../../shared/sse.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { addUser, createOrg } from './account-support.js';
 
@@ -162,5 +163,89 @@ describe('device sharing', () => {
       owner.token,
     );
     expect(res.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('a control share never lets its holder take the device over, and revoking it ends its stream at once', async () => {
+    const admin = await gw.login();
+    const home = await createOrg(gw, admin, 'Home');
+    // Same org, plain User role: the role alone grants provisioning in that org.
+    const owner = await addUser(gw, admin, 'owner3@example.com', 'user', home);
+    const friend = await addUser(gw, admin, 'friend3@example.com', 'user', home);
+    const template = await gw.api<{ id: string }>(
+      'POST',
+      '/api/templates',
+      { name: 'Lamp', datastreams: [{ name: 'temp', type: 'double', min: -40, max: 125 }] },
+      admin,
+    );
+    const session = await gw.api<{ deviceId: string; token: string }>(
+      'POST',
+      '/api/provisioning/sessions',
+      { templateId: template.body.id },
+      owner.token,
+    );
+    const deviceId = session.body.deviceId;
+    client = await mqtt.connectAsync(gw.brokerUrl, {
+      username: 'device',
+      password: session.body.token,
+      reconnectPeriod: 0,
+    });
+    await client.publishAsync('info/mcu', JSON.stringify({ tmpl: template.body.id, ver: '1.0.0' }));
+    const shared = await gw.api(
+      'POST',
+      `/api/devices/${deviceId}/shares`,
+      { email: 'friend3@example.com', level: 'control' },
+      owner.token,
+    );
+    expect(shared.status).toBeLessThan(300);
+    expect(
+      (await gw.api('PUT', `/api/devices/${deviceId}/datastreams/temp`, { value: 3 }, friend.token)).status,
+    ).toBe(200);
+
+    // Re-provisioning would hand the grantee a device token that outlives the share.
+    const reprovision = await gw.api<{ token?: string; error?: { code: string } }>(
+      'POST',
+      `/api/devices/${deviceId}/reprovision`,
+      undefined,
+      friend.token,
+    );
+    expect(reprovision.status).toBe(403);
+    expect(reprovision.body.token).toBeUndefined();
+    expect((await gw.api('DELETE', `/api/devices/${deviceId}`, undefined, friend.token)).status).toBe(403);
+    expect(
+      (await gw.api('POST', `/api/devices/${deviceId}/transfer`, { orgId: home }, friend.token)).status,
+    ).toBe(403);
+    expect(client.connected).toBe(true);
+
+    // The grantee's live stream: a revoke removes the device from it at once, not at a heartbeat.
+    const abort = new AbortController();
+    const res = await fetch(`${gw.baseUrl}/api/stream`, {
+      headers: { authorization: `Bearer ${friend.token}` },
+      signal: abort.signal,
+    });
+    const events: ServerSentEvent[] = [];
+    void (async () => {
+      try {
+        for await (const e of readServerSentEvents(res.body as ReadableStream<Uint8Array>)) events.push(e);
+      } catch {
+        // aborted
+      }
+    })();
+    try {
+      await expect.poll(() => events[0]?.event).toBe('snapshot');
+      expect((events[0]!.data.devices as Array<{ id: string }>).map((d) => d.id)).toEqual([deviceId]);
+      const revoked = await gw.api(
+        'DELETE',
+        `/api/devices/${deviceId}/shares/${friend.id}`,
+        undefined,
+        owner.token,
+      );
+      expect(revoked.status).toBe(204);
+      await expect.poll(() => events.map((e) => e.event), { timeout: 3000 }).toContain('removed');
+      await client.publishAsync('ds/temp', '30');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(events.filter((e) => e.event === 'value')).toEqual([]);
+    } finally {
+      abort.abort();
+    }
   });
 });

@@ -86,13 +86,16 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
           seen.delete(device.id);
         }),
       ];
-      // Each heartbeat re-checks the access token: a forced logout, an expired token or a revoked
-      // grant ends or narrows the stream within one interval; new grants widen it.
-      const heartbeat = services.clock.setInterval(() => {
+      /** Re-reads the caller's rights; a device no longer visible is `removed` from the stream. */
+      const recheck = (keepAlive: boolean) =>
         services.auth.authenticate(accessToken).then(
-          (fresh) => {
+          async (fresh) => {
             actor = fresh;
-            res.write(': keep-alive\n\n');
+            for (const id of [...seen]) {
+              const device = await services.store.devices.get(id);
+              if (device) visible(device);
+            }
+            if (keepAlive && !res.writableEnded) res.write(': keep-alive\n\n');
           },
           (error: unknown) => {
             send('end', {
@@ -102,7 +105,14 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
             end();
           },
         );
-      }, HEARTBEAT_MS);
+      // A revoked share narrows the stream at once; each heartbeat re-checks the access token too,
+      // so a forced logout or an expired token ends the stream within one interval.
+      stops.push(
+        events.on('access.changed', ({ userId }) => {
+          if (userId === actor.userId) void recheck(false);
+        }),
+      );
+      const heartbeat = services.clock.setInterval(() => void recheck(true), HEARTBEAT_MS);
       const end = () => {
         services.clock.clearInterval(heartbeat);
         for (const stop of stops.splice(0)) stop();
