@@ -13,6 +13,7 @@ import type { AccountDeps } from './account-deps.js';
 import { type AuthenticatedActor, normalizeEmail, type PublicUser, publicUser } from './auth-service.js';
 import { checkPasswordStrength } from './passwords.js';
 import { seedRoles } from './role-service.js';
+import { attachPendingShares } from './share-service.js';
 
 export type PublicInvitation = Omit<Invitation, 'tokenHash'>;
 
@@ -179,6 +180,7 @@ export class InvitationService {
       status: 'active',
       ...(input.name ? { name: input.name } : {}),
     });
+    await attachPendingShares(store, active);
     await auditor.record({
       actor: user.id,
       action: 'invitation.accepted',
@@ -299,6 +301,7 @@ export class InvitationService {
       createdAt: now,
       sessionsValidAfter: 0,
     });
+    await attachPendingShares(store, user);
     await auditor.record({
       actor: user.id,
       action: 'registration.completed',

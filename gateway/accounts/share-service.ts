@@ -1,19 +1,40 @@
 /**
- * Device sharing (beyond Blynk): the owner of a device, or someone who may transfer it, grants an
- * existing user of any org view or control of that one device, and revokes it. Grants reach the
- * policy through the actor (AuthService.authenticate loads them on every request), so
+ * Device sharing (beyond Blynk): the owner of a device, or someone who may transfer it, grants a
+ * person of any org view or control of that one device by email address, and revokes it. Grants
+ * reach the policy through the actor (AuthService.authenticate loads them on every request), so
  * canViewDevice/canControlDevice honour them everywhere and a revoke applies at once.
+ *
+ * Sharing never tells whether an address has an account (that would let any device owner probe
+ * every tenant for addresses): the answer and the list look the same either way. A grant to an
+ * address with no account does nothing until an account with that address is activated.
  */
 import { TetherError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { Device, DeviceGrant, GrantLevel } from '../store/types.js';
+import type { Store } from '../store/store.js';
+import type { Device, DeviceGrant, GrantLevel, User } from '../store/types.js';
 import { notFound } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import { type AuthenticatedActor, normalizeEmail } from './auth-service.js';
 import { canShareDevice, canViewDevice } from './policy.js';
 
-export interface PublicGrant extends DeviceGrant {
+/** Shares per device: enough for a household or a team, and a bound on what one owner can store. */
+export const MAX_SHARES_PER_DEVICE = 100;
+
+/** A share as the sharer sees it: the address they named, never the grantee's user id. */
+export interface PublicGrant {
+  id: string;
+  deviceId: string;
   email: string;
+  level: GrantLevel;
+  grantedBy: string;
+  createdAt: number;
+}
+
+/** A user now active gets the shares made to their address before they had an account. */
+export async function attachPendingShares(store: Store, user: User): Promise<void> {
+  for (const grant of await store.grants.find({ email: user.email, userId: null })) {
+    await store.grants.update(grant.id, { userId: user.id });
+  }
 }
 
 export class ShareService {
@@ -25,29 +46,36 @@ export class ShareService {
     input: { email: string; level: GrantLevel },
     ip: string | null,
   ): Promise<PublicGrant> {
-    const { store, clock, auditor } = this.deps;
+    const { store, clock, auditor, events } = this.deps;
     const device = await this.#shareable(actor, deviceId);
     const email = normalizeEmail(input.email);
-    const grantee = await store.users.byEmail(email);
-    if (grantee?.status !== 'active') {
-      throw new TetherError('NOT_FOUND', `No active account uses ${email}. Invite them first.`, {
-        details: { field: 'email' },
-      });
-    }
-    if (grantee.id === device.ownerId) {
+    const account = await store.users.byEmail(email);
+    // An invited person who has not accepted yet is bound when they accept (attachPendingShares).
+    const grantee = account && account.status !== 'pending' ? account : undefined;
+    if (grantee && grantee.id === device.ownerId) {
       throw new TetherError('VALIDATION_FAILED', 'The owner already has this device.');
     }
-    const existing = (await store.grants.forDevice(device.id)).find((g) => g.userId === grantee.id);
+    const grants = await store.grants.forDevice(device.id);
+    const existing = grants.find((g) => (grantee && g.userId === grantee.id) || g.email === email);
+    if (!existing && grants.length >= MAX_SHARES_PER_DEVICE) {
+      throw new TetherError(
+        'PLAN_LIMIT',
+        `A device can be shared with at most ${MAX_SHARES_PER_DEVICE} people; revoke a share first.`,
+        { details: { limit: 'shares', max: MAX_SHARES_PER_DEVICE } },
+      );
+    }
     const grant = existing
-      ? await store.grants.update(existing.id, { level: input.level, grantedBy: actor.userId })
+      ? await store.grants.update(existing.id, { level: input.level, grantedBy: actor.userId, email })
       : await store.grants.insert({
           id: newId('grt'),
           deviceId: device.id,
-          userId: grantee.id,
+          userId: grantee?.id ?? null,
+          email,
           level: input.level,
           grantedBy: actor.userId,
           createdAt: clock.now(),
         });
+    if (grant.userId) events.emit('access.changed', { userId: grant.userId });
     await auditor.record({
       actor: actor.userId,
       action: 'device.shared',
@@ -55,37 +83,39 @@ export class ShareService {
       targetId: device.id,
       orgId: device.orgId,
       ip,
-      details: { userId: grantee.id, level: input.level, previous: existing?.level ?? null },
+      details: { email, level: input.level, previous: existing?.level ?? null },
     });
-    return { ...grant, email: grantee.email };
+    return this.#public(grant);
   }
 
   async list(actor: AuthenticatedActor, deviceId: string): Promise<PublicGrant[]> {
     const device = await this.#shareable(actor, deviceId);
     const out: PublicGrant[] = [];
-    for (const grant of await this.deps.store.grants.forDevice(device.id)) {
-      const user = await this.deps.store.users.get(grant.userId);
-      out.push({ ...grant, email: user?.email ?? '' });
-    }
-    return out;
+    for (const grant of await this.deps.store.grants.forDevice(device.id)) out.push(await this.#public(grant));
+    return out.sort((a, b) => a.email.localeCompare(b.email));
   }
 
-  /** The sharer side revokes; a grantee may also drop a device shared with them. */
+  /**
+   * The sharer side revokes a share by its id (or by the grantee's user id); a grantee may also
+   * drop a device shared with them, by their own user id.
+   */
   async revoke(
     actor: AuthenticatedActor,
     deviceId: string,
-    userId: string,
+    shareOrUserId: string,
     ip: string | null,
   ): Promise<void> {
-    const { store, auditor } = this.deps;
+    const { store, auditor, events } = this.deps;
     const device = await store.devices.get(deviceId);
-    const self = userId === actor.userId && actor.grants?.has(deviceId) === true;
+    const self = shareOrUserId === actor.userId && actor.grants?.has(deviceId) === true;
     if (!device || (!self && !canShareDevice(actor, device))) throw notFound('Device', deviceId);
-    const grant = (await store.grants.forDevice(device.id)).find((g) => g.userId === userId);
-    if (!grant) throw notFound('Share of device', `${deviceId} with ${userId}`);
+    const grant = (await store.grants.forDevice(device.id)).find(
+      (g) => g.id === shareOrUserId || g.userId === shareOrUserId,
+    );
+    if (!grant) throw notFound('Share of device', `${deviceId}: ${shareOrUserId}`);
     await store.grants.delete(grant.id);
     // Open push streams of the grantee drop the device now, not at their next heartbeat.
-    this.deps.events.emit('access.changed', { userId });
+    if (grant.userId) events.emit('access.changed', { userId: grant.userId });
     await auditor.record({
       actor: actor.userId,
       action: 'device.unshared',
@@ -93,7 +123,7 @@ export class ShareService {
       targetId: device.id,
       orgId: device.orgId,
       ip,
-      details: { userId, level: grant.level },
+      details: { email: (await this.#public(grant)).email, level: grant.level },
     });
   }
 
@@ -109,6 +139,19 @@ export class ShareService {
       out.push({ device: visible, level });
     }
     return out;
+  }
+
+  async #public(grant: DeviceGrant): Promise<PublicGrant> {
+    const email =
+      grant.email ?? (grant.userId ? (await this.deps.store.users.get(grant.userId))?.email : undefined) ?? '';
+    return {
+      id: grant.id,
+      deviceId: grant.deviceId,
+      email,
+      level: grant.level,
+      grantedBy: grant.grantedBy,
+      createdAt: grant.createdAt,
+    };
   }
 
   async #shareable(actor: AuthenticatedActor, deviceId: string): Promise<Device> {

@@ -188,7 +188,13 @@ export type GrantLevel = 'view' | 'control';
 export interface DeviceGrant {
   id: string;
   deviceId: string;
-  userId: string;
+  /**
+   * The grantee; null while no account uses `email` (a share never says whether one does): the
+   * grant starts to work when an account with that address is activated.
+   */
+  userId: string | null;
+  /** The address the sharer named, normalised (absent on grants stored before it was kept). */
+  email?: string;
   level: GrantLevel;
   grantedBy: string;
   createdAt: number;

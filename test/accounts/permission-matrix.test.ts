@@ -445,7 +445,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
       }),
     },
     {
-      route: 'DELETE /api/devices/:id/shares/:userId',
+      route: 'DELETE /api/devices/:id/shares/:shareId',
       relations: 'device',
       allow: shareDevice,
       request: async (c) => {

@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readServerSentEvents, type ServerSentEvent } from '../../shared/sse.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
-import { addUser, createOrg } from './account-support.js';
+import { addUser, createOrg, readOutbox } from './account-support.js';
 
 type DeviceView = { values: Record<string, { value: unknown }>; error?: { code: string } };
 
@@ -57,14 +57,14 @@ describe('device sharing', () => {
       friend.token,
     );
     expect(self.status).toBe(404);
-    const granted = await gw.api<{ level: string; userId: string }>(
+    const granted = await gw.api<{ level: string; email: string }>(
       'POST',
       `/api/devices/${deviceId}/shares`,
       { email: 'friend@example.com', level: 'view' },
       owner.token,
     );
     expect(granted.status).toBe(201);
-    expect(granted.body).toMatchObject({ level: 'view', userId: friend.id });
+    expect(granted.body).toMatchObject({ level: 'view', email: 'friend@example.com' });
 
     await expect
       .poll(
@@ -146,9 +146,10 @@ describe('device sharing', () => {
     );
   });
 
-  it('shares only with an existing active account', async () => {
+  it('never tells whether an address has an account: same answer, no user id; the share waits for one', async () => {
     const admin = await gw.login();
     const owner = await addUser(gw, admin, 'o2@example.com', 'user');
+    const knownUser = await addUser(gw, admin, 'known@example.com', 'user');
     const template = await gw.api<{ id: string }>('POST', '/api/templates', { name: 'Plug' }, admin);
     const session = await gw.api<{ deviceId: string }>(
       'POST',
@@ -156,13 +157,48 @@ describe('device sharing', () => {
       { templateId: template.body.id },
       owner.token,
     );
-    const res = await gw.api<{ error: { code: string } }>(
+    const shares = `/api/devices/${session.body.deviceId}/shares`;
+    const known = await gw.api<Record<string, unknown>>(
       'POST',
-      `/api/devices/${session.body.deviceId}/shares`,
-      { email: 'stranger@example.com', level: 'view' },
+      shares,
+      { email: 'known@example.com', level: 'view' },
       owner.token,
     );
-    expect(res.body.error.code).toBe('NOT_FOUND');
+    const stranger = await gw.api<Record<string, unknown>>(
+      'POST',
+      shares,
+      { email: 'Stranger@Example.com', level: 'view' },
+      owner.token,
+    );
+    expect(stranger.status).toBe(known.status);
+    expect(Object.keys(stranger.body).sort()).toEqual(Object.keys(known.body).sort());
+    for (const body of [known.body, stranger.body]) {
+      expect(JSON.stringify(body)).not.toContain(knownUser.id);
+      expect(body).not.toHaveProperty('userId');
+    }
+    expect(stranger.body).toMatchObject({ email: 'stranger@example.com', level: 'view' });
+    const list = await gw.api<{ shares: Array<Record<string, unknown>> }>(
+      'GET',
+      shares,
+      undefined,
+      owner.token,
+    );
+    expect(list.body.shares.map((s) => s.email)).toEqual(['known@example.com', 'stranger@example.com']);
+    expect(JSON.stringify(list.body)).not.toContain(knownUser.id);
+    // Nothing reaches the address: no account, no mail.
+    expect(await gw.gateway.services.store.users.byEmail('stranger@example.com')).toBeUndefined();
+    expect((await readOutbox(gw.dataDir)).some((m) => m.to.includes('stranger@'))).toBe(false);
+
+    // Once an account with that address is activated, the share works.
+    const stranger2 = await addUser(gw, admin, 'stranger@example.com', 'user');
+    const seen = await gw.api('GET', `/api/devices/${session.body.deviceId}`, undefined, stranger2.token);
+    expect(seen.status).toBe(200);
+    // A share is revoked by its id.
+    const revoke = await gw.api('DELETE', `${shares}/${String(stranger.body.id)}`, undefined, owner.token);
+    expect(revoke.status).toBe(204);
+    expect(
+      (await gw.api('GET', `/api/devices/${session.body.deviceId}`, undefined, stranger2.token)).status,
+    ).toBe(404);
   });
 
   it('a control share never lets its holder take the device over, and revoking it ends its stream at once', async () => {

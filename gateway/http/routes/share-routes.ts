@@ -1,4 +1,7 @@
-/** Device sharing: grants of view or control to existing users of any org, and what is shared with me. */
+/**
+ * Device sharing: grants of view or control by email address, to people of any org, and what is
+ * shared with me. The answer to a grant is the same whether or not the address has an account.
+ */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
@@ -28,11 +31,12 @@ export const shareRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices 
         .send(await shares.grant(actorOf(request), request.params.id, request.body, request.ip)),
   );
 
+  // By the share's id; the grantee's user id works too (a grantee drops a share with their own).
   app.delete(
-    '/devices/:id/shares/:userId',
-    { schema: { params: strict({ id: Id, userId: Id }) } },
+    '/devices/:id/shares/:shareId',
+    { schema: { params: strict({ id: Id, shareId: Id }) } },
     async (request, reply) => {
-      await shares.revoke(actorOf(request), request.params.id, request.params.userId, request.ip);
+      await shares.revoke(actorOf(request), request.params.id, request.params.shareId, request.ip);
       return reply.status(204).send();
     },
   );
