@@ -91,7 +91,8 @@ export class ShareService {
   async list(actor: AuthenticatedActor, deviceId: string): Promise<PublicGrant[]> {
     const device = await this.#shareable(actor, deviceId);
     const out: PublicGrant[] = [];
-    for (const grant of await this.deps.store.grants.forDevice(device.id)) out.push(await this.#public(grant));
+    for (const grant of await this.deps.store.grants.forDevice(device.id))
+      out.push(await this.#public(grant));
     return out.sort((a, b) => a.email.localeCompare(b.email));
   }
 
@@ -143,7 +144,9 @@ export class ShareService {
 
   async #public(grant: DeviceGrant): Promise<PublicGrant> {
     const email =
-      grant.email ?? (grant.userId ? (await this.deps.store.users.get(grant.userId))?.email : undefined) ?? '';
+      grant.email ??
+      (grant.userId ? (await this.deps.store.users.get(grant.userId))?.email : undefined) ??
+      '';
     return {
       id: grant.id,
       deviceId: grant.deviceId,

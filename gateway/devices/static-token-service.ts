@@ -12,7 +12,7 @@ import { FailureLimiter } from '../../shared/failure-limiter.js';
 import { newDeviceToken, newId, randomAlphanumeric, sha256Hex } from '../../shared/ids.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { PlanLimits } from '../accounts/plan-limits.js';
-import { can } from '../accounts/policy.js';
+import { can, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { DeviceConnections } from '../broker/device-broker.js';
 import type { EventBus } from '../events.js';
@@ -35,6 +35,38 @@ export interface MintedDevice {
   token: string;
   /** Printed on the box as text and QR. Shown once. */
   claimCode: string;
+}
+
+/**
+ * What the maker sees of a pool device someone claimed out of the maker's sight: that it was
+ * claimed, and when. Its owner, org, values and metadata are the claimer's; the maker can still
+ * disclaim or revoke it by id.
+ */
+export interface ClaimedPoolRow {
+  id: string;
+  name: string;
+  templateId: string;
+  claimed: true;
+  claimedAt: number;
+  revoked: boolean;
+}
+
+/**
+ * The claimed-row view of a static-token device for this actor, or undefined where the actor may
+ * see the device itself (still in the pool, or claimed inside the actor's own subtree): the pool
+ * never shows more than the device routes would.
+ */
+export function claimedPoolRow(actor: AuthenticatedActor, device: Device): ClaimedPoolRow | undefined {
+  // A claim activates the device; a disclaim clears activatedAt along with the claimer's data.
+  if (device.activatedAt === null || canViewDevice(actor, device)) return undefined;
+  return {
+    id: device.id,
+    name: device.name,
+    templateId: device.templateId,
+    claimed: true,
+    claimedAt: device.activatedAt,
+    revoked: device.status === 'revoked',
+  };
 }
 
 /** A claim code as people see it: groups of four, e.g. `ABCD-EFGH-JKLM-NPQR-STUV`. */

@@ -3,7 +3,7 @@
  * answer), list the pool, disclaim a claimed device, revoke a token. Claiming is claim-routes.ts.
  */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { MAX_MINT_PER_REQUEST } from '../../devices/static-token-service.js';
+import { claimedPoolRow, MAX_MINT_PER_REQUEST } from '../../devices/static-token-service.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
 
@@ -47,14 +47,15 @@ export const staticTokenRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySer
         ),
       },
     },
-    async (request) => ({
-      devices: (
-        await staticTokens.listPool(
-          actorOf(request),
-          request.query.templateId ? { templateId: request.query.templateId } : {},
-        )
-      ).map((d) => devices.toPublic(d)),
-    }),
+    async (request) => {
+      const actor = actorOf(request);
+      const pool = await staticTokens.listPool(
+        actor,
+        request.query.templateId ? { templateId: request.query.templateId } : {},
+      );
+      // Once claimed, a row says only that (and when): the rest belongs to the claimer.
+      return { devices: pool.map((d) => claimedPoolRow(actor, d) ?? devices.toPublic(d)) };
+    },
   );
 
   app.post('/static-tokens/:id/disclaim', { schema: { params: Params } }, async (request, reply) => {
@@ -64,7 +65,9 @@ export const staticTokenRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySer
       .send({ device: devices.toPublic(result.device), claimCode: result.claimCode });
   });
 
-  app.delete('/static-tokens/:id', { schema: { params: Params } }, async (request) =>
-    devices.toPublic(await staticTokens.revoke(actorOf(request), request.params.id, { ip: request.ip })),
-  );
+  app.delete('/static-tokens/:id', { schema: { params: Params } }, async (request) => {
+    const actor = actorOf(request);
+    const device = await staticTokens.revoke(actor, request.params.id, { ip: request.ip });
+    return claimedPoolRow(actor, device) ?? devices.toPublic(device);
+  });
 };
