@@ -1,8 +1,10 @@
 /**
  * Outgoing mail through nodemailer. With an SMTP URL in the config it sends real mail; without
- * one (the embedded default) it writes each message as an .eml file into the outbox folder and
- * logs the link, so a single machine needs no mail server. A gateway that lives in memory only
- * logs. Links carry single-use secrets: the files are mode 0600 in a 0700 folder.
+ * one (the embedded default) it writes each message as an .eml file into the outbox folder, so a
+ * single machine needs no mail server. Links carry single-use secrets (a reset link is the
+ * account): they go only into the message, whose file is mode 0600 in a 0700 folder. The log says
+ * that a message was written, and where; never the link. A gateway that lives in memory keeps no
+ * message at all.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -56,7 +58,7 @@ class OutboxMailer implements Mailer {
       text: message.text,
     });
     if (!outboxDir) {
-      logger.info({ to: message.to, kind: message.kind, link: message.link }, 'mail (not stored: in memory)');
+      logger.info({ to: message.to, kind: message.kind }, 'mail dropped: this gateway keeps nothing on disk');
       return;
     }
     const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, '-');
@@ -69,10 +71,7 @@ class OutboxMailer implements Mailer {
         cause: error,
       });
     }
-    logger.info(
-      { to: message.to, kind: message.kind, file, link: message.link },
-      'mail written to the outbox',
-    );
+    logger.info({ to: message.to, kind: message.kind, file }, 'mail written to the outbox');
   }
 
   close(): void {}

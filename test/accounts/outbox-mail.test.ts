@@ -1,11 +1,14 @@
-/** The embedded mail default: one .eml file per message in <dataDir>/outbox, readable only by us, and the link in the log. */
+/**
+ * The embedded mail default: one .eml file per message in <dataDir>/outbox, readable only by us.
+ * The log says a message was written and where, never its link: a reset link in a log is the account.
+ */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
-import { readOutbox, tokenOf } from './account-support.js';
+import { readOutbox, tokenFromOutbox, tokenOf } from './account-support.js';
 
 describe('outbox mail', () => {
   let gw: TestGateway;
@@ -13,7 +16,7 @@ describe('outbox mail', () => {
     await gw.stop();
   });
 
-  it('writes a 0600 .eml file in a 0700 outbox and logs the link, never the password', async () => {
+  it('writes a 0600 .eml file in a 0700 outbox; the log names the file, never the link or a password', async () => {
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk, _encoding, done) {
@@ -34,9 +37,16 @@ describe('outbox mail', () => {
       (l) => JSON.parse(l) as { msg: string; link?: string; kind?: string; to?: string },
     );
     const entry = logged.find((l) => l.msg === 'mail written to the outbox');
-    expect(entry).toMatchObject({ kind: 'invitation', to: 'logged@example.com' });
-    expect(entry?.link).toContain(`/invitation#token=${token}`);
-    expect(entry?.link?.startsWith(gw.baseUrl)).toBe(true);
-    expect(lines.join('\n')).not.toContain('correct horse battery');
+    expect(entry).toMatchObject({ kind: 'invitation', to: 'logged@example.com', file });
+    expect(message!.text).toContain(`${gw.baseUrl}/invitation#token=${token}`);
+
+    // The same for a password reset, whose link is the account itself.
+    await gw.api('POST', '/api/auth/forgot-password', { email: 'admin@example.com' });
+    await tokenFromOutbox(gw.dataDir, 'admin@example.com', 'reset-password');
+    await expect.poll(() => lines.filter((l) => l.includes('mail written to the outbox')).length).toBe(2);
+    const log = lines.join('\n');
+    expect(log).not.toContain(token);
+    expect(log).not.toMatch(/#token=/);
+    expect(log).not.toContain('correct horse battery');
   });
 });
