@@ -40,6 +40,8 @@ export interface GatewayOptions {
   inMemory?: boolean;
   /** Tests lower the scrypt cost; production never passes this. */
   passwords?: PasswordHasher;
+  /** The built web console to serve at / (default: dist/console beside the code). */
+  consoleDir?: string;
 }
 
 export class Gateway {
@@ -193,6 +195,7 @@ export class Gateway {
       services,
       logger: moduleLogger(logger, 'http'),
       bodyLimitBytes: config.http.bodyLimitBytes,
+      consoleDir: options.consoleDir,
     });
     httpApp = http;
     return new Gateway(options, services, http, logger);

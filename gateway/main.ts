@@ -3,7 +3,8 @@
  * (where it listens, how to log in or finish set-up), and stop cleanly on SIGINT/SIGTERM.
  */
 import { join, resolve } from 'node:path';
-import { type LoadConfigOptions, loadConfig, redactConfig } from '../shared/config.js';
+import { type LoadConfigOptions, loadConfig, redactConfig, type TetherConfig } from '../shared/config.js';
+import { CONSOLE_PAGES } from '../shared/console-pages.js';
 import { createLogger } from '../shared/logger.js';
 import { Gateway } from './app.js';
 
@@ -33,13 +34,21 @@ export async function runGateway(options: LoadConfigOptions = {}): Promise<Gatew
     // Printed once, to the person at the terminal; it is never logged.
     lines.push(
       '',
-      '  No accounts yet. Create the first admin with this one-time command:',
-      `    curl -X POST ${api}/api/setup -H 'content-type: application/json' \\`,
-      `      -d '{"setupCode":"${firstRun.setupCode}","email":"you@example.com","password":"choose-a-long-password"}'`,
-      '  or restart with TETHER_ADMIN_EMAIL and TETHER_ADMIN_PASSWORD set.',
+      '  No accounts yet. Open this one-time link to create the first admin:',
+      `    ${setupLink(api, firstRun.setupCode)}`,
+      '  (or restart with TETHER_ADMIN_EMAIL and TETHER_ADMIN_PASSWORD set).',
     );
   }
-  lines.push('', '  Next: tether login --email <you>  ·  Ctrl-C stops the gateway.', '');
+  const warning = publicUrlWarning(config);
+  if (warning) {
+    logger.warn(warning);
+    lines.push('', `  Warning: ${warning}`);
+  }
+  lines.push(
+    '',
+    `  Next: open ${api}/ in a browser, or tether login --email <you>  ·  Ctrl-C stops the gateway.`,
+    '',
+  );
   process.stdout.write(lines.join('\n'));
 
   let stopping = false;
@@ -53,4 +62,18 @@ export async function runGateway(options: LoadConfigOptions = {}): Promise<Gatew
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   return gateway;
+}
+
+/** The console page that finishes first-run set-up; the code stays in the fragment, never sent to a server. */
+export const setupLink = (base: string, setupCode: string): string =>
+  `${base.replace(/\/+$/, '')}${CONSOLE_PAGES.setup}#code=${encodeURIComponent(setupCode)}`;
+
+/**
+ * A gateway on every interface without a public URL mails links to 127.0.0.1, which a phone or another
+ * computer cannot open. Said at start (and by `tether doctor`).
+ */
+export function publicUrlWarning(config: TetherConfig): string | undefined {
+  const everywhere = config.http.host === '0.0.0.0' || config.http.host === '::';
+  if (!everywhere || config.http.publicUrl) return undefined;
+  return `the HTTP API listens on all interfaces (${config.http.host}) but http.publicUrl is not set, so mailed links (invitations, password resets) point at 127.0.0.1 and open only on this machine. Set TETHER_HTTP_PUBLIC_URL to the address people reach this gateway at, e.g. http://gateway.local:8080.`;
 }

@@ -6,34 +6,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import QRCode from 'qrcode';
+import { CLAIM_QR_OPTIONS, fileNameOf, mintCsv } from '../../shared/mint-labels.js';
 import type { MintedDevice } from './static-token-service.js';
+
+export { fileNameOf, mintCsv };
 
 export type QrFormat = 'png' | 'svg';
 
-const CSV_COLUMNS = ['deviceId', 'name', 'templateId', 'token', 'claimCode'] as const;
-
-/** RFC 4180: quote a field that holds a comma, quote or line break; double inner quotes. */
-const csvField = (value: string): string =>
-  /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-
-export function mintCsv(devices: readonly MintedDevice[]): string {
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const d of devices) lines.push(CSV_COLUMNS.map((c) => csvField(d[c])).join(','));
-  return `${lines.join('\r\n')}\r\n`;
-}
-
-/** A file name from a device name: letters, digits, dot, dash, underscore; the rest become '-'. */
-export const fileNameOf = (name: string): string =>
-  name
-    .replace(/[^A-Za-z0-9._-]+/g, '-')
-    .replace(/^[-.]+|-+$/g, '')
-    .slice(0, 80) || 'device';
-
 export async function qrImage(text: string, format: QrFormat): Promise<Buffer> {
-  // Error correction M: survives a scuffed label and keeps the code small enough for 20 chars.
-  if (format === 'svg')
-    return Buffer.from(await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M' }));
-  return QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 2, scale: 8 });
+  if (format === 'svg') return Buffer.from(await QRCode.toString(text, { type: 'svg', ...CLAIM_QR_OPTIONS }));
+  return QRCode.toBuffer(text, { type: 'png', ...CLAIM_QR_OPTIONS, scale: 8 });
 }
 
 /**

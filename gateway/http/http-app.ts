@@ -14,6 +14,8 @@ import { isTetherError, TetherError, toTetherError } from '../../shared/errors.j
 import type { Logger } from '../../shared/logger.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { GatewayServices } from '../services.js';
+import { browserAuthRoutes } from './browser-auth-routes.js';
+import { consoleRoutes } from './console-routes.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
@@ -58,9 +60,11 @@ export interface HttpAppOptions {
   services: GatewayServices;
   logger: Logger;
   bodyLimitBytes: number;
+  /** The built web console (dist/console); found beside the code when absent. */
+  consoleDir?: string | undefined;
 }
 
-export function buildHttpApp({ services, logger, bodyLimitBytes }: HttpAppOptions): HttpApp {
+export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir }: HttpAppOptions): HttpApp {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -107,6 +111,8 @@ export function buildHttpApp({ services, logger, bodyLimitBytes }: HttpAppOption
   app.register(invitationRoutes, { services, prefix: '/api' });
   app.register(shareRoutes, { services, prefix: '/api' });
   app.register(auditRoutes, { services, prefix: '/api' });
+  app.register(browserAuthRoutes, { services, prefix: '/api' });
+  app.register(consoleRoutes, { consoleDir });
   return app;
 }
 

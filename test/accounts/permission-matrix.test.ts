@@ -11,6 +11,7 @@ import { BUILT_IN_ROLES, type Permission } from '../../gateway/accounts/permissi
 import { roleRecordId } from '../../gateway/accounts/role-service.js';
 import { registeredRoutes } from '../../gateway/http/http-app.js';
 import type { Device, Template, User } from '../../gateway/store/types.js';
+import { CONSOLE_PAGES } from '../../shared/console-pages.js';
 import { newDeviceToken, newId, newTemplateId, sha256Hex } from '../../shared/ids.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { createOrg, PASSWORD } from './account-support.js';
@@ -205,6 +206,42 @@ describe('permission matrix: every route × built-in role × org relation', () =
       anonymous: { body: { token: 'x'.repeat(43), password: PASSWORD }, status: 410 },
       request: async () => ({ path: '/api/registrations/verify' }),
     },
+    // The web console: its pages and files are public (the data behind them is not); the browser
+    // session routes refuse anything without the console's CSRF header.
+    ...Object.values(CONSOLE_PAGES).map(
+      (path): Spec => ({
+        route: `GET ${path}`,
+        relations: 'none',
+        allow: anyone,
+        stream: true,
+        anonymous: { body: undefined, status: 200 },
+        request: async () => ({ path }),
+      }),
+    ),
+    {
+      route: 'GET /assets/:file',
+      relations: 'none',
+      allow: anyone,
+      stream: true,
+      // The literal ":file" is not a file name the route accepts.
+      anonymous: { body: undefined, status: 400 },
+      request: async () => ({ path: '/assets/nothing.js' }),
+    },
+    ...['POST /api/browser-session', 'POST /api/browser-session/refresh', 'DELETE /api/browser-session'].map(
+      (route): Spec => ({
+        route,
+        relations: 'none',
+        allow: anyone,
+        anonymous: {
+          body:
+            route.endsWith('session') && route.startsWith('POST')
+              ? { email: 'x@example.com', password: 'wrong password' }
+              : undefined,
+          status: 403,
+        },
+        request: async () => ({ path: route.split(' ')[1]! }),
+      }),
+    ),
     // Registration names a root org: a sub-org id is as unknown as a made-up one.
     {
       route: 'POST /api/registrations',
@@ -757,6 +794,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
         spec.route.split(' ')[1]!,
         spec.anonymous!.body,
         undefined,
+        spec.stream,
       );
       expect(res.status, spec.route).toBe(spec.anonymous!.status);
       expect(await fingerprint(), spec.route).toBe(before);

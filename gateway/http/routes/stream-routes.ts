@@ -6,6 +6,7 @@
  * sight), and end (the access token expired or was revoked: reconnect with a fresh one).
  */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import type { AuthenticatedActor } from '../../accounts/auth-service.js';
 import { canViewDevice } from '../../accounts/policy.js';
 import type { GatewayServices } from '../../services.js';
 import type { Device } from '../../store/types.js';
@@ -20,12 +21,28 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
   const { devices, events } = services;
   app.addHook('preHandler', requireActor(services));
 
+  const visibleAmong = async (actor: AuthenticatedActor, ids: ReadonlySet<string>) => {
+    const out = [];
+    for (const id of ids) {
+      const device = await services.store.devices.get(id);
+      if (device && canViewDevice(actor, device)) out.push(devices.toPublic(device));
+    }
+    return out;
+  };
+
   app.get(
     '/stream',
     {
       schema: {
         querystring: Type.Object(
-          { deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+          {
+            deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            // The devices a page shows (a list page of up to 200), comma-separated: the snapshot
+            // and the news are only theirs, not every device the caller may see.
+            deviceIds: Type.Optional(
+              Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){0,199}$' }),
+            ),
+          },
           { additionalProperties: false },
         ),
       },
@@ -34,10 +51,14 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
       let actor = actorOf(request);
       const accessToken = (request.headers.authorization ?? '').slice(7).trim();
       const only = request.query.deviceId;
-      // An unknown or invisible device fails as JSON, before the stream starts.
+      const some = request.query.deviceIds ? new Set(request.query.deviceIds.split(',')) : undefined;
+      // An unknown or invisible device fails as JSON, before the stream starts; in a list, devices
+      // the caller may not see are left out, as if they did not exist.
       const initial = only
         ? [devices.toPublic(await devices.getVisible(actor, only))]
-        : await devices.listVisible(actor);
+        : some
+          ? await visibleAmong(actor, some)
+          : await devices.listVisible(actor);
       const seen = new Set(initial.map((d) => d.id));
       reply.hijack();
       const res = reply.raw;
@@ -55,6 +76,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
       /** Whether this stream may carry news of the device; says `removed` once when it may not. */
       const visible = (device: Device): boolean => {
         if (only && device.id !== only) return false;
+        if (some && !some.has(device.id)) return false;
         if (canViewDevice(actor, device)) {
           seen.add(device.id);
           return true;
