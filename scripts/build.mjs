@@ -1,7 +1,9 @@
-// Bundles the `tether` command into dist/ with esbuild. Dependencies stay external (installed by
-// npm): pino's transports and CJS packages that require node built-ins break when bundled.
+// Bundles the `tether` command into dist/ with esbuild, then the web console into dist/console.
+// Dependencies stay external (installed by npm): pino's transports and CJS packages that require
+// node built-ins break when bundled.
 import { chmod } from 'node:fs/promises';
 import { build } from 'esbuild';
+import { buildConsole } from '../console/build.mjs';
 
 const started = Date.now();
 await build({
@@ -18,3 +20,5 @@ await build({
 await chmod('dist/tether.js', 0o755);
 if (!process.argv.includes('--quiet'))
   process.stderr.write(`built dist/tether.js in ${Date.now() - started} ms\n`);
+// The web console the gateway serves at / (dist/console).
+await buildConsole({ quiet: process.argv.includes('--quiet') });

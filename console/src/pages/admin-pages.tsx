@@ -1,0 +1,597 @@
+/**
+ * Pages for people who manage an organization: its tree, people, roles and permissions,
+ * invitations, products (templates) and static-token mints, and the audit log. Each page appears
+ * only for the permission the gateway requires for it, and the gateway decides every request.
+ */
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import type {
+  AuditEvent,
+  Datastream,
+  Invitation,
+  OrgView,
+  PublicUser,
+  Role,
+  Template,
+} from '../api-types.js';
+import { formatTime } from '../format.js';
+import { can, me } from '../session.js';
+import {
+  Badge,
+  Button,
+  ConfirmDialog,
+  ErrorNotice,
+  Field,
+  Form,
+  Loading,
+  Notice,
+  Page,
+  Select,
+  Table,
+} from '../ui/components.js';
+import { useAction, useLoad } from '../ui/hooks.js';
+import { AuditTable } from './device-page.js';
+
+const useOrgs = () =>
+  useLoad((signal) => api.get<{ orgs: (OrgView & { depth?: number })[] }>('/api/orgs', signal), []);
+
+const useRoles = (orgId: string | undefined) =>
+  useLoad(
+    (signal) =>
+      orgId
+        ? api.get<{ roles: (Role & { key: string })[] }>(
+            `/api/orgs/${encodeURIComponent(orgId)}/roles`,
+            signal,
+          )
+        : Promise.resolve({ roles: [] }),
+    [orgId],
+  );
+
+// ---- organizations ----------------------------------------------------------------------------
+
+export function OrgsPage() {
+  const orgs = useOrgs();
+  const [name, setName] = useState('');
+  const [parentId, setParentId] = useState('');
+  const create = useAction(async () => {
+    await api.request('POST', '/api/orgs', { name, ...(parentId ? { parentId } : {}) });
+    setName('');
+    orgs.reload();
+  });
+  const list = orgs.data?.orgs ?? [];
+  return (
+    <Page title="Organizations">
+      <ErrorNotice error={orgs.error} />
+      {orgs.loading && !orgs.data ? <Loading /> : null}
+      <ul class="org-tree" aria-label="Organization tree">
+        {list.map((o) => (
+          <li key={o.id} style={{ '--depth': String(o.depth ?? 0) }}>
+            <strong>{o.name}</strong> <Badge>{String(o.effectivePlan ?? o.plan ?? '')}</Badge>
+            {o.kind === 'partner' ? <Badge tone="warn">partner</Badge> : null}{' '}
+            <code class="muted">{o.id}</code>
+          </li>
+        ))}
+      </ul>
+      {can('org.create-sub') ? (
+        <section class="card" aria-labelledby="new-org-title">
+          <h2 id="new-org-title">New sub-organization</h2>
+          <Form label="Create an organization" onSubmit={() => void create.run()}>
+            <Field label="Name" required maxLength={120} value={name} onValue={setName} />
+            <Select
+              label="Inside"
+              value={parentId}
+              onValue={setParentId}
+              options={[
+                { value: '', label: me.value?.org?.name ?? 'My organization' },
+                ...list
+                  .filter((o) => o.id !== me.value?.org?.id)
+                  .map((o) => ({ value: o.id, label: o.name })),
+              ]}
+            />
+            <ErrorNotice error={create.error} />
+            <Button kind="primary" type="submit" busy={create.busy}>
+              Create
+            </Button>
+          </Form>
+        </section>
+      ) : null}
+    </Page>
+  );
+}
+
+// ---- people -----------------------------------------------------------------------------------
+
+function InviteForm(props: { onDone: () => void }) {
+  const orgs = useOrgs();
+  const [email, setEmail] = useState('');
+  const [orgId, setOrgId] = useState('');
+  const [roleId, setRoleId] = useState('user');
+  const org = orgId || me.value?.user.orgId;
+  const roles = useRoles(org);
+  const [sent, setSent] = useState('');
+  const invite = useAction(async () => {
+    await api.request('POST', '/api/invitations', { email, roleId, ...(orgId ? { orgId } : {}) });
+    setSent(email);
+    setEmail('');
+    props.onDone();
+  });
+  return (
+    <section class="card" aria-labelledby="invite-title">
+      <h2 id="invite-title">Invite someone</h2>
+      <Form label="Invite someone" onSubmit={() => void invite.run()}>
+        <Field label="Email" type="email" required value={email} onValue={setEmail} />
+        <Select
+          label="Organization"
+          value={orgId}
+          onValue={setOrgId}
+          options={[
+            { value: '', label: me.value?.org?.name ?? 'My organization' },
+            ...(orgs.data?.orgs ?? [])
+              .filter((o) => o.id !== me.value?.user.orgId)
+              .map((o) => ({ value: o.id, label: o.name })),
+          ]}
+        />
+        <Select
+          label="Role"
+          value={roleId}
+          onValue={setRoleId}
+          options={(roles.data?.roles ?? []).map((r) => ({ value: r.key, label: r.name }))}
+        />
+        {sent ? (
+          <Notice kind="success">Invitation mailed to {sent}. The link works for 30 days.</Notice>
+        ) : null}
+        <ErrorNotice error={invite.error} />
+        <Button kind="primary" type="submit" busy={invite.busy}>
+          Send invitation
+        </Button>
+      </Form>
+    </section>
+  );
+}
+
+export function UsersPage() {
+  const users = useLoad((signal) => api.get<{ users: PublicUser[] }>('/api/users', signal), []);
+  const [selected, setSelected] = useState<PublicUser | undefined>(undefined);
+  return (
+    <Page title="People">
+      {can('users.invite') ? <InviteForm onDone={users.reload} /> : null}
+      <ErrorNotice error={users.error} />
+      {users.data ? (
+        <Table label="People">
+          <thead>
+            <tr>
+              <th scope="col">Email</th>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Status</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.data.users.map((u) => (
+              <tr key={u.id}>
+                <td>{u.email}</td>
+                <td>{u.name}</td>
+                <td>{u.roleId}</td>
+                <td>
+                  <Badge tone={u.status === 'active' ? 'good' : 'warn'}>{u.status}</Badge>
+                </td>
+                <td>
+                  <Button kind="quiet" onClick={() => setSelected(u)} aria-label={`Manage ${u.email}`}>
+                    Manage
+                  </Button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      ) : (
+        <Loading />
+      )}
+      {selected ? (
+        <ManageUser
+          key={selected.id}
+          user={selected}
+          onDone={() => {
+            users.reload();
+            setSelected(undefined);
+          }}
+        />
+      ) : null}
+    </Page>
+  );
+}
+
+function ManageUser(props: { user: PublicUser; onDone: () => void }) {
+  const u = props.user;
+  const orgs = useOrgs();
+  const [orgId, setOrgId] = useState(u.orgId);
+  const roles = useRoles(orgId);
+  const [roleId, setRoleId] = useState(u.roleId);
+  const [message, setMessage] = useState('');
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const path = `/api/users/${encodeURIComponent(u.id)}`;
+  const save = useAction(async () => {
+    if (orgId !== u.orgId) await api.request('POST', `${path}/move`, { orgId, roleId });
+    else await api.request('PATCH', path, { roleId });
+    props.onDone();
+  });
+  const reset = useAction(async () => {
+    await api.request('POST', `${path}/reset-password`, {});
+    setMessage(`A password reset link was mailed to ${u.email}.`);
+  });
+  const logout = useAction(async () => {
+    await api.request('POST', `${path}/logout`);
+    setMessage(`${u.email} is signed out everywhere.`);
+  });
+  const remove = useAction(async () => {
+    await api.request('DELETE', path);
+    props.onDone();
+  });
+  const self = u.id === me.value?.user.id;
+  return (
+    <section class="card" aria-labelledby="manage-title">
+      <h2 id="manage-title">Manage {u.email}</h2>
+      {can('users.edit') ? (
+        <Form label={`Role of ${u.email}`} onSubmit={() => void save.run()}>
+          <Select
+            label="Organization"
+            value={orgId}
+            onValue={setOrgId}
+            options={(orgs.data?.orgs ?? []).map((o) => ({ value: o.id, label: o.name }))}
+          />
+          <Select
+            label="Role"
+            value={roleId}
+            onValue={setRoleId}
+            options={(roles.data?.roles ?? []).map((r) => ({ value: r.key, label: r.name }))}
+          />
+          <ErrorNotice error={save.error} />
+          <Button kind="primary" type="submit" busy={save.busy} disabled={self}>
+            Save
+          </Button>
+        </Form>
+      ) : null}
+      <div class="button-row">
+        {can('users.reset-password') ? (
+          <Button busy={reset.busy} onClick={() => void reset.run()}>
+            Mail a password reset
+          </Button>
+        ) : null}
+        {can('users.force-logout') ? (
+          <Button busy={logout.busy} onClick={() => void logout.run()}>
+            Sign out everywhere
+          </Button>
+        ) : null}
+        {can('users.delete') && !self ? (
+          <Button kind="danger" onClick={() => setConfirmDelete(true)}>
+            Delete…
+          </Button>
+        ) : null}
+      </div>
+      {message ? <Notice kind="success">{message}</Notice> : null}
+      <ErrorNotice error={reset.error ?? logout.error} />
+      <ConfirmDialog
+        open={confirmDelete}
+        title={`Delete ${u.email}?`}
+        confirmLabel="Delete person"
+        busy={remove.busy}
+        onConfirm={() => void remove.run()}
+        onCancel={() => setConfirmDelete(false)}
+      >
+        <p>Their devices stay in the organization, without an owner. This cannot be undone.</p>
+        <ErrorNotice error={remove.error} />
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+export function InvitationsPage() {
+  const list = useLoad(
+    (signal) => api.get<{ invitations: (Invitation & { status: string })[] }>('/api/invitations', signal),
+    [],
+  );
+  const revoke = useAction(async (id: string) => {
+    await api.request('DELETE', `/api/invitations/${encodeURIComponent(id)}`);
+    list.reload();
+  });
+  return (
+    <Page title="Invitations">
+      <InviteForm onDone={list.reload} />
+      <ErrorNotice error={list.error ?? revoke.error} />
+      {list.data ? (
+        <Table label="Invitations">
+          <thead>
+            <tr>
+              <th scope="col">Email</th>
+              <th scope="col">Role</th>
+              <th scope="col">Status</th>
+              <th scope="col">Expires</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.invitations.map((i) => (
+              <tr key={i.id}>
+                <td>{i.email}</td>
+                <td>{i.roleId}</td>
+                <td>{i.status}</td>
+                <td>{formatTime(i.expiresAt)}</td>
+                <td>
+                  {i.status === 'pending' ? (
+                    <Button
+                      kind="quiet"
+                      onClick={() => void revoke.run(i.id)}
+                      aria-label={`Revoke invitation of ${i.email}`}
+                    >
+                      Revoke
+                    </Button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      ) : (
+        <Loading />
+      )}
+    </Page>
+  );
+}
+
+// ---- roles ------------------------------------------------------------------------------------
+
+export function RolesPage() {
+  const orgs = useOrgs();
+  const [orgId, setOrgId] = useState('');
+  const org = orgId || me.value?.user.orgId;
+  const roles = useRoles(org);
+  const catalogue = useLoad((signal) => api.get<{ permissions: string[] }>('/api/permissions', signal), []);
+  const editable = can('roles.edit');
+  return (
+    <Page title="Roles and permissions">
+      <Select
+        label="Organization"
+        value={orgId}
+        onValue={setOrgId}
+        options={[
+          { value: '', label: me.value?.org?.name ?? 'My organization' },
+          ...(orgs.data?.orgs ?? [])
+            .filter((o) => o.id !== me.value?.user.orgId)
+            .map((o) => ({ value: o.id, label: o.name })),
+        ]}
+      />
+      <ErrorNotice error={roles.error ?? catalogue.error} />
+      {(roles.data?.roles ?? []).map((role) => (
+        <RoleCard
+          key={`${org}:${role.key}`}
+          orgId={org ?? ''}
+          role={role}
+          catalogue={catalogue.data?.permissions ?? []}
+          editable={editable && role.key !== 'admin'}
+          onDone={roles.reload}
+        />
+      ))}
+    </Page>
+  );
+}
+
+function RoleCard(props: {
+  orgId: string;
+  role: Role & { key: string };
+  catalogue: string[];
+  editable: boolean;
+  onDone: () => void;
+}) {
+  const [chosen, setChosen] = useState(new Set(props.role.permissions));
+  const save = useAction(async () => {
+    await api.request(
+      'PATCH',
+      `/api/orgs/${encodeURIComponent(props.orgId)}/roles/${encodeURIComponent(props.role.key)}`,
+      { permissions: [...chosen] },
+    );
+    props.onDone();
+  });
+  const changed =
+    chosen.size !== props.role.permissions.length || props.role.permissions.some((p) => !chosen.has(p));
+  return (
+    <section class="card" aria-labelledby={`role-${props.role.key}`}>
+      <h2 id={`role-${props.role.key}`}>
+        {props.role.name} {props.role.builtIn ? <Badge>built in</Badge> : null}
+      </h2>
+      <fieldset class="permissions" disabled={!props.editable}>
+        <legend>
+          Permissions{' '}
+          {props.editable ? null : (
+            <span class="muted">
+              (locked:{' '}
+              {props.role.key === 'admin'
+                ? 'Admin holds every permission'
+                : 'your plan or role does not allow editing'}
+              )
+            </span>
+          )}
+        </legend>
+        {props.catalogue.map((p) => (
+          <label key={p} class="check">
+            <input
+              type="checkbox"
+              checked={chosen.has(p)}
+              onChange={(e) => {
+                const next = new Set(chosen);
+                if ((e.currentTarget as HTMLInputElement).checked) next.add(p);
+                else next.delete(p);
+                setChosen(next);
+              }}
+            />
+            {p}
+          </label>
+        ))}
+      </fieldset>
+      {props.editable ? (
+        <>
+          <ErrorNotice error={save.error} />
+          <Button kind="primary" busy={save.busy} disabled={!changed} onClick={() => void save.run()}>
+            Save {props.role.name}
+          </Button>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+// ---- templates --------------------------------------------------------------------------------
+
+const TYPES: Datastream['type'][] = ['int', 'double', 'string', 'enum', 'location'];
+
+export function TemplatesPage() {
+  const list = useLoad((signal) => api.get<{ templates: Template[] }>('/api/templates', signal), []);
+  return (
+    <Page title="Products">
+      {can('templates.edit') ? <NewTemplate onDone={list.reload} /> : null}
+      <ErrorNotice error={list.error} />
+      {(list.data?.templates ?? []).map((t) => (
+        <section class="card" key={t.id} aria-labelledby={`tmpl-${t.id}`}>
+          <h2 id={`tmpl-${t.id}`}>
+            {t.name} <code class="muted">{t.id}</code>
+          </h2>
+          <p class="muted">
+            Security {t.minSecurity ?? 2} or better{t.hotspotPrefix ? ` · hotspot ${t.hotspotPrefix}` : ''}
+          </p>
+          <ul class="plain-list">
+            {t.datastreams.map((d) => (
+              <li key={d.name}>
+                <strong>{d.name}</strong> · {d.type}
+                {d.min !== undefined || d.max !== undefined ? ` · ${d.min ?? '…'} to ${d.max ?? '…'}` : ''}
+                {d.values ? ` · ${d.values.join(', ')}` : ''}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+    </Page>
+  );
+}
+
+function NewTemplate(props: { onDone: () => void }) {
+  const [name, setName] = useState('');
+  const [streams, setStreams] = useState<
+    { name: string; type: Datastream['type']; min: string; max: string }[]
+  >([{ name: '', type: 'double', min: '', max: '' }]);
+  const create = useAction(async () => {
+    const datastreams = streams
+      .filter((s) => s.name.trim())
+      .map((s) => ({
+        name: s.name.trim(),
+        type: s.type,
+        ...(s.min !== '' ? { min: Number(s.min) } : {}),
+        ...(s.max !== '' ? { max: Number(s.max) } : {}),
+      }));
+    await api.request('POST', '/api/templates', { name, datastreams });
+    setName('');
+    setStreams([{ name: '', type: 'double', min: '', max: '' }]);
+    props.onDone();
+  });
+  const update = (i: number, change: Partial<(typeof streams)[number]>) =>
+    setStreams(streams.map((s, j) => (j === i ? { ...s, ...change } : s)));
+  return (
+    <section class="card" aria-labelledby="new-template-title">
+      <h2 id="new-template-title">New product</h2>
+      <Form label="Create a product" onSubmit={() => void create.run()}>
+        <Field label="Product name" required maxLength={120} value={name} onValue={setName} />
+        {streams.map((s, i) => (
+          <fieldset class="datastream-row" key={i}>
+            <legend>Datastream {i + 1}</legend>
+            <Field
+              label="Name"
+              pattern="[A-Za-z0-9_\-.:]{1,64}"
+              value={s.name}
+              onValue={(v) => update(i, { name: v })}
+            />
+            <Select
+              label="Type"
+              value={s.type}
+              onValue={(v) => update(i, { type: v as Datastream['type'] })}
+              options={TYPES.map((t) => ({ value: t, label: t }))}
+            />
+            {s.type === 'int' || s.type === 'double' ? (
+              <>
+                <Field
+                  label="Min"
+                  type="number"
+                  step="any"
+                  value={s.min}
+                  onValue={(v) => update(i, { min: v })}
+                />
+                <Field
+                  label="Max"
+                  type="number"
+                  step="any"
+                  value={s.max}
+                  onValue={(v) => update(i, { max: v })}
+                />
+              </>
+            ) : null}
+          </fieldset>
+        ))}
+        <Button onClick={() => setStreams([...streams, { name: '', type: 'double', min: '', max: '' }])}>
+          Add a datastream
+        </Button>
+        <ErrorNotice error={create.error} />
+        <Button kind="primary" type="submit" busy={create.busy}>
+          Create product
+        </Button>
+      </Form>
+    </section>
+  );
+}
+
+// ---- audit ------------------------------------------------------------------------------------
+
+export function AuditPage() {
+  const orgs = useOrgs();
+  const [orgId, setOrgId] = useState('');
+  const [targetId, setTargetId] = useState('');
+  const [applied, setApplied] = useState({ orgId: '', targetId: '' });
+  const events = useLoad(
+    (signal) => {
+      const params = new URLSearchParams({ limit: '200' });
+      if (applied.orgId) params.set('orgId', applied.orgId);
+      if (applied.targetId) params.set('targetId', applied.targetId);
+      return api.get<{ events: AuditEvent[] }>(`/api/audit?${params}`, signal);
+    },
+    [applied.orgId, applied.targetId],
+  );
+  return (
+    <Page title="Audit log">
+      <Form
+        class="filters"
+        label="Filter the audit log"
+        onSubmit={() => setApplied({ orgId, targetId: targetId.trim() })}
+      >
+        <Select
+          label="Organization"
+          value={orgId}
+          onValue={setOrgId}
+          options={[
+            { value: '', label: 'All I can see' },
+            ...(orgs.data?.orgs ?? []).map((o) => ({ value: o.id, label: o.name })),
+          ]}
+        />
+        <Field
+          label="Target id"
+          hint="A device, person or organization id."
+          value={targetId}
+          onValue={setTargetId}
+        />
+        <Button type="submit">Filter</Button>
+      </Form>
+      <ErrorNotice error={events.error} />
+      {events.data ? <AuditTable events={events.data.events} label="Audit log" /> : <Loading />}
+    </Page>
+  );
+}
