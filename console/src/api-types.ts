@@ -103,10 +103,11 @@ export interface Role {
 }
 
 export interface Share {
-  userId: string;
-  email?: string;
+  id: string;
+  deviceId: string;
+  email: string;
   level: 'view' | 'control';
-  [extra: string]: unknown;
+  createdAt: number;
 }
 
 export interface MintedDevice {

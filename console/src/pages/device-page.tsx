@@ -27,6 +27,7 @@ import {
 import { useAction, useLoad } from '../ui/hooks.js';
 import { applyDeviceEvent, OnlineBadge, statusTone } from './devices-page.js';
 
+/** What the page offers: control (write, reconfigure) and, for the owner or org-wide control, management. */
 function access(device: Device): { control: boolean; manage: boolean } {
   const mine = device.ownerId === me.value?.user.id;
   const grant = me.value?.sharedDevices.find((s) => s.deviceId === device.id)?.level;
@@ -81,7 +82,9 @@ export function DevicePage() {
       {rights.control ? <Rename device={d} onDone={device.set} /> : null}
       {rights.manage ? <Shares device={d} /> : null}
       {can('devices.transfer') ? <Transfer device={d} onDone={device.reload} /> : null}
-      {rights.control || can('devices.delete') ? <Lifecycle device={d} control={rights.control} /> : null}
+      {rights.control || can('devices.delete') ? (
+        <Lifecycle device={d} control={rights.control} manage={rights.manage} />
+      ) : null}
       {can('audit.view') ? <AuditTrail deviceId={d.id} /> : null}
     </Page>
   );
@@ -241,8 +244,8 @@ function Shares(props: { device: Device }) {
     setEmail('');
     shares.reload();
   });
-  const revoke = useAction(async (userId: string) => {
-    await api.request('DELETE', `${path}/${encodeURIComponent(userId)}`);
+  const revoke = useAction(async (shareId: string) => {
+    await api.request('DELETE', `${path}/${encodeURIComponent(shareId)}`);
     shares.reload();
   });
   return (
@@ -251,10 +254,10 @@ function Shares(props: { device: Device }) {
       <ErrorNotice error={shares.error ?? revoke.error} />
       <ul class="plain-list">
         {(shares.data?.shares ?? []).map((s) => (
-          <li key={s.userId}>
-            {s.email ?? s.userId} · {s.level}{' '}
-            <Button kind="quiet" onClick={() => void revoke.run(s.userId)}>
-              Stop sharing with {s.email ?? s.userId}
+          <li key={s.id}>
+            {s.email} · {s.level}{' '}
+            <Button kind="quiet" onClick={() => void revoke.run(s.id)}>
+              Stop sharing with {s.email}
             </Button>
           </li>
         ))}
@@ -324,7 +327,7 @@ function Transfer(props: { device: Device; onDone: () => void }) {
   );
 }
 
-function Lifecycle(props: { device: Device; control: boolean }) {
+function Lifecycle(props: { device: Device; control: boolean; manage: boolean }) {
   const { route } = useLocation();
   const base = `/api/devices/${encodeURIComponent(props.device.id)}`;
   const [confirm, setConfirm] = useState<'reprovision' | 'delete' | undefined>(undefined);
@@ -348,13 +351,11 @@ function Lifecycle(props: { device: Device; control: boolean }) {
       <h2 id="lifecycle-title">Maintenance</h2>
       <div class="button-row">
         {props.control ? (
-          <>
-            <Button busy={reconfigure.busy} onClick={() => void reconfigure.run()}>
-              Reconfigure Wi-Fi
-            </Button>
-            <Button onClick={() => setConfirm('reprovision')}>Re-provision…</Button>
-          </>
+          <Button busy={reconfigure.busy} onClick={() => void reconfigure.run()}>
+            Reconfigure Wi-Fi
+          </Button>
         ) : null}
+        {props.manage ? <Button onClick={() => setConfirm('reprovision')}>Re-provision…</Button> : null}
         {can('devices.delete') ? (
           <Button kind="danger" onClick={() => setConfirm('delete')}>
             Delete…
