@@ -122,7 +122,7 @@ export async function control(page: Page, label: string): Promise<string> {
       const found = [...document.querySelectorAll('label')].find((l) => l.textContent?.trim() === text);
       return found?.htmlFor ? `[id="${found.htmlFor}"]` : false;
     },
-    { timeout: 10_000 },
+    { timeout: 30_000 },
     label,
   );
   return (await handle.jsonValue()) as string;
@@ -152,7 +152,7 @@ export async function click(page: Page, name: string): Promise<void> {
 export async function heading(page: Page, title: string): Promise<void> {
   await page.waitForFunction(
     (t) => document.querySelector('h1')?.textContent?.trim() === t,
-    { timeout: 10_000 },
+    { timeout: 30_000 },
     title,
   );
 }

@@ -29,7 +29,7 @@ import {
 const OWNER = { email: 'owner@example.com', password: 'a long enough password' };
 const FRIEND = { email: 'friend@example.com', password: 'another long password' };
 
-describe.skipIf(SKIP_BROWSER)('web console walk-through in a real browser', () => {
+describe.skipIf(SKIP_BROWSER)('web console walk-through in a real browser', { timeout: 90_000 }, () => {
   let gw: TestGateway;
   let chrome: TestBrowser;
   let tab: TestPage;
