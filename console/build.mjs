@@ -8,15 +8,9 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function buildConsole({ outDir = join(root, 'dist', 'console'), quiet = false } = {}) {
-  const started = Date.now();
-  await rm(outDir, { recursive: true, force: true });
-  const assets = join(outDir, 'assets');
-  await mkdir(assets, { recursive: true });
-  const result = await build({
-    entryPoints: { app: join(root, 'console', 'src', 'main.tsx') },
-    outdir: assets,
-    entryNames: '[name]-[hash]',
+/** How browser code is bundled: the console, and tests that run its protocol code as the page does. */
+export function consoleBuildOptions() {
+  return {
     bundle: true,
     platform: 'browser',
     format: 'esm',
@@ -29,6 +23,19 @@ export async function buildConsole({ outDir = join(root, 'dist', 'console'), qui
     legalComments: 'linked',
     tsconfig: join(root, 'console', 'tsconfig.json'),
     logLevel: 'warning',
+  };
+}
+
+export async function buildConsole({ outDir = join(root, 'dist', 'console'), quiet = false } = {}) {
+  const started = Date.now();
+  await rm(outDir, { recursive: true, force: true });
+  const assets = join(outDir, 'assets');
+  await mkdir(assets, { recursive: true });
+  const result = await build({
+    ...consoleBuildOptions(),
+    entryPoints: { app: join(root, 'console', 'src', 'main.tsx') },
+    outdir: assets,
+    entryNames: '[name]-[hash]',
   });
   const outputs = Object.keys(result.metafile.outputs).map((file) => basename(file));
   const script = outputs.find((f) => /^app-.*\.js$/.test(f));

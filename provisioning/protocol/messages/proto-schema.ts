@@ -9,6 +9,7 @@
  */
 import protobuf from 'protobufjs';
 import { TetherError } from '../../../shared/errors.js';
+import { type DecodedMessage, ProtoCodec } from './proto-codec.js';
 
 const SCHEMA = `
 syntax = "proto3";
@@ -131,38 +132,30 @@ export type MessageName =
   | 'ActivationRequest'
   | 'ActivationResponse';
 
-/** The parsed schema. Parsing takes about a millisecond, so each codec module parses it once at load. */
-const root = protobuf.parse(SCHEMA, { keepCase: true }).root;
-
-const types = new Map<MessageName, protobuf.Type>();
-function typeOf(name: MessageName): protobuf.Type {
-  let type = types.get(name);
-  if (!type) {
-    type = root.lookupType(`tether.prov.${name}`);
-    types.set(name, type);
-  }
-  return type;
-}
+/**
+ * The parsed schema, walked by ProtoCodec: no generated code, so the same codec runs under the web
+ * console's Content-Security-Policy. Parsing takes about a millisecond, once at load.
+ */
+const codec = new ProtoCodec(protobuf.parse(SCHEMA, { keepCase: true }).root);
 
 /**
  * Encode a plain object. Callers pass only fields that differ from their proto3 default (and the
  * chosen oneof member, even when it holds a default), so the bytes equal protobuf-c's and Python's.
  */
 export function encodeMessage(name: MessageName, value: object): Uint8Array {
-  const type = typeOf(name);
-  return type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+  return codec.encode(`tether.prov.${name}`, value);
 }
 
-/** A decoded message as a plain object: bytes as Uint8Array, enums and 64-bit values as numbers. */
-export type Decoded = Record<string, unknown>;
+/**
+ * A decoded message as a plain object: bytes as Uint8Array, enums as numbers, and under each
+ * oneof's name the name of its chosen member.
+ */
+export type Decoded = DecodedMessage;
 
 /** Decode, turning any wire error into a PROTOCOL_ERROR that names what was being read. */
 export function decodeMessage(name: MessageName, bytes: Uint8Array, what: string): Decoded {
-  const type = typeOf(name);
   try {
-    const message = type.decode(bytes);
-    // Bytes stay Uint8Array (Buffer under Node); `oneofs` names the chosen member of each oneof.
-    return type.toObject(message, { enums: Number, longs: Number, oneofs: true });
+    return codec.decode(`tether.prov.${name}`, bytes);
   } catch (error) {
     throw new TetherError('PROTOCOL_ERROR', `Could not read the ${what}: the message is malformed.`, {
       cause: error,
