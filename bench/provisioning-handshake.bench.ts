@@ -7,7 +7,9 @@ import { createDiffieHellman, getDiffieHellman, randomBytes } from 'node:crypto'
 import { bench, describe } from 'vitest';
 import { decodeSessionData, encodeSessionData } from '../provisioning/protocol/messages/session-messages.js';
 import { bytesToBigInt } from '../provisioning/protocol/security/big-bytes.js';
-import { bigIntModPow, openSslModPow } from '../provisioning/protocol/security/mod-pow.js';
+import { bigIntModPow } from '../provisioning/protocol/security/mod-pow.js';
+import { openSslModPow } from '../provisioning/protocol/security/mod-pow-openssl.js';
+import { nodeCryptoProvider } from '../provisioning/protocol/security/node-crypto-provider.js';
 import { unlimitedPopGuard } from '../provisioning/protocol/security/pop-attempt-limiter.js';
 import { systemRandom } from '../provisioning/protocol/security/random-source.js';
 import {
@@ -23,15 +25,16 @@ import { Security2DeviceSession } from '../provisioning/protocol/security/securi
 import { SRP_GROUP_3072 } from '../provisioning/protocol/security/srp-groups.js';
 import { makeSrpVerifier } from '../provisioning/protocol/security/srp-verifier.js';
 import { ESPRESSIF_SRP, Srp6a } from '../provisioning/protocol/security/srp6a.js';
+import { webCrypto } from '../provisioning/protocol/security/web-crypto-provider.js';
 
 const POP = new TextEncoder().encode('abcd1234');
-const credential = makeSrpVerifier(POP);
+const credential = await makeSrpVerifier(POP);
 
-function handshake(client: ClientSecuritySession, device: DeviceSecuritySession): void {
-  let request = client.start();
+async function handshake(client: ClientSecuritySession, device: DeviceSecuritySession): Promise<void> {
+  let request = await client.start();
   for (;;) {
-    const { response } = device.handshake(decodeSessionData(encodeSessionData(request)));
-    const next = client.next(decodeSessionData(encodeSessionData(response)));
+    const { response } = await device.handshake(decodeSessionData(encodeSessionData(request)));
+    const next = await client.next(decodeSessionData(encodeSessionData(response)));
     if (!next) break;
     request = next;
   }
@@ -39,25 +42,43 @@ function handshake(client: ClientSecuritySession, device: DeviceSecuritySession)
 }
 
 describe('handshake, client + device', () => {
-  bench('security 1 (X25519 + AES-CTR)', () => {
-    handshake(
+  bench('security 1 (X25519 + AES-CTR)', async () => {
+    await handshake(
       createClientSecuritySession({ version: 1, pop: POP }),
       createDeviceSecuritySession({ version: 1, pop: POP }, { guard: unlimitedPopGuard }),
     );
   });
 
-  bench('security 2, OpenSSL modexp (chosen)', () => {
-    handshake(
+  bench('security 1, WebCrypto client (the web console)', async () => {
+    await handshake(
+      createClientSecuritySession({ version: 1, pop: POP, crypto: webCrypto }),
+      createDeviceSecuritySession({ version: 1, pop: POP }, { guard: unlimitedPopGuard }),
+    );
+  });
+
+  bench('security 2, OpenSSL modexp (chosen)', async () => {
+    await handshake(
       createClientSecuritySession({ version: 2, pop: POP }),
       createDeviceSecuritySession({ version: 2, credential }, { guard: unlimitedPopGuard }),
     );
   });
 
   bench(
+    'security 2, WebCrypto + BigInt client (the web console)',
+    async () => {
+      await handshake(
+        createClientSecuritySession({ version: 2, pop: POP, crypto: webCrypto }),
+        createDeviceSecuritySession({ version: 2, credential }, { guard: unlimitedPopGuard }),
+      );
+    },
+    { time: 2000 },
+  );
+
+  bench(
     'security 2, BigInt modexp',
-    () => {
-      const srp = new Srp6a(ESPRESSIF_SRP, 'bigint');
-      handshake(
+    async () => {
+      const srp = new Srp6a(ESPRESSIF_SRP, nodeCryptoProvider({ modPow: 'bigint' }));
+      await handshake(
         new Security2ClientSession({ pop: POP, srp, random: systemRandom, secPatchVer: 1 }),
         new Security2DeviceSession({ credential, srp, guard: unlimitedPopGuard, random: systemRandom }),
       );

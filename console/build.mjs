@@ -8,9 +8,23 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * Modules with a browser twin: the shared protocol code picks its default crypto provider from
+ * default-crypto.ts (node:crypto); in the browser that is default-crypto.browser.ts (WebCrypto).
+ */
+const browserTwins = {
+  name: 'browser-twins',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /\/default-crypto\.js$/ }, (args) => ({
+      path: join(args.resolveDir, args.path.replace(/\.js$/, '.browser.ts')),
+    }));
+  },
+};
+
 /** How browser code is bundled: the console, and tests that run its protocol code as the page does. */
 export function consoleBuildOptions() {
   return {
+    plugins: [browserTwins],
     bundle: true,
     platform: 'browser',
     format: 'esm',

@@ -103,13 +103,13 @@ export async function loadOrMakeFactoryData(
  * What the device is provisioned with for a security level. Security 2 keeps the SRP salt and
  * verifier made from the label's PoP at manufacture (esp_prov --sec2_gen_cred), never the PoP.
  */
-export function deviceSecurity(factory: FactoryData, level: 0 | 1 | 2): DeviceSecurityConfig {
+export async function deviceSecurity(factory: FactoryData, level: 0 | 1 | 2): Promise<DeviceSecurityConfig> {
   switch (level) {
     case 0:
       return { version: 0 };
     case 1:
       return { version: 1, pop: factory.pop };
     case 2:
-      return { version: 2, credential: makeSrpVerifier(factory.pop) };
+      return { version: 2, credential: await makeSrpVerifier(factory.pop) };
   }
 }

@@ -234,7 +234,7 @@ export class FleetRunner {
     d.host = new DeviceHost({
       device: d.device,
       security: provisioningService
-        ? deviceSecurity(d.factory, this.options.scenario.security)
+        ? await deviceSecurity(d.factory, this.options.scenario.security)
         : { version: 0 },
       clock: this.#clock,
       logger: this.options.logger.child({ device: d.factory.name, module: 'provisioning' }),

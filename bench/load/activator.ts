@@ -58,7 +58,7 @@ serveIpc({
         });
         const host = new DeviceHost({
           device,
-          security: { version: 2, credential: makeSrpVerifier(factory.pop) },
+          security: { version: 2, credential: await makeSrpVerifier(factory.pop) },
           clock,
           logger: silentLogger(),
           softAp: { host: '127.0.0.1', port: 0 },

@@ -42,6 +42,7 @@ import {
   type WifiScanResponse,
 } from './messages/wifi-scan-messages.js';
 import { type ProtoVersionInfo, parseProtoVersion } from './proto-version.js';
+import type { CryptoProvider } from './security/crypto-provider.js';
 import { popInvalidError } from './security/handshake-errors.js';
 import type { RandomSource } from './security/random-source.js';
 import { createClientSecuritySession } from './security/security-factory.js';
@@ -55,6 +56,8 @@ export interface ProtocommClientOptions {
   clock?: Clock;
   logger?: Logger;
   random?: RandomSource;
+  /** Default: the platform's (node:crypto under Node, WebCrypto in a browser). */
+  crypto?: CryptoProvider;
 }
 
 export interface EstablishSessionOptions {
@@ -163,10 +166,11 @@ export class ProtocommClient {
       ...(options.pop === undefined ? {} : { pop: options.pop }),
       ...(options.username === undefined ? {} : { username: options.username }),
       ...(this.#options.random ? { random: this.#options.random } : {}),
+      ...(this.#options.crypto ? { crypto: this.#options.crypto } : {}),
     });
     this.#session = undefined;
     try {
-      let request: ReturnType<typeof session.next> = session.start();
+      let request: Awaited<ReturnType<typeof session.next>> = await session.start();
       while (request) {
         let answer: Uint8Array;
         try {
@@ -184,7 +188,7 @@ export class ProtocommClient {
           }
           throw error;
         }
-        request = session.next(decodeSessionData(answer));
+        request = await session.next(decodeSessionData(answer));
       }
     } catch (error) {
       if (isTetherError(error) && error.code === 'POP_INVALID') this.#log.warn('proof of possession refused');
@@ -366,8 +370,8 @@ export class ProtocommClient {
       });
     }
     try {
-      const answer = await this.#link.exchange(endpoint, session.encrypt(plaintext));
-      return decode(session.decrypt(answer));
+      const answer = await this.#link.exchange(endpoint, await session.encrypt(plaintext));
+      return decode(await session.decrypt(answer));
     } catch (error) {
       throw stepError(error, step);
     }

@@ -25,6 +25,7 @@ import type {
 import { Endpoint } from './endpoints.js';
 import { decodeSessionData, encodeSessionData } from './messages/session-messages.js';
 import { buildProtoVersion } from './proto-version.js';
+import type { CryptoProvider } from './security/crypto-provider.js';
 import { PopAttemptLimiter, type PopLockoutPolicy } from './security/pop-attempt-limiter.js';
 import type { RandomSource } from './security/random-source.js';
 import {
@@ -47,13 +48,18 @@ export interface ProtocommDeviceOptions {
   clock?: Clock;
   logger?: Logger;
   random?: RandomSource;
+  /** Default: the platform's (node:crypto under Node). */
+  crypto?: CryptoProvider;
   /** Security sessions kept at once (oldest dropped first). Default 4. */
   maxSessions?: number;
 }
 
 interface SessionSlot {
   security: DeviceSecuritySession;
-  /** Requests of one session run one after another: the security 2 nonce counter depends on order. */
+  /**
+   * Requests of one session, handshake steps included, run one after another: each step builds on
+   * the state the one before left, and the security 2 nonce counter depends on order.
+   */
   queue: Promise<unknown>;
 }
 
@@ -109,7 +115,11 @@ export class ProtocommDevice implements EndpointHandler {
         },
       );
     }
-    const run = slot.queue.then(() => this.#encrypted(slot.security, endpoint, request));
+    return this.#inTurn(slot, () => this.#encrypted(slot.security, endpoint, request));
+  }
+
+  #inTurn<T>(slot: SessionSlot, work: () => Promise<T>): Promise<T> {
+    const run = slot.queue.then(work);
     slot.queue = run.catch(() => {});
     return run;
   }
@@ -118,7 +128,7 @@ export class ProtocommDevice implements EndpointHandler {
     if (this.#sessions.delete(sessionId)) this.#log.debug('session closed');
   }
 
-  #handshake(request: Uint8Array, sessionId: string): Uint8Array {
+  async #handshake(request: Uint8Array, sessionId: string): Promise<Uint8Array> {
     let message: ReturnType<typeof decodeSessionData>;
     try {
       message = decodeSessionData(request);
@@ -135,9 +145,11 @@ export class ProtocommDevice implements EndpointHandler {
     }
     let slot = this.#sessions.get(sessionId);
     if (!slot) {
-      const deps = this.#options.random
-        ? { guard: this.#limiter, random: this.#options.random }
-        : { guard: this.#limiter };
+      const deps = {
+        guard: this.#limiter,
+        ...(this.#options.random ? { random: this.#options.random } : {}),
+        ...(this.#options.crypto ? { crypto: this.#options.crypto } : {}),
+      };
       slot = {
         security: createDeviceSecuritySession(this.#options.security, deps),
         queue: Promise.resolve(),
@@ -149,7 +161,8 @@ export class ProtocommDevice implements EndpointHandler {
         this.#sessions.delete(id);
       }
     }
-    const { response, event } = slot.security.handshake(message);
+    const security = slot.security;
+    const { response, event } = await this.#inTurn(slot, () => security.handshake(message));
     if (event === 'established') this.#log.info({ security: version }, 'secure session established');
     if (event === 'proof-rejected') {
       this.#log.warn({ attemptsRemaining: response.attemptsRemaining }, 'proof of possession refused');
@@ -164,9 +177,9 @@ export class ProtocommDevice implements EndpointHandler {
     endpoint: string,
     request: Uint8Array,
   ): Promise<Uint8Array> {
-    const plaintext = security.decrypt(request);
+    const plaintext = await security.decrypt(request);
     try {
-      return security.encrypt(await this.#route(endpoint, plaintext));
+      return await security.encrypt(await this.#route(endpoint, plaintext));
     } catch (error) {
       // A request that decrypts but does not parse is the companion's fault: 400, not 502.
       if (error instanceof TetherError && error.code === 'PROTOCOL_ERROR') {

@@ -4,7 +4,6 @@
  * Device-side refusals surface as the HTTP and BLE transports surface them: a PROTOCOL_ERROR with
  * the device's reason as the cause.
  */
-import { randomUUID } from 'node:crypto';
 import { isTetherError, TetherError } from '../../shared/errors.js';
 import type {
   DiscoveredDevice,
@@ -20,7 +19,7 @@ export class MemoryLink implements ProvisioningLink {
   readonly #handler: EndpointHandler;
   #closed = false;
 
-  constructor(handler: EndpointHandler, sessionId: string = randomUUID()) {
+  constructor(handler: EndpointHandler, sessionId: string = globalThis.crypto.randomUUID()) {
     this.#handler = handler;
     this.sessionId = sessionId;
   }

@@ -96,7 +96,7 @@ export function simDeviceCommand(sim: Command): void {
       });
       const host = new DeviceHost({
         device,
-        security: deviceSecurity(factory, security as 0 | 1 | 2),
+        security: await deviceSecurity(factory, security as 0 | 1 | 2),
         clock,
         logger: logger.child({ module: 'provisioning' }),
         softAp: { host: '127.0.0.1', port: Number(opts.softapPort) },

@@ -13,7 +13,7 @@ const FIVE_MINUTES = 5 * 60_000;
 
 const configs: Array<[string, DeviceSecurityConfig]> = [
   ['security 1', { version: 1, pop: POP }],
-  ['security 2', { version: 2, credential: makeSrpVerifier(POP) }],
+  ['security 2', { version: 2, credential: await makeSrpVerifier(POP) }],
 ];
 
 describe.each(configs)('wrong PoP and lockout, %s', (_name, security) => {
@@ -85,7 +85,7 @@ describe('PopAttemptLimiter', () => {
 describe('esp-idf devices that drop the request on a wrong proof', () => {
   it('maps a refused proof step to POP_INVALID on the client', async () => {
     const device = new ProtocommDevice({
-      security: { version: 2, credential: makeSrpVerifier(POP) },
+      security: { version: 2, credential: await makeSrpVerifier(POP) },
       templateId: 'T',
       wifi: new FakeDevice(),
       clock: new ManualClock(),

@@ -9,7 +9,7 @@ import { TetherError } from '../../shared/errors.js';
 import { FakeDevice, homeNetworks } from './fake-device.js';
 
 const POP = 'abcd1234';
-const credential = makeSrpVerifier(POP);
+const credential = await makeSrpVerifier(POP);
 
 function setup(security: DeviceSecurityConfig, clock = new ManualClock()) {
   const fake = new FakeDevice(homeNetworks(7));

@@ -11,6 +11,9 @@ import { ManualClock } from '../../shared/clock.js';
 import { FakeDevice, homeNetworks } from './fake-device.js';
 import { RecordingDevice } from './transport-contract.js';
 
+/** Made once: a security 2 credential costs a verifier computation. */
+const SEC2_CREDENTIAL = await makeSrpVerifier('abcd1234');
+
 interface RawAnswer {
   status: number;
   cookie: string | undefined;
@@ -115,7 +118,7 @@ describe('SoftApHttpServer', () => {
   const configs: Array<[string, DeviceSecurityConfig]> = [
     ['security 0', { version: 0 }],
     ['security 1', { version: 1, pop: POP }],
-    ['security 2', { version: 2, credential: makeSrpVerifier(POP) }],
+    ['security 2', { version: 2, credential: SEC2_CREDENTIAL }],
   ];
 
   it.each(configs)('runs the whole protocol over loopback HTTP, %s', async (_name, security) => {
@@ -164,7 +167,7 @@ describe('SoftApHttpServer', () => {
 
   it('a wrong PoP over HTTP is POP_INVALID, and the device keeps serving', async () => {
     const device = new ProtocommDevice({
-      security: { version: 2, credential: makeSrpVerifier(POP) },
+      security: { version: 2, credential: await makeSrpVerifier(POP) },
       templateId: 'T',
       wifi: new FakeDevice(),
       clock: new ManualClock(),

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bigIntToBytes, bytesToBigInt } from '../../provisioning/protocol/security/big-bytes.js';
-import { bigIntModPow, modPowFor, openSslModPow } from '../../provisioning/protocol/security/mod-pow.js';
-import { seededRandom } from '../../provisioning/protocol/security/random-source.js';
+import { bigIntModPow } from '../../provisioning/protocol/security/mod-pow.js';
+import { modPowFor, openSslModPow } from '../../provisioning/protocol/security/mod-pow-openssl.js';
+import { seededRandom } from '../../provisioning/protocol/security/seeded-random.js';
 import { SRP_GROUP_1024, SRP_GROUP_3072 } from '../../provisioning/protocol/security/srp-groups.js';
 import { makeSrpVerifier } from '../../provisioning/protocol/security/srp-verifier.js';
 import { ESPRESSIF_SRP, Srp6a } from '../../provisioning/protocol/security/srp6a.js';
+import { PROVIDERS } from './security-transcript.js';
 
 const big = (value: string) => BigInt(`0x${value.replace(/\s+/g, '')}`);
 const bytes = (value: string) => Uint8Array.from(Buffer.from(value.replace(/\s+/g, ''), 'hex'));
@@ -39,25 +41,23 @@ const vectors = {
           8A469FFE CA686E5A`),
 };
 
-describe('SRP-6a, RFC 5054 Appendix B vectors', () => {
-  for (const engine of ['bigint', 'openssl'] as const) {
-    it(`matches k, x, v, A, B, u and S (${engine} modexp)`, () => {
-      const srp = new Srp6a({ group: SRP_GROUP_1024, hash: 'sha1' }, engine);
-      expect(srp.k).toBe(vectors.k);
-      expect(srp.x(s, I, P)).toBe(vectors.x);
-      expect(srp.verifier(s, I, P)).toBe(vectors.v);
-      expect(srp.clientPublic(vectors.a)).toBe(vectors.A);
-      expect(srp.serverPublic(vectors.b, vectors.v)).toBe(vectors.B);
-      expect(srp.u(vectors.A, vectors.B)).toBe(vectors.u);
-      expect(srp.clientSecret(vectors.B, vectors.a, vectors.u, vectors.x)).toBe(vectors.S);
-      expect(srp.serverSecret(vectors.A, vectors.v, vectors.u, vectors.b)).toBe(vectors.S);
-    });
-  }
+describe.each(PROVIDERS)('SRP-6a, RFC 5054 Appendix B vectors, %s', (_name, crypto) => {
+  it('matches k, x, v, A, B, u and S', async () => {
+    const srp = new Srp6a({ group: SRP_GROUP_1024, hash: 'sha1' }, crypto);
+    expect(await srp.k()).toBe(vectors.k);
+    expect(await srp.x(s, I, P)).toBe(vectors.x);
+    expect(await srp.verifier(s, I, P)).toBe(vectors.v);
+    expect(srp.clientPublic(vectors.a)).toBe(vectors.A);
+    expect(await srp.serverPublic(vectors.b, vectors.v)).toBe(vectors.B);
+    expect(await srp.u(vectors.A, vectors.B)).toBe(vectors.u);
+    expect(await srp.clientSecret(vectors.B, vectors.a, vectors.u, vectors.x)).toBe(vectors.S);
+    expect(srp.serverSecret(vectors.A, vectors.v, vectors.u, vectors.b)).toBe(vectors.S);
+  });
 
-  it('a wrong password gives a different premaster secret', () => {
-    const srp = new Srp6a({ group: SRP_GROUP_1024, hash: 'sha1' });
-    const x = srp.x(s, I, utf8('password124'));
-    expect(srp.clientSecret(vectors.B, vectors.a, vectors.u, x)).not.toBe(vectors.S);
+  it('a wrong password gives a different premaster secret', async () => {
+    const srp = new Srp6a({ group: SRP_GROUP_1024, hash: 'sha1' }, crypto);
+    const x = await srp.x(s, I, utf8('password124'));
+    expect(await srp.clientSecret(vectors.B, vectors.a, vectors.u, x)).not.toBe(vectors.S);
   });
 });
 
@@ -84,9 +84,9 @@ describe('modular exponentiation engines', () => {
   });
 });
 
-describe('Espressif security 2 SRP (SHA-512, 3072-bit, g = 5)', () => {
-  it('makeSrpVerifier matches v = g^x and never yields a salt with a leading zero byte', () => {
-    const srp = new Srp6a(ESPRESSIF_SRP, 'bigint');
+describe.each(PROVIDERS)('Espressif security 2 SRP (SHA-512, 3072-bit, g = 5), %s', (_name, crypto) => {
+  it('makeSrpVerifier matches v = g^x and never yields a salt with a leading zero byte', async () => {
+    const srp = new Srp6a(ESPRESSIF_SRP, crypto);
     const zeroFirst = (() => {
       let calls = 0;
       return (size: number) => {
@@ -96,33 +96,33 @@ describe('Espressif security 2 SRP (SHA-512, 3072-bit, g = 5)', () => {
         return out;
       };
     })();
-    const { salt, verifier } = makeSrpVerifier('abcd1234', undefined, { random: zeroFirst });
+    const { salt, verifier } = await makeSrpVerifier('abcd1234', undefined, { random: zeroFirst, crypto });
     expect(salt[0]).not.toBe(0);
     expect(salt).toHaveLength(16);
-    expect(bytesToBigInt(verifier)).toBe(srp.modPow(5n, srp.x(salt, 'wifiprov', utf8('abcd1234'))));
+    expect(bytesToBigInt(verifier)).toBe(srp.modPow(5n, await srp.x(salt, 'wifiprov', utf8('abcd1234'))));
   });
 
-  it('a given salt is kept; the verifier is minimal big-endian', () => {
+  it('a given salt is kept; the verifier is minimal big-endian', async () => {
     const salt = bytes('00112233445566778899aabbccddeeff');
-    const { salt: kept, verifier } = makeSrpVerifier('pop', salt);
+    const { salt: kept, verifier } = await makeSrpVerifier('pop', salt, { crypto });
     expect(kept).toEqual(salt);
     expect(verifier[0]).not.toBe(0);
     expect(bigIntToBytes(bytesToBigInt(verifier))).toEqual(verifier);
   });
 
   // Expected values computed with esp_prov's own srp6a.py (esp-idf v5.5.5), salt 01..10.
-  it('verifiers equal esp_prov --sec2_gen_cred, including a PoP whose H(I:p) starts with a zero byte', () => {
+  it('verifiers equal esp_prov --sec2_gen_cred, including a PoP whose H(I:p) starts with a zero byte', async () => {
     const salt = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
     const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-    const { verifier } = makeSrpVerifier('abcd1234', salt);
+    const { verifier } = await makeSrpVerifier('abcd1234', salt, { crypto });
     expect(verifier).toHaveLength(384);
     expect(Buffer.from(verifier.subarray(0, 16)).toString('hex')).toBe('4b4b35650b58ff84f9db7774fb4f4e52');
     expect(sha256(verifier)).toBe('a09dc4ccceb34edb033b66b75ea6010cea0e8b275485ed9ceacdb2e9895cbc2f');
     // sha512("wifiprov:pop212") begins with 0x00; esp_prov drops that byte before hashing with the salt.
-    expect(sha256(makeSrpVerifier('pop212', salt).verifier)).toBe(
+    expect(sha256((await makeSrpVerifier('pop212', salt, { crypto })).verifier)).toBe(
       'a335e34069a9e050bde458581a9be6b9337d5f7e2896321f1a41b8709951bc7a',
     );
-    expect(new Srp6a(ESPRESSIF_SRP).k.toString(16).slice(0, 40)).toBe(
+    expect((await new Srp6a(ESPRESSIF_SRP, crypto).k()).toString(16).slice(0, 40)).toBe(
       'a9c2e2559bf0ebb53f0cbbf62282906bede7f218',
     );
   });

@@ -41,7 +41,7 @@ export async function startSimDevice(options: SimDeviceOptions): Promise<DeviceH
   const security = options.security ?? 2;
   const host = new DeviceHost({
     device,
-    security: deviceSecurity(factory, security),
+    security: await deviceSecurity(factory, security),
     clock,
     logger: silentLogger(),
     softAp: { host: '127.0.0.1', port: 0 },

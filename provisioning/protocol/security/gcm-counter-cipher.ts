@@ -5,65 +5,85 @@
  * the session has its own nonce (esp-idf security2.c sec2_gcm_iv_counter_increment; esp_prov
  * security2.py _increment_nonce). The device decrypts request n with counter c and encrypts its
  * answer with c + 1; the client does the mirror image. Patch 0 devices reuse one nonce (insecure).
+ *
+ * Operations run one after another in call order: the nonce of one depends on the outcome of the
+ * one before (a failed decrypt leaves the counter where it was), and two at once must never share
+ * a nonce.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { TetherError } from '../../../shared/errors.js';
+import type { AesGcmKey, CryptoProvider } from './crypto-provider.js';
 
 export const GCM_NONCE_LENGTH = 12;
 export const GCM_TAG_LENGTH = 16;
 export const GCM_KEY_LENGTH = 32;
 
 export class GcmCounterCipher {
-  readonly #key: Uint8Array;
+  readonly #key: AesGcmKey;
   readonly #nonce: Uint8Array;
   readonly #increment: boolean;
+  #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(key: Uint8Array, nonce: Uint8Array, secPatchVer: 0 | 1 = 1) {
+  private constructor(key: AesGcmKey, nonce: Uint8Array, secPatchVer: 0 | 1) {
+    this.#key = key;
+    this.#nonce = Uint8Array.from(nonce);
+    this.#increment = secPatchVer === 1;
+  }
+
+  static async create(
+    crypto: CryptoProvider,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    secPatchVer: 0 | 1 = 1,
+  ): Promise<GcmCounterCipher> {
     if (key.length !== GCM_KEY_LENGTH || nonce.length !== GCM_NONCE_LENGTH) {
       throw new TetherError('PROTOCOL_ERROR', 'Security 2 needs a 32-byte key and a 12-byte nonce.', {
         details: { keyLength: key.length, nonceLength: nonce.length },
       });
     }
-    this.#key = Uint8Array.from(key);
-    this.#nonce = Uint8Array.from(nonce);
-    this.#increment = secPatchVer === 1;
+    return new GcmCounterCipher(await crypto.aesGcmKey(key), nonce, secPatchVer);
   }
 
-  /** The nonce the next operation will use (for tests and transcripts). */
+  /** The nonce the next operation will use (for tests and transcripts), once earlier ones finished. */
   get nextNonce(): Uint8Array {
     return Uint8Array.from(this.#nonce);
   }
 
-  encrypt(plaintext: Uint8Array): Uint8Array {
-    const cipher = createCipheriv('aes-256-gcm', this.#key, this.#nonce, { authTagLength: GCM_TAG_LENGTH });
-    const out = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-    this.#advance();
-    return new Uint8Array(out);
+  encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.#inTurn(async () => {
+      const sealed = await this.#key.seal(Uint8Array.from(this.#nonce), plaintext);
+      this.#advance();
+      return sealed;
+    });
   }
 
-  /** Throws PROTOCOL_ERROR when the tag does not verify; the counter then stays where it was. */
-  decrypt(data: Uint8Array): Uint8Array {
-    if (data.length < GCM_TAG_LENGTH) {
-      throw new TetherError('PROTOCOL_ERROR', 'An encrypted message is shorter than its authentication tag.');
-    }
-    const body = data.subarray(0, data.length - GCM_TAG_LENGTH);
-    const tag = data.subarray(data.length - GCM_TAG_LENGTH);
-    let plain: Buffer;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, this.#nonce, {
-        authTagLength: GCM_TAG_LENGTH,
-      });
-      decipher.setAuthTag(tag);
-      plain = Buffer.concat([decipher.update(body), decipher.final()]);
-    } catch (error) {
-      throw new TetherError(
-        'PROTOCOL_ERROR',
-        'An encrypted message failed authentication: it was altered, or the session keys differ.',
-        { cause: error },
-      );
-    }
-    this.#advance();
-    return new Uint8Array(plain);
+  /** Rejects with PROTOCOL_ERROR when the tag does not verify; the counter then stays where it was. */
+  decrypt(data: Uint8Array): Promise<Uint8Array> {
+    return this.#inTurn(async () => {
+      if (data.length < GCM_TAG_LENGTH) {
+        throw new TetherError(
+          'PROTOCOL_ERROR',
+          'An encrypted message is shorter than its authentication tag.',
+        );
+      }
+      let plain: Uint8Array;
+      try {
+        plain = await this.#key.open(Uint8Array.from(this.#nonce), data);
+      } catch (error) {
+        throw new TetherError(
+          'PROTOCOL_ERROR',
+          'An encrypted message failed authentication: it was altered, or the session keys differ.',
+          { cause: error },
+        );
+      }
+      this.#advance();
+      return plain;
+    });
+  }
+
+  #inTurn<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(operation);
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   #advance(): void {

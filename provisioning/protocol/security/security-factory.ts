@@ -1,6 +1,8 @@
 /** Build the right security session for a configuration: one entry point per role. */
 import { TetherError } from '../../../shared/errors.js';
 import type { SecurityVersion } from '../messages/session-messages.js';
+import type { CryptoProvider } from './crypto-provider.js';
+import { defaultCrypto } from './default-crypto.js';
 import type { PopGuard } from './pop-attempt-limiter.js';
 import { type RandomSource, systemRandom } from './random-source.js';
 import type { ClientSecuritySession, DeviceSecuritySession } from './security-session.js';
@@ -21,6 +23,8 @@ export type DeviceSecurityConfig =
 export interface DeviceSecurityDeps {
   guard: PopGuard;
   random?: RandomSource;
+  /** Default: the platform's (node:crypto under Node, WebCrypto in a browser). */
+  crypto?: CryptoProvider;
 }
 
 const utf8 = new TextEncoder();
@@ -32,15 +36,16 @@ export function createDeviceSecuritySession(
   deps: DeviceSecurityDeps,
 ): DeviceSecuritySession {
   const random = deps.random ?? systemRandom;
+  const crypto = deps.crypto ?? defaultCrypto;
   switch (config.version) {
     case 0:
       return new Security0DeviceSession();
     case 1:
-      return new Security1DeviceSession({ pop: popBytes(config.pop), guard: deps.guard, random });
+      return new Security1DeviceSession({ pop: popBytes(config.pop), guard: deps.guard, random, crypto });
     case 2:
       return new Security2DeviceSession({
         credential: config.credential,
-        srp: new Srp6a(ESPRESSIF_SRP),
+        srp: new Srp6a(ESPRESSIF_SRP, crypto),
         guard: deps.guard,
         random,
       });
@@ -55,18 +60,21 @@ export interface ClientSecurityOptions {
   /** Security 2 nonce scheme from proto-ver (default 1). */
   secPatchVer?: number;
   random?: RandomSource;
+  /** Default: the platform's (node:crypto under Node, WebCrypto in a browser). */
+  crypto?: CryptoProvider;
   now?: () => number;
 }
 
 export function createClientSecuritySession(options: ClientSecurityOptions): ClientSecuritySession {
   const random = options.random ?? systemRandom;
+  const crypto = options.crypto ?? defaultCrypto;
   const pop = popBytes(options.pop);
   const timing = options.now ? { now: options.now } : {};
   switch (options.version) {
     case 0:
       return new Security0ClientSession();
     case 1:
-      return new Security1ClientSession({ pop, random, ...timing });
+      return new Security1ClientSession({ pop, random, crypto, ...timing });
     case 2: {
       if (pop.length === 0) {
         throw new TetherError(
@@ -77,7 +85,7 @@ export function createClientSecuritySession(options: ClientSecurityOptions): Cli
       const patch = options.secPatchVer ?? 1;
       return new Security2ClientSession({
         pop,
-        srp: new Srp6a(ESPRESSIF_SRP),
+        srp: new Srp6a(ESPRESSIF_SRP, crypto),
         random,
         secPatchVer: patch >= 1 ? 1 : 0,
         ...(options.username === undefined ? {} : { username: options.username }),

@@ -2,7 +2,7 @@
  * One small interface per role for every security scheme. The device side answers prov-session
  * requests and then encrypts/decrypts endpoint traffic; the client side produces the handshake
  * requests, checks the answers, then encrypts/decrypts. Both work on decoded SessionData, so the
- * crypto never sees wire framing.
+ * crypto never sees wire framing. Every step is asynchronous: the crypto behind it may be WebCrypto.
  */
 import type { SecurityVersion, SessionMessage } from '../messages/session-messages.js';
 
@@ -19,23 +19,23 @@ export interface DeviceHandshakeResult {
 export interface DeviceSecuritySession {
   readonly version: SecurityVersion;
   readonly established: boolean;
-  /** Answer one prov-session request. Malformed input throws VALIDATION_FAILED. */
-  handshake(request: SessionMessage): DeviceHandshakeResult;
-  encrypt(plaintext: Uint8Array): Uint8Array;
-  /** Throws VALIDATION_FAILED when the data does not decrypt (security 2 authenticates it). */
-  decrypt(data: Uint8Array): Uint8Array;
+  /** Answer one prov-session request. Malformed input rejects with VALIDATION_FAILED. */
+  handshake(request: SessionMessage): Promise<DeviceHandshakeResult>;
+  encrypt(plaintext: Uint8Array): Promise<Uint8Array>;
+  /** Rejects with VALIDATION_FAILED when the data does not decrypt (security 2 authenticates it). */
+  decrypt(data: Uint8Array): Promise<Uint8Array>;
 }
 
 export interface ClientSecuritySession {
   readonly version: SecurityVersion;
   readonly established: boolean;
   /** The first handshake request. */
-  start(): SessionMessage;
+  start(): Promise<SessionMessage>;
   /**
    * The next request given the device's answer, or undefined once the session is established.
-   * Throws POP_INVALID, POP_LOCKED_OUT or PROTOCOL_ERROR.
+   * Rejects with POP_INVALID, POP_LOCKED_OUT or PROTOCOL_ERROR.
    */
-  next(response: SessionMessage): SessionMessage | undefined;
-  encrypt(plaintext: Uint8Array): Uint8Array;
-  decrypt(data: Uint8Array): Uint8Array;
+  next(response: SessionMessage): Promise<SessionMessage | undefined>;
+  encrypt(plaintext: Uint8Array): Promise<Uint8Array>;
+  decrypt(data: Uint8Array): Promise<Uint8Array>;
 }

@@ -16,16 +16,16 @@ export class Security0DeviceSession implements DeviceSecuritySession {
     return this.#established;
   }
 
-  handshake(_request: SessionMessage): DeviceHandshakeResult {
+  async handshake(_request: SessionMessage): Promise<DeviceHandshakeResult> {
     this.#established = true;
     return { response: { secVer: 0, kind: 'resp', status: ProtocommStatus.success }, event: 'established' };
   }
 
-  encrypt(plaintext: Uint8Array): Uint8Array {
+  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
     return plaintext;
   }
 
-  decrypt(data: Uint8Array): Uint8Array {
+  async decrypt(data: Uint8Array): Promise<Uint8Array> {
     return data;
   }
 }
@@ -38,11 +38,11 @@ export class Security0ClientSession implements ClientSecuritySession {
     return this.#established;
   }
 
-  start(): SessionMessage {
+  async start(): Promise<SessionMessage> {
     return { secVer: 0, kind: 'cmd' };
   }
 
-  next(response: SessionMessage): SessionMessage | undefined {
+  async next(response: SessionMessage): Promise<SessionMessage | undefined> {
     if (response.secVer !== 0 || response.kind !== 'resp') {
       throw new TetherError(
         'PROTOCOL_ERROR',
@@ -59,11 +59,11 @@ export class Security0ClientSession implements ClientSecuritySession {
     return undefined;
   }
 
-  encrypt(plaintext: Uint8Array): Uint8Array {
+  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
     return plaintext;
   }
 
-  decrypt(data: Uint8Array): Uint8Array {
+  async decrypt(data: Uint8Array): Promise<Uint8Array> {
     return data;
   }
 }

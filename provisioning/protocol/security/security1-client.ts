@@ -2,27 +2,29 @@
  * Security 1, client side (esp_prov security1.py): send our X25519 key, derive the same
  * PoP-mixed key, prove it by encrypting the device's key, and check the device's proof in turn.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { TetherError } from '../../../shared/errors.js';
 import type { SessionMessage } from '../messages/session-messages.js';
 import { ProtocommStatus } from '../messages/status.js';
 import { AesCtrStream } from './aes-ctr-stream.js';
+import { bytesEqual } from './big-bytes.js';
+import type { CryptoProvider, X25519Secret } from './crypto-provider.js';
 import { refusal, unexpected } from './handshake-errors.js';
 import type { RandomSource } from './random-source.js';
 import type { ClientSecuritySession } from './security-session.js';
 import { SEC1_RANDOM_LENGTH, sec1SessionKey } from './security1-device.js';
-import { X25519_KEY_LENGTH, type X25519KeyPair, x25519KeyPair, x25519SharedSecret } from './x25519.js';
+import { X25519_KEY_LENGTH, x25519SharedSecret } from './x25519.js';
 
 export interface Security1ClientOptions {
   pop: Uint8Array;
   random: RandomSource;
+  crypto: CryptoProvider;
   now?: () => number;
 }
 
 export class Security1ClientSession implements ClientSecuritySession {
   readonly version = 1;
   readonly #options: Security1ClientOptions;
-  #keys: X25519KeyPair | undefined;
+  #keys: X25519Secret | undefined;
   #stream: AesCtrStream | undefined;
   #deviceKey: Uint8Array | undefined;
   #step: 'new' | 'sent-cmd0' | 'sent-cmd1' | 'done' = 'new';
@@ -35,13 +37,13 @@ export class Security1ClientSession implements ClientSecuritySession {
     return this.#step === 'done';
   }
 
-  start(): SessionMessage {
-    this.#keys = x25519KeyPair(this.#options.random(32));
+  async start(): Promise<SessionMessage> {
+    this.#keys = await this.#options.crypto.x25519(this.#options.random(32));
     this.#step = 'sent-cmd0';
     return { secVer: 1, kind: 'cmd0', clientPubkey: this.#keys.publicKey };
   }
 
-  next(response: SessionMessage): SessionMessage | undefined {
+  async next(response: SessionMessage): Promise<SessionMessage | undefined> {
     const now = this.#options.now?.();
     if (this.#step === 'sent-cmd0') {
       if (response.secVer !== 1 || response.kind !== 'resp0')
@@ -60,14 +62,16 @@ export class Security1ClientSession implements ClientSecuritySession {
       const keys = this.#keys!;
       let shared: Uint8Array;
       try {
-        shared = x25519SharedSecret(keys.privateKey, response.devicePubkey);
+        shared = await x25519SharedSecret(keys, response.devicePubkey);
       } catch (error) {
         throw new TetherError('PROTOCOL_ERROR', 'The device sent an unusable X25519 key.', { cause: error });
       }
-      this.#stream = new AesCtrStream(sec1SessionKey(shared, this.#options.pop), response.deviceRandom);
+      const crypto = this.#options.crypto;
+      const key = await sec1SessionKey(crypto, shared, this.#options.pop);
+      this.#stream = await AesCtrStream.create(crypto, key, response.deviceRandom);
       this.#deviceKey = Uint8Array.from(response.devicePubkey);
       this.#step = 'sent-cmd1';
-      return { secVer: 1, kind: 'cmd1', clientVerifyData: this.#stream.apply(response.devicePubkey) };
+      return { secVer: 1, kind: 'cmd1', clientVerifyData: await this.#stream.apply(response.devicePubkey) };
     }
     if (this.#step === 'sent-cmd1') {
       if (response.secVer !== 1 || response.kind !== 'resp1')
@@ -77,9 +81,9 @@ export class Security1ClientSession implements ClientSecuritySession {
       const mine = this.#keys!.publicKey;
       const check =
         response.deviceVerifyData.length === mine.length
-          ? this.#stream!.apply(response.deviceVerifyData)
+          ? await this.#stream!.apply(response.deviceVerifyData)
           : undefined;
-      if (!check || !timingSafeEqual(check, mine)) {
+      if (!check || !bytesEqual(check, mine)) {
         throw new TetherError(
           'SECURITY_MISMATCH',
           'The device could not prove it holds the session key: it may not be the device you meant. Move closer to your device and try again.',
@@ -96,11 +100,11 @@ export class Security1ClientSession implements ClientSecuritySession {
     return this.#deviceKey;
   }
 
-  encrypt(plaintext: Uint8Array): Uint8Array {
+  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
     return this.#established().apply(plaintext);
   }
 
-  decrypt(data: Uint8Array): Uint8Array {
+  async decrypt(data: Uint8Array): Promise<Uint8Array> {
     return this.#established().apply(data);
   }
 

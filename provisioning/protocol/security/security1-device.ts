@@ -6,29 +6,34 @@
  *   cmd1 {client_verify_data = E(device_pubkey)} → resp1 {device_verify_data = E(client_pubkey)}
  * The verify check is constant-time; a mismatch is a refused PoP and counts toward the lockout.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { TetherError } from '../../../shared/errors.js';
 import type { SessionMessage } from '../messages/session-messages.js';
 import { ProtocommStatus } from '../messages/status.js';
 import { AesCtrStream } from './aes-ctr-stream.js';
+import { bytesEqual } from './big-bytes.js';
+import type { CryptoProvider } from './crypto-provider.js';
 import type { PopGuard } from './pop-attempt-limiter.js';
 import type { RandomSource } from './random-source.js';
 import type { DeviceHandshakeResult, DeviceSecuritySession } from './security-session.js';
-import { X25519_KEY_LENGTH, x25519KeyPair, x25519SharedSecret } from './x25519.js';
+import { X25519_BASE_POINT, X25519_KEY_LENGTH, x25519SharedSecret } from './x25519.js';
 
 export const SEC1_RANDOM_LENGTH = 16;
 
 /** esp-idf security1.c: the session key is the X25519 secret, xor SHA-256(PoP) if there is a PoP. */
-export function sec1SessionKey(shared: Uint8Array, pop: Uint8Array): Uint8Array {
+export async function sec1SessionKey(
+  crypto: CryptoProvider,
+  shared: Uint8Array,
+  pop: Uint8Array,
+): Promise<Uint8Array> {
   if (pop.length === 0) return Uint8Array.from(shared);
-  const digest = createHash('sha256').update(pop).digest();
+  const digest = await crypto.digest('sha256', pop);
   return shared.map((byte, i) => byte ^ digest[i]!);
 }
 
 // The X25519 base point (u = 9): a valid public key with no secret behind it. A locked-out device
 // sends it so esp_prov's handshake fails at the verify step with its usual "check your PoP"
 // message instead of a crash on an empty key.
-const BASE_POINT = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 9 : 0));
+const BASE_POINT = X25519_BASE_POINT;
 
 type State =
   | { step: 'idle' }
@@ -39,6 +44,7 @@ export interface Security1DeviceOptions {
   pop: Uint8Array;
   guard: PopGuard;
   random: RandomSource;
+  crypto: CryptoProvider;
 }
 
 export class Security1DeviceSession implements DeviceSecuritySession {
@@ -54,14 +60,14 @@ export class Security1DeviceSession implements DeviceSecuritySession {
     return this.#state.step === 'done';
   }
 
-  handshake(request: SessionMessage): DeviceHandshakeResult {
+  async handshake(request: SessionMessage): Promise<DeviceHandshakeResult> {
     if (request.secVer !== 1) throw new TetherError('SECURITY_MISMATCH', 'This device speaks security 1.');
     if (request.kind === 'cmd0') return this.#cmd0(request.clientPubkey);
     if (request.kind === 'cmd1') return this.#cmd1(request.clientVerifyData);
     throw new TetherError('VALIDATION_FAILED', `A device does not accept a security 1 ${request.kind}.`);
   }
 
-  #cmd0(clientPubkey: Uint8Array): DeviceHandshakeResult {
+  async #cmd0(clientPubkey: Uint8Array): Promise<DeviceHandshakeResult> {
     // security1.c: a cmd0 in any state restarts the session.
     this.#state = { step: 'idle' };
     if (clientPubkey.length !== X25519_KEY_LENGTH) {
@@ -84,15 +90,17 @@ export class Security1DeviceSession implements DeviceSecuritySession {
         event: 'locked-out',
       };
     }
-    const { privateKey, publicKey } = x25519KeyPair(this.#options.random(32));
-    const shared = x25519SharedSecret(privateKey, clientPubkey);
-    const key = sec1SessionKey(shared, this.#options.pop);
+    const crypto = this.#options.crypto;
+    const own = await crypto.x25519(this.#options.random(32));
+    const shared = await x25519SharedSecret(own, clientPubkey);
+    const key = await sec1SessionKey(crypto, shared, this.#options.pop);
     const deviceRandom = this.#options.random(SEC1_RANDOM_LENGTH);
+    const publicKey = own.publicKey;
     this.#state = {
       step: 'awaiting-cmd1',
       devicePubkey: publicKey,
       clientPubkey: Uint8Array.from(clientPubkey),
-      stream: new AesCtrStream(key, deviceRandom),
+      stream: await AesCtrStream.create(crypto, key, deviceRandom),
     };
     return {
       response: {
@@ -106,7 +114,7 @@ export class Security1DeviceSession implements DeviceSecuritySession {
     };
   }
 
-  #cmd1(clientVerifyData: Uint8Array): DeviceHandshakeResult {
+  async #cmd1(clientVerifyData: Uint8Array): Promise<DeviceHandshakeResult> {
     const state = this.#state;
     const retryAfterMs = this.#options.guard.retryAfterMs();
     if (retryAfterMs > 0) {
@@ -129,8 +137,8 @@ export class Security1DeviceSession implements DeviceSecuritySession {
       );
     }
     const check =
-      clientVerifyData.length === X25519_KEY_LENGTH ? state.stream.apply(clientVerifyData) : undefined;
-    if (!check || !timingSafeEqual(check, state.devicePubkey)) {
+      clientVerifyData.length === X25519_KEY_LENGTH ? await state.stream.apply(clientVerifyData) : undefined;
+    if (!check || !bytesEqual(check, state.devicePubkey)) {
       this.#state = { step: 'idle' };
       const outcome = this.#options.guard.recordFailure();
       const response: SessionMessage = {
@@ -144,7 +152,7 @@ export class Security1DeviceSession implements DeviceSecuritySession {
       return { response, event: 'proof-rejected' };
     }
     this.#options.guard.recordSuccess();
-    const deviceVerifyData = state.stream.apply(state.clientPubkey);
+    const deviceVerifyData = await state.stream.apply(state.clientPubkey);
     this.#state = { step: 'done', stream: state.stream };
     return {
       response: { secVer: 1, kind: 'resp1', status: ProtocommStatus.success, deviceVerifyData },
@@ -152,11 +160,11 @@ export class Security1DeviceSession implements DeviceSecuritySession {
     };
   }
 
-  encrypt(plaintext: Uint8Array): Uint8Array {
+  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
     return this.#stream().apply(plaintext);
   }
 
-  decrypt(data: Uint8Array): Uint8Array {
+  async decrypt(data: Uint8Array): Promise<Uint8Array> {
     return this.#stream().apply(data);
   }
 

@@ -15,6 +15,7 @@ import { proofsEqual, SEC2_USERNAME, type Srp6a } from './srp6a.js';
 export interface Security2ClientOptions {
   pop: Uint8Array;
   username?: string;
+  /** Carries the crypto provider: its hashes, powers and AES-GCM key. */
   srp: Srp6a;
   random: RandomSource;
   /** From proto-ver's sec_patch_ver: 1 increments the nonce counter (0 is for old firmware). */
@@ -45,7 +46,7 @@ export class Security2ClientSession implements ClientSecuritySession {
     return this.#step === 'done';
   }
 
-  start(): SessionMessage {
+  async start(): Promise<SessionMessage> {
     const srp = this.#options.srp;
     // srp6a.py: a is 256 random bits with the top bit set, re-rolled until A fills len(N) bytes,
     // because the device hashes A exactly as received.
@@ -64,7 +65,7 @@ export class Security2ClientSession implements ClientSecuritySession {
     return { secVer: 2, kind: 'cmd0', clientUsername: utf8.encode(this.#username), clientPubkey: this.#A };
   }
 
-  next(response: SessionMessage): SessionMessage | undefined {
+  async next(response: SessionMessage): Promise<SessionMessage | undefined> {
     const now = this.#options.now?.();
     const srp = this.#options.srp;
     if (this.#step === 'sent-cmd0') {
@@ -78,14 +79,14 @@ export class Security2ClientSession implements ClientSecuritySession {
       if (B % srp.N === 0n)
         throw new TetherError('PROTOCOL_ERROR', 'The device sent an invalid SRP public key.');
       const A = bytesToBigInt(this.#A);
-      const u = srp.u(A, B);
+      const u = await srp.u(A, B);
       if (u === 0n)
         throw new TetherError('PROTOCOL_ERROR', 'The SRP scrambling parameter is zero: try again.');
       const salt = response.deviceSalt;
-      const x = srp.x(salt, this.#username, this.#options.pop);
-      const K = srp.sessionKey(srp.clientSecret(B, this.#a, u, x));
-      const M1 = srp.clientProof(this.#username, salt, this.#A, bBytes, K);
-      this.#expectedM2 = srp.serverProof(this.#A, M1, K);
+      const x = await srp.x(salt, this.#username, this.#options.pop);
+      const K = await srp.sessionKey(await srp.clientSecret(B, this.#a, u, x));
+      const M1 = await srp.clientProof(this.#username, salt, this.#A, bBytes, K);
+      this.#expectedM2 = await srp.serverProof(this.#A, M1, K);
       this.#K = K;
       this.#step = 'sent-cmd1';
       return { secVer: 2, kind: 'cmd1', clientProof: M1 };
@@ -107,7 +108,8 @@ export class Security2ClientSession implements ClientSecuritySession {
           `The device sent a ${response.deviceNonce.length}-byte nonce, not 12.`,
         );
       }
-      this.#cipher = new GcmCounterCipher(
+      this.#cipher = await GcmCounterCipher.create(
+        srp.crypto,
         this.#K!.subarray(0, GCM_KEY_LENGTH),
         response.deviceNonce,
         this.#options.secPatchVer,
@@ -118,11 +120,11 @@ export class Security2ClientSession implements ClientSecuritySession {
     throw new TetherError('PROTOCOL_ERROR', 'The security 2 handshake is already complete.');
   }
 
-  encrypt(plaintext: Uint8Array): Uint8Array {
+  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
     return this.#established().encrypt(plaintext);
   }
 
-  decrypt(data: Uint8Array): Uint8Array {
+  async decrypt(data: Uint8Array): Promise<Uint8Array> {
     return this.#established().decrypt(data);
   }
 

@@ -50,14 +50,14 @@ export class Security2DeviceSession implements DeviceSecuritySession {
     return this.#state.step === 'done';
   }
 
-  handshake(request: SessionMessage): DeviceHandshakeResult {
+  async handshake(request: SessionMessage): Promise<DeviceHandshakeResult> {
     if (request.secVer !== 2) throw new TetherError('SECURITY_MISMATCH', 'This device speaks security 2.');
     if (request.kind === 'cmd0') return this.#cmd0(request.clientUsername, request.clientPubkey);
     if (request.kind === 'cmd1') return this.#cmd1(request.clientProof);
     throw new TetherError('VALIDATION_FAILED', `A device does not accept a security 2 ${request.kind}.`);
   }
 
-  #cmd0(username: Uint8Array, clientPubkey: Uint8Array): DeviceHandshakeResult {
+  async #cmd0(username: Uint8Array, clientPubkey: Uint8Array): Promise<DeviceHandshakeResult> {
     const srp = this.#options.srp;
     // security2.c: a cmd0 in any state restarts the session.
     this.#state = { step: 'idle' };
@@ -90,8 +90,8 @@ export class Security2DeviceSession implements DeviceSecuritySession {
     if (A % srp.N === 0n)
       throw new TetherError('VALIDATION_FAILED', 'The SRP public key A is invalid (A mod N = 0).');
     const b = bytesToBigInt(this.#options.random(EPHEMERAL_BYTES));
-    const B = srp.serverPublic(b, this.#v);
-    const u = srp.u(A, B);
+    const B = await srp.serverPublic(b, this.#v);
+    const u = await srp.u(A, B);
     if (u === 0n) throw new TetherError('VALIDATION_FAILED', 'The SRP scrambling parameter is zero.');
     const S = srp.serverSecret(A, this.#v, u, b);
     const bBytes = bigIntToBytes(B);
@@ -100,7 +100,7 @@ export class Security2DeviceSession implements DeviceSecuritySession {
       username: Uint8Array.from(username),
       A: Uint8Array.from(clientPubkey),
       B: bBytes,
-      K: srp.sessionKey(S),
+      K: await srp.sessionKey(S),
     };
     return {
       response: {
@@ -114,7 +114,7 @@ export class Security2DeviceSession implements DeviceSecuritySession {
     };
   }
 
-  #cmd1(clientProof: Uint8Array): DeviceHandshakeResult {
+  async #cmd1(clientProof: Uint8Array): Promise<DeviceHandshakeResult> {
     const state = this.#state;
     const retryAfterMs = this.#options.guard.retryAfterMs();
     if (retryAfterMs > 0) {
@@ -138,7 +138,7 @@ export class Security2DeviceSession implements DeviceSecuritySession {
       );
     }
     const srp = this.#options.srp;
-    const expected = srp.clientProof(
+    const expected = await srp.clientProof(
       latin1.decode(state.username),
       this.#options.credential.salt,
       state.A,
@@ -160,14 +160,14 @@ export class Security2DeviceSession implements DeviceSecuritySession {
       return { response, event: 'proof-rejected' };
     }
     this.#options.guard.recordSuccess();
-    const deviceProof = srp.serverProof(state.A, expected, state.K);
+    const deviceProof = await srp.serverProof(state.A, expected, state.K);
     // security2.c: nonce = session id (8 random bytes) || counter, counter starting at 1.
     const deviceNonce = new Uint8Array(12);
     deviceNonce.set(this.#options.random(SEC2_SESSION_ID_LENGTH), 0);
     deviceNonce[11] = 1;
     this.#state = {
       step: 'done',
-      cipher: new GcmCounterCipher(state.K.subarray(0, GCM_KEY_LENGTH), deviceNonce, 1),
+      cipher: await GcmCounterCipher.create(srp.crypto, state.K.subarray(0, GCM_KEY_LENGTH), deviceNonce, 1),
     };
     return {
       response: { secVer: 2, kind: 'resp1', status: ProtocommStatus.success, deviceProof, deviceNonce },
@@ -175,13 +175,13 @@ export class Security2DeviceSession implements DeviceSecuritySession {
     };
   }
 
-  encrypt(plaintext: Uint8Array): Uint8Array {
+  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
     return this.#cipher().encrypt(plaintext);
   }
 
-  decrypt(data: Uint8Array): Uint8Array {
+  async decrypt(data: Uint8Array): Promise<Uint8Array> {
     try {
-      return this.#cipher().decrypt(data);
+      return await this.#cipher().decrypt(data);
     } catch (error) {
       if (error instanceof TetherError && error.code === 'PROTOCOL_ERROR') {
         throw new TetherError('VALIDATION_FAILED', error.message, { cause: error });

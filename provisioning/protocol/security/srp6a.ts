@@ -12,9 +12,16 @@
  * A and B enter M1/M2 as they went over the wire: the client always sends a full-width A (esp_prov
  * re-rolls a until it is), the device sends B minimal-encoded.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { bigIntToBytes, bigIntToPaddedBytes, bytesToBigInt, stripLeadingZeros } from './big-bytes.js';
-import { type ModPow, type ModPowEngine, modPowFor } from './mod-pow.js';
+import {
+  bigIntToBytes,
+  bigIntToPaddedBytes,
+  bytesEqual,
+  bytesToBigInt,
+  stripLeadingZeros,
+} from './big-bytes.js';
+import type { CryptoProvider } from './crypto-provider.js';
+import { defaultCrypto } from './default-crypto.js';
+import type { ModPow } from './mod-pow.js';
 import { SRP_GROUP_3072, type SrpGroup } from './srp-groups.js';
 
 export type SrpHash = 'sha1' | 'sha512';
@@ -32,26 +39,27 @@ export const SEC2_USERNAME = 'wifiprov';
 
 const utf8 = new TextEncoder();
 
+/** The arithmetic is synchronous (BigInt or OpenSSL); the hashes go through the provider, so are async. */
 export class Srp6a {
   readonly N: bigint;
   readonly g: bigint;
   readonly width: number;
   readonly modPow: ModPow;
   readonly #hash: SrpHash;
-  #k: bigint | undefined;
+  readonly crypto: CryptoProvider;
+  #k: Promise<bigint> | undefined;
 
-  constructor(suite: SrpSuite, engine: ModPowEngine = 'auto') {
+  constructor(suite: SrpSuite, crypto: CryptoProvider = defaultCrypto) {
     this.N = suite.group.N;
     this.g = suite.group.g;
     this.width = suite.group.byteLength;
     this.#hash = suite.hash;
-    this.modPow = modPowFor(this.N, engine);
+    this.crypto = crypto;
+    this.modPow = crypto.modPow(this.N);
   }
 
-  H(...parts: Uint8Array[]): Uint8Array {
-    const hash = createHash(this.#hash);
-    for (const part of parts) hash.update(part);
-    return new Uint8Array(hash.digest());
+  H(...parts: Uint8Array[]): Promise<Uint8Array> {
+    return this.crypto.digest(this.#hash, ...parts);
   }
 
   pad(value: bigint): Uint8Array {
@@ -59,20 +67,20 @@ export class Srp6a {
   }
 
   /** k = H(N | PAD(g)) */
-  get k(): bigint {
-    this.#k ??= bytesToBigInt(this.H(this.pad(this.N), this.pad(this.g)));
+  k(): Promise<bigint> {
+    this.#k ??= this.H(this.pad(this.N), this.pad(this.g)).then(bytesToBigInt);
     return this.#k;
   }
 
   /** x = H(s | H(I ":" p)) */
-  x(salt: Uint8Array, username: string, password: Uint8Array): bigint {
-    const inner = this.H(utf8.encode(`${username}:`), password);
-    return bytesToBigInt(this.H(salt, stripLeadingZeros(inner)));
+  async x(salt: Uint8Array, username: string, password: Uint8Array): Promise<bigint> {
+    const inner = await this.H(utf8.encode(`${username}:`), password);
+    return bytesToBigInt(await this.H(salt, stripLeadingZeros(inner)));
   }
 
   /** v = g^x */
-  verifier(salt: Uint8Array, username: string, password: Uint8Array): bigint {
-    return this.modPow(this.g, this.x(salt, username, password));
+  async verifier(salt: Uint8Array, username: string, password: Uint8Array): Promise<bigint> {
+    return this.modPow(this.g, await this.x(salt, username, password));
   }
 
   /** A = g^a */
@@ -81,18 +89,18 @@ export class Srp6a {
   }
 
   /** B = (k·v + g^b) mod N */
-  serverPublic(b: bigint, v: bigint): bigint {
-    return (this.k * v + this.modPow(this.g, b)) % this.N;
+  async serverPublic(b: bigint, v: bigint): Promise<bigint> {
+    return ((await this.k()) * v + this.modPow(this.g, b)) % this.N;
   }
 
   /** u = H(PAD(A) | PAD(B)) */
-  u(A: bigint, B: bigint): bigint {
-    return bytesToBigInt(this.H(this.pad(A), this.pad(B)));
+  async u(A: bigint, B: bigint): Promise<bigint> {
+    return bytesToBigInt(await this.H(this.pad(A), this.pad(B)));
   }
 
   /** Client premaster S = (B − k·g^x)^(a + u·x) */
-  clientSecret(B: bigint, a: bigint, u: bigint, x: bigint): bigint {
-    const base = (((B - this.k * this.modPow(this.g, x)) % this.N) + this.N) % this.N;
+  async clientSecret(B: bigint, a: bigint, u: bigint, x: bigint): Promise<bigint> {
+    const base = (((B - (await this.k()) * this.modPow(this.g, x)) % this.N) + this.N) % this.N;
     return this.modPow(base, a + u * x);
   }
 
@@ -102,25 +110,29 @@ export class Srp6a {
   }
 
   /** K = H(S) */
-  sessionKey(S: bigint): Uint8Array {
+  sessionKey(S: bigint): Promise<Uint8Array> {
     return this.H(bigIntToBytes(S));
   }
 
   /** M1 = H(H(N) xor H(PAD(g)) | H(I) | s | A | B | K) */
-  clientProof(username: string, salt: Uint8Array, A: Uint8Array, B: Uint8Array, K: Uint8Array): Uint8Array {
-    const hN = this.H(bigIntToBytes(this.N));
-    const hg = this.H(this.pad(this.g));
+  async clientProof(
+    username: string,
+    salt: Uint8Array,
+    A: Uint8Array,
+    B: Uint8Array,
+    K: Uint8Array,
+  ): Promise<Uint8Array> {
+    const hN = await this.H(bigIntToBytes(this.N));
+    const hg = await this.H(this.pad(this.g));
     const xor = hN.map((byte, i) => byte ^ hg[i]!);
-    return this.H(xor, this.H(utf8.encode(username)), salt, A, B, K);
+    return this.H(xor, await this.H(utf8.encode(username)), salt, A, B, K);
   }
 
   /** M2 = H(A | M1 | K) */
-  serverProof(A: Uint8Array, M1: Uint8Array, K: Uint8Array): Uint8Array {
+  serverProof(A: Uint8Array, M1: Uint8Array, K: Uint8Array): Promise<Uint8Array> {
     return this.H(A, M1, K);
   }
 }
 
 /** Constant-time equality for proofs. */
-export function proofsEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+export const proofsEqual = bytesEqual;

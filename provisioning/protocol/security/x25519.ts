@@ -1,31 +1,22 @@
-/** X25519 (RFC 7748) over node:crypto with raw 32-byte keys, as security 1 puts them on the wire. */
-import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
+/**
+ * X25519 (RFC 7748) with raw 32-byte keys, as security 1 puts them on the wire, over any crypto
+ * provider: the checks and error codes live here, the curve arithmetic in the provider.
+ */
 import { TetherError } from '../../../shared/errors.js';
-
-// DER wrappers for a raw X25519 key (RFC 8410): PKCS#8 private key and SubjectPublicKeyInfo.
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+import type { CryptoProvider, X25519Secret } from './crypto-provider.js';
 
 export const X25519_KEY_LENGTH = 32;
 
-export interface X25519KeyPair {
-  privateKey: KeyObject;
-  publicKey: Uint8Array;
-}
+/** DER prefix that wraps 32 raw secret bytes as a PKCS#8 X25519 private key (RFC 8410). */
+export const X25519_PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
+]);
 
-/** A key pair from 32 secret bytes (clamped by X25519 itself, RFC 7748 §5). */
-export function x25519KeyPair(secret: Uint8Array): X25519KeyPair {
-  const privateKey = createPrivateKey({
-    key: Buffer.concat([PKCS8_PREFIX, secret]),
-    format: 'der',
-    type: 'pkcs8',
-  });
-  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  return { privateKey, publicKey: new Uint8Array(spki.subarray(SPKI_PREFIX.length)) };
-}
+/** The base point u = 9: X25519(k, 9) is k's public key (RFC 7748 §6.1). */
+export const X25519_BASE_POINT = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 9 : 0));
 
 /** The shared secret with a peer's raw public key; refuses a key of the wrong size or a low-order point. */
-export function x25519SharedSecret(privateKey: KeyObject, peerPublicKey: Uint8Array): Uint8Array {
+export async function x25519SharedSecret(own: X25519Secret, peerPublicKey: Uint8Array): Promise<Uint8Array> {
   if (peerPublicKey.length !== X25519_KEY_LENGTH) {
     throw new TetherError(
       'VALIDATION_FAILED',
@@ -33,14 +24,9 @@ export function x25519SharedSecret(privateKey: KeyObject, peerPublicKey: Uint8Ar
     );
   }
   try {
-    const publicKey = createPublicKey({
-      key: Buffer.concat([SPKI_PREFIX, peerPublicKey]),
-      format: 'der',
-      type: 'spki',
-    });
-    return new Uint8Array(diffieHellman({ privateKey, publicKey }));
+    return await own.sharedSecret(peerPublicKey);
   } catch (error) {
-    // OpenSSL refuses points that give an all-zero secret (RFC 7748 §6.1 check).
+    // Both OpenSSL and WebCrypto refuse points that give an all-zero secret (RFC 7748 §6.1 check).
     throw new TetherError('VALIDATION_FAILED', 'The X25519 public key is not usable (low-order point).', {
       cause: error,
     });
@@ -48,6 +34,6 @@ export function x25519SharedSecret(privateKey: KeyObject, peerPublicKey: Uint8Ar
 }
 
 /** X25519(scalar, u) on raw bytes: the RFC 7748 §5.2 function, for known-answer tests. */
-export function x25519(scalar: Uint8Array, u: Uint8Array): Uint8Array {
-  return x25519SharedSecret(x25519KeyPair(scalar).privateKey, u);
+export async function x25519(crypto: CryptoProvider, scalar: Uint8Array, u: Uint8Array): Promise<Uint8Array> {
+  return x25519SharedSecret(await crypto.x25519(scalar), u);
 }
