@@ -28,6 +28,7 @@ import type {
   ProvisioningLink,
   ProvisioningTransport,
 } from './transport.js';
+import { withTimeout } from './with-timeout.js';
 
 /** The package this adapter loads; a variable so the compiler never requires it to be installed. */
 export const NOBLE_PACKAGE = '@stoprocent/noble';
@@ -356,25 +357,6 @@ export class NobleBleTransport implements ProvisioningTransport {
   #timed<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
     return withTimeout(promise, timeoutMs, what, this.#clock);
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string, clock: Clock): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimeout(
-      () => reject(new TetherError('TIMEOUT', `Timed out after ${timeoutMs} ms trying to ${what}.`)),
-      timeoutMs,
-    );
-    promise.then(
-      (value) => {
-        clock.clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clock.clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** One GATT connection through noble. */

@@ -2,11 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NobleBleTransport } from '../../provisioning/transport/ble-noble.js';
+import { WebBluetoothTransport } from '../../provisioning/transport/ble-web.js';
 import { SimBleTransport } from '../../provisioning/transport/sim-ble-central.js';
 import { SimBlePeripheral } from '../../provisioning/transport/sim-ble-peripheral.js';
 import type { ProvisioningLink } from '../../provisioning/transport/transport.js';
 import { describeTransportContract } from '../provisioning/transport-contract.js';
 import { FakeNoble, FakePeripheral } from './fake-noble.js';
+import { FakeWebBluetooth, FakeWebDevice } from './fake-web-bluetooth.js';
 
 // The shared suite sends a 4 KiB message (esp-idf httpd's limit on SoftAP). One BLE characteristic
 // holds at most 512 bytes (ATT; esp-idf's own BLE transport: 481), so these harnesses raise the
@@ -66,6 +68,27 @@ describeTransportContract('noble adapter (fake adapter)', async (device) => {
     teardown: async () => {
       for (const link of links) await link.close();
       await transport.close();
+    },
+  };
+});
+
+describeTransportContract('Web Bluetooth adapter (fake browser)', async (device) => {
+  const bluetooth = new FakeWebBluetooth();
+  const serviceUuid = '021a9004-0382-4aea-bff4-6b3f1c5adfb4';
+  bluetooth.devices.push(
+    new FakeWebDevice({ handler: device, id: 'web-id-1', name: 'PROV_SHARED', serviceUuid }),
+  );
+  const transport = new WebBluetoothTransport({ bluetooth, maxValueLength: CONTRACT_VALUE_LIMIT });
+  const { address } = await transport.choose();
+  const links: ProvisioningLink[] = [];
+  return {
+    connect: async () => {
+      const link = await transport.connect(address);
+      links.push(link);
+      return link;
+    },
+    teardown: async () => {
+      for (const link of links) await link.close();
     },
   };
 });
