@@ -13,6 +13,7 @@ await build({
     'downlink-receivers': 'bench/load/downlink-receivers.ts',
     'downlink-driver': 'bench/load/downlink-driver.ts',
     activator: 'bench/load/activator.ts',
+    'store-journal': 'bench/store-journal.ts',
   },
   outdir: 'bench/out',
   bundle: true,

@@ -29,6 +29,8 @@ import { createMailer } from './mail/mailer.js';
 import type { GatewayServices } from './services.js';
 import { EmbeddedStore } from './store/embedded-store.js';
 import type { Store } from './store/store.js';
+import { assertWritableFolder } from './store/store-file.js';
+import { nodeStoreFiles } from './store/store-files.js';
 
 export interface GatewayOptions {
   config: TetherConfig;
@@ -68,10 +70,13 @@ export class Gateway {
       options.store ??
       new EmbeddedStore({
         ...(dataDir ? { file: join(dataDir, 'tether.json') } : {}),
-        flushDelayMs: config.store.flushDelayMs,
         telemetryFlushDelayMs: config.store.telemetryFlushDelayMs,
+        compactMinBytes: config.store.compactMinBytes,
         clock,
+        log: storeLog(moduleLogger(logger, 'store')),
       });
+    // Before anything is written there (the signing keys first): a clear refusal, not a crash later.
+    if (dataDir) await assertWritableFolder(nodeStoreFiles, dataDir);
     const events = new EventBus();
     const auditor = new Auditor(store, clock);
     const keys = await loadOrCreateSigningKeys(dataDir);
@@ -249,6 +254,12 @@ export class Gateway {
     return this.#options.inMemory === true;
   }
 }
+
+/** The store's reports, as log lines of the gateway's logger. */
+const storeLog =
+  (logger: Logger) =>
+  (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) =>
+    logger[level](details ?? {}, message);
 
 /** A port that cannot be bound, said so a person can act on it (instead of an internal error). */
 function listenError(error: unknown, config: TetherConfig): unknown {

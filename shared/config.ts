@@ -199,20 +199,20 @@ export const ConfigSchema = Type.Object(
     ),
     store: Type.Object(
       {
-        flushDelayMs: Type.Integer({
-          minimum: 0,
-          maximum: 60_000,
-          // 500 ms: a burst of 1,000 ownership changes over HTTP (≈ 1.3 s here) costs ≈ 3 writes
-          // (bench s5); a crash loses at most this window of account changes.
-          default: 500,
-          description: 'Changes within this window share one file write.',
-        }),
         telemetryFlushDelayMs: Type.Integer({
           minimum: 0,
           maximum: 600_000,
+          // Every other change is on disk before it is acknowledged; telemetry alone is coalesced.
           default: 5000,
           description:
-            'Latest datastream values and last-seen times reach the file within this window (a write re-serializes every row that changed).',
+            'Latest datastream values and last-seen times reach the disk within this window; a crash loses at most this much telemetry.',
+        }),
+        compactMinBytes: Type.Integer({
+          minimum: 4096,
+          maximum: 2 ** 31,
+          default: 16 * 2 ** 20,
+          description:
+            'The journal is compacted into a new snapshot once it holds this many bytes and more than the snapshot.',
         }),
       },
       { default: {}, additionalProperties: false },

@@ -79,6 +79,13 @@ export const ERROR_TABLE = {
   TIMEOUT: spec(504, ExitCode.unavailable),
   NO_BLUETOOTH_ADAPTER: spec(503, ExitCode.unavailable),
   NO_WIFI_TOOLS: spec(503, ExitCode.unavailable),
+  // the data folder
+  /** A write to the data folder failed (disk full, permissions, I/O): the change was not made. */
+  STORE_UNAVAILABLE: spec(503, ExitCode.unavailable),
+  /** The data folder holds damaged or foreign data; nothing in it was changed. */
+  STORE_INVALID: spec(500, ExitCode.usage),
+  /** Another gateway (or backup, or restore) is using the data folder. */
+  STORE_LOCKED: spec(409, ExitCode.conflict),
   // everything else
   INTERNAL: spec(500, ExitCode.internal),
 } as const satisfies Record<string, ErrorSpec>;

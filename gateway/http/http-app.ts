@@ -88,6 +88,13 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir }: H
     }),
   );
 
+  // A 2xx means on disk: whatever a response shows (its own changes, or another request's it
+  // read) is durable before it leaves. Writes already wait for their commit; this also covers
+  // reads of a change still on its way, and costs nothing when no commit is pending.
+  app.addHook('onSend', async () => {
+    await services.store.committed();
+  });
+
   // Every route, as registered: the permission-matrix test checks that none is left out of it.
   const routes: RouteEntry[] = [];
   ROUTES.set(app, routes);

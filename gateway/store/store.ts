@@ -1,6 +1,7 @@
 /**
- * The storage contract. The embedded store (lowdb JSON file) implements it today; a PostgreSQL
- * store implements the same contract later, and one contract test suite runs against both.
+ * The storage contract. The embedded store (in memory, journaled to the data folder) implements it
+ * today; a PostgreSQL store implements the same contract later, and one contract test suite runs
+ * against both.
  * Methods are async so that a networked store fits; the embedded store answers from memory.
  */
 import type {
@@ -78,12 +79,8 @@ export interface AuditLog {
   list(query?: { orgIds?: readonly string[]; targetId?: string; limit?: number }): Promise<AuditEvent[]>;
 }
 
-export interface Store {
-  open(): Promise<void>;
-  /** Writes what is pending, then releases the store. */
-  close(): Promise<void>;
-  /** Resolves when every change made so far is on disk. */
-  flush(): Promise<void>;
+/** Every table of the store: what a transaction gets, and what the store itself answers. */
+export interface StoreTables {
   readonly orgs: OrgRepository;
   readonly users: UserRepository;
   readonly refreshTokens: RefreshTokenRepository;
@@ -97,6 +94,35 @@ export interface Store {
   readonly grants: GrantRepository;
   getMeta(): Promise<Meta>;
   setMeta(patch: Partial<Meta>): Promise<Meta>;
-  /** Number of times the store has written its file: coalescing is visible in tests and benchmarks. */
-  readonly writeCount: number;
+}
+
+/** Whether the store can write now: /readyz and the metrics read it. */
+export interface StoreHealth {
+  writable: boolean;
+  /** Why writes fail, while they do (code STORE_UNAVAILABLE). */
+  error?: { code: string; message: string };
+}
+
+/**
+ * A change through the store's own tables is committed by itself: its promise resolves once it
+ * is durable (on disk for the embedded store), so an HTTP 2xx sent after awaiting it means the
+ * change survives a crash. A write that cannot be made durable rejects with STORE_UNAVAILABLE and
+ * is not applied. Telemetry updates (UpdateOptions.telemetry) are the exception: they resolve at
+ * once and reach the disk within the store's telemetry window.
+ */
+export interface Store extends StoreTables {
+  open(): Promise<void>;
+  /** Writes what is pending (telemetry included), then releases the store. */
+  close(): Promise<void>;
+  /** Everything changed so far, telemetry included, on disk (the embedded store: in its snapshot). */
+  flush(): Promise<void>;
+  /**
+   * Runs `fn` with tables whose changes commit together when it resolves: all of them durable, or
+   * none of them (when `fn` throws, or the commit fails, every change it made is undone).
+   * Transactions run one at a time; use `tx` inside, never the store's own tables.
+   */
+  transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T>;
+  /** Resolves once every change made so far (telemetry aside) is durable or has failed. */
+  committed(): Promise<void>;
+  health(): StoreHealth;
 }

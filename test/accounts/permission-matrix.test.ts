@@ -147,6 +147,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
   const SPECS: Spec[] = [
     // --- anonymous: a bogus secret is refused and changes nothing
     { route: 'GET /healthz', relations: 'none', allow: anyone, request: async () => ({ path: '/healthz' }) },
+    { route: 'GET /readyz', relations: 'none', allow: anyone, request: async () => ({ path: '/readyz' }) },
     {
       route: 'POST /api/auth/login',
       relations: 'none',
@@ -774,7 +775,9 @@ describe('permission matrix: every route × built-in role × org relation', () =
   });
 
   it('refuses every request without a valid access token', async () => {
-    for (const spec of SPECS.filter((s) => !s.anonymous && s.route !== 'GET /healthz')) {
+    for (const spec of SPECS.filter(
+      (s) => !s.anonymous && !['GET /healthz', 'GET /readyz'].includes(s.route),
+    )) {
       const [method] = spec.route.split(' ');
       const path = spec.route.split(' ')[1]!.replace(/:(\w+)/g, 'x_$1');
       for (const token of [undefined, 'not-a-jwt', `${fx.actors.admin.token}x`]) {

@@ -1,70 +1,81 @@
 /**
- * Telemetry (latest values, last seen) reaches the file on its own slower schedule: each write
- * re-serializes the whole database (≈53 ms at 10k devices here), so continuous telemetry must not
- * trigger one every flush window; a normal change still flushes on time and carries it along.
+ * Telemetry (latest values, last seen) is the one kind of change the store coalesces: it is
+ * applied in memory at once and journaled once per `telemetryFlushDelayMs` window, however many
+ * values arrive, so continuous telemetry costs one append per window and a crash loses at most
+ * that window of it. Every other change is on disk before its promise resolves.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../../gateway/store/embedded-store.js';
 import { ManualClock } from '../../shared/clock.js';
-import { device } from '../store/store-contract.js';
+import { device, org } from '../store/store-contract.js';
+import { crashImage, removeAll, tempDir } from '../store/store-files-support.js';
 
 describe('telemetry writes', () => {
-  let dir: string;
+  const dirs: string[] = [];
   let clock: ManualClock;
   let store: EmbeddedStore;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tether-telemetry-'));
+    const dir = await tempDir('tether-telemetry-');
+    dirs.push(dir);
     clock = new ManualClock(1_000);
-    store = new EmbeddedStore({
-      file: join(dir, 'db.json'),
-      flushDelayMs: 100,
-      telemetryFlushDelayMs: 5000,
-      clock,
-    });
+    store = new EmbeddedStore({ file: join(dir, 'tether.json'), telemetryFlushDelayMs: 5000, clock });
     await store.open();
+    await store.orgs.insert(org('org_a'));
     await store.devices.insert(device('dev_1', 'hash_1'));
-    await clock.advance(100);
-    await store.flush();
   });
   afterEach(async () => {
     await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await removeAll(dirs);
   });
 
-  const stored = async () =>
-    (
-      JSON.parse(await readFile(join(dir, 'db.json'), 'utf8')) as {
-        devices: Array<{ values: Record<string, unknown> }>;
-      }
-    ).devices[0]!.values;
+  /** The device as a gateway restarted from a crash image of the folder now would see it. */
+  const afterCrash = async () => {
+    const copy = await crashImage(dirs[0]!);
+    dirs.push(copy);
+    const reopened = new EmbeddedStore({ file: join(copy, 'tether.json') });
+    await reopened.open();
+    const found = await reopened.devices.get('dev_1');
+    await reopened.close();
+    return found;
+  };
 
-  it('waits the telemetry window, however many values arrive', async () => {
+  it('journals the window once, however many values arrive, with the latest of each', async () => {
     const before = store.writeCount;
     for (let i = 0; i < 1000; i++) {
-      await store.devices.update('dev_1', { values: { temp: { value: i, at: i } } }, { telemetry: true });
+      await store.devices.update(
+        'dev_1',
+        { values: { temp: { value: i, at: i } }, lastSeenAt: i },
+        { telemetry: true },
+      );
     }
+    expect((await store.devices.get('dev_1'))?.values).toEqual({ temp: { value: 999, at: 999 } });
     await clock.advance(4_900);
     expect(store.writeCount).toBe(before);
+    expect((await afterCrash())?.values).toEqual({});
     await clock.advance(100);
-    await store.flush();
-    expect(store.writeCount).toBe(before + 1);
-    expect(await stored()).toEqual({ temp: { value: 999, at: 999 } });
+    await store.committed();
+    await expect.poll(() => store.writeCount).toBe(before + 1);
+    const recovered = await afterCrash();
+    expect(recovered?.values).toEqual({ temp: { value: 999, at: 999 } });
+    expect(recovered?.lastSeenAt).toBe(999);
   });
 
-  it('lets a normal change bring the write forward, carrying the telemetry with it', async () => {
-    const before = store.writeCount;
+  it('journals a normal change at once, without waiting for the telemetry window', async () => {
     await store.devices.update('dev_1', { values: { temp: { value: 1, at: 1 } } }, { telemetry: true });
-    await clock.advance(50);
     await store.devices.update('dev_1', { name: 'renamed' });
-    await clock.advance(100);
-    await store.flush();
-    expect(store.writeCount).toBe(before + 1);
-    expect(await stored()).toEqual({ temp: { value: 1, at: 1 } });
-    await clock.advance(10_000);
-    expect(store.writeCount).toBe(before + 1);
+    const recovered = await afterCrash();
+    expect(recovered?.name).toBe('renamed');
+    // The rename carries the row as it is, telemetry included.
+    expect(recovered?.values).toEqual({ temp: { value: 1, at: 1 } });
+  });
+
+  it('drops the telemetry of a device deleted before its window ends', async () => {
+    await store.devices.update('dev_1', { lastSeenAt: 5 }, { telemetry: true });
+    await store.devices.delete('dev_1');
+    await clock.advance(5_000);
+    await store.committed();
+    expect(await afterCrash()).toBeUndefined();
   });
 });

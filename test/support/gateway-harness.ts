@@ -44,7 +44,6 @@ export async function startTestGateway(
       http: { host: '127.0.0.1', port: 0, ...overrides.http },
       mqtt: { host: '127.0.0.1', port: 0, ...overrides.mqtt },
       admin: { email: ADMIN.email, password: ADMIN.password, ...overrides.admin },
-      store: { flushDelayMs: 20, ...overrides.store },
     },
   });
   const gateway = await Gateway.create({
