@@ -211,8 +211,11 @@ function firstError(check: ReturnType<typeof Compile>, value: unknown): string {
   const [error] = check.Errors(value);
   if (!error) return 'invalid';
   const where = error.instancePath || '(record)';
-  const extra = (error.params as { additionalProperties?: string[] }).additionalProperties;
-  return extra ? `${where}: unknown field ${clip(extra.join(', '))}` : `${where} ${error.message}`;
+  // A closed object answers a field it does not name with "schema is false" at that field.
+  if (error.keyword === 'boolean' || error.message === 'schema is false') {
+    return `unknown field ${clip(where.split('/').pop() ?? where)}`;
+  }
+  return `${where} ${error.message}`;
 }
 
 /** Text from a file, short and printable, for a message. */

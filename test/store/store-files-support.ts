@@ -24,7 +24,14 @@ export async function crashImage(dir: string): Promise<string> {
 /** Every file's name and SHA-256: equal before and after means not one byte changed. */
 export async function folderDigest(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const name of (await readdir(dir)).sort()) {
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const name = entry.name;
+    if (!entry.isFile()) {
+      out[name] = 'folder';
+      continue;
+    }
     out[name] = createHash('sha256')
       .update(await readFile(join(dir, name)))
       .digest('hex');
