@@ -183,6 +183,7 @@ export class Gateway {
     });
     const services: GatewayServices = {
       config,
+      dataDir,
       clock,
       store,
       events,

@@ -16,6 +16,8 @@ import type { Store } from './store/store.js';
 
 export interface GatewayServices {
   config: TetherConfig;
+  /** The data folder, resolved; undefined for a gateway that lives in memory. */
+  dataDir: string | undefined;
   clock: Clock;
   store: Store;
   events: EventBus;

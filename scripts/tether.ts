@@ -5,7 +5,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { runFleetWorker } from '../firmware-sim/fleet-worker.js';
+import { TETHER_VERSION } from '../shared/version.js';
 import { reportError } from './cli/output.js';
+import { backupCommand } from './commands/backup.js';
 import { deviceClaimCommand } from './commands/device-claim.js';
 import { deviceDeleteCommand } from './commands/device-delete.js';
 import { deviceDisclaimCommand } from './commands/device-disclaim.js';
@@ -28,6 +30,7 @@ import { orgListCommand } from './commands/org-list.js';
 import { orgUpdateCommand } from './commands/org-update.js';
 import { provisionCommand } from './commands/provision.js';
 import { provisionScanCommand } from './commands/provision-scan.js';
+import { restoreCommand } from './commands/restore.js';
 import { roleCreateCommand } from './commands/role-create.js';
 import { roleDeleteCommand } from './commands/role-delete.js';
 import { roleEditCommand } from './commands/role-edit.js';
@@ -50,12 +53,14 @@ export function buildProgram(): Command {
     .description(
       'Tether: activate IoT devices and tie each one to the account of the person who activated it.',
     )
-    .version('0.1.0')
+    .version(TETHER_VERSION)
     .showHelpAfterError()
     .enablePositionalOptions()
     .exitOverride();
 
   gatewayStartCommand(program.command('gateway').description('Run the gateway.'));
+  backupCommand(program);
+  restoreCommand(program);
   loginCommand(program);
   logoutCommand(program);
   const template = program.command('template').description('Templates (products).');

@@ -114,6 +114,13 @@ export class GatewayClient {
     );
   }
 
+  /** A GET whose body is a long download (a backup): streamed, with no time limit. */
+  async download(path: string, options: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.#fetchWithAuth('GET', path, undefined, options.signal, false, true);
+    if (!res.ok || !res.body) throw await toError(res);
+    return res.body;
+  }
+
   async request<T>(
     method: string,
     path: string,
@@ -132,13 +139,14 @@ export class GatewayClient {
     body: unknown,
     signal: AbortSignal | undefined,
     anonymous: boolean,
+    long = false,
   ): Promise<Response> {
-    let res = await this.#fetch(method, path, body, signal, anonymous);
+    let res = await this.#fetch(method, path, body, signal, anonymous, long);
     if (res.status === 401 && !anonymous && this.#session) {
       const code = await peekCode(res);
       if (code === 'TOKEN_EXPIRED' || code === 'TOKEN_INVALID') {
         await this.#refresh();
-        res = await this.#fetch(method, path, body, signal, anonymous);
+        res = await this.#fetch(method, path, body, signal, anonymous, long);
       }
     }
     return res;
@@ -169,12 +177,13 @@ export class GatewayClient {
     body: unknown,
     signal: AbortSignal | undefined,
     anonymous: boolean,
+    long = false,
   ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (!anonymous && this.#session) headers.authorization = `Bearer ${this.#session.accessToken}`;
     const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const isStream = path.endsWith('/events');
+    const isStream = long || path.endsWith('/events');
     try {
       return await fetch(`${this.baseUrl}${path}`, {
         method,

@@ -19,6 +19,7 @@ import { consoleRoutes } from './console-routes.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
+import { backupRoutes } from './routes/backup-routes.js';
 import { claimRoutes } from './routes/claim-routes.js';
 import { deviceRoutes } from './routes/device-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -118,6 +119,7 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir }: H
   app.register(invitationRoutes, { services, prefix: '/api' });
   app.register(shareRoutes, { services, prefix: '/api' });
   app.register(auditRoutes, { services, prefix: '/api' });
+  app.register(backupRoutes, { services, prefix: '/api' });
   app.register(browserAuthRoutes, { services, prefix: '/api' });
   app.register(consoleRoutes, { consoleDir });
   return app;

@@ -40,6 +40,7 @@ import type { Migration } from './migrations.js';
 import type {
   AuditLog,
   DeviceRepository,
+  DumpPart,
   GrantRepository,
   InvitationRepository,
   LinkTokenRepository,
@@ -80,6 +81,9 @@ import type {
 export { SCHEMA_VERSION };
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Rows per piece of a dump: the reader serialises a piece at a time. */
+const DUMP_BATCH = 500;
 
 /** Telemetry rows per journal entry: each entry is a few ms of serialising at most. */
 const TELEMETRY_ROWS_PER_ENTRY = 500;
@@ -322,6 +326,7 @@ export interface EmbeddedStoreStats {
 }
 
 export class EmbeddedStore implements Store {
+  readonly backend = 'embedded';
   readonly #file: string | undefined;
   readonly #files: StoreFiles;
   readonly #clock: Clock;
@@ -677,17 +682,34 @@ export class EmbeddedStore implements Store {
     const file = this.#file;
     if (!journal || !file) return;
     await journal.prepareRotation();
-    // No transaction is open while the rows are listed: the view holds only committed changes.
+    const { view, rotation } = await this.#view(true);
+    if (!view) {
+      throw new TetherError('STORE_UNAVAILABLE', 'Compaction abandoned: a journal write failed meanwhile.');
+    }
+    this.#snapshotBytes = await writeSnapshot(this.#files, file, snapshotPieces(view));
+    for (const segment of rotation!.segments) await this.#files.unlink(segment);
+    journal.dropped(rotation!.segments);
+    this.#compactions++;
+  }
+
+  /**
+   * The rows as they are at the journal's current end, once all of it is on disk. No transaction
+   * is open while they are listed (rows are frozen, so the lists stay as they were); `view` is
+   * undefined when a write failed meanwhile (it may hold a change that was undone since).
+   */
+  async #view(
+    rotate: boolean,
+  ): Promise<{ view: ImageView | undefined; rotation: ReturnType<JournalWriter['rotate']> | undefined }> {
+    const journal = this.#journal;
     const release = await this.#nextTransaction();
     let view: ImageView;
-    let rotation: ReturnType<JournalWriter['rotate']>;
-    let failures: number;
+    let rotation: ReturnType<JournalWriter['rotate']> | undefined;
+    const failures = journal?.failures ?? 0;
     try {
-      rotation = journal.rotate();
-      failures = journal.failures;
+      rotation = rotate ? journal?.rotate() : undefined;
       view = {
         schemaVersion: this.#meta.schemaVersion,
-        journalSeq: rotation.seq,
+        journalSeq: rotation?.seq ?? journal?.lastSeq ?? 0,
         meta: this.#meta,
         tables: TABLES.map((spec) => [spec.name, [...this.#tables[spec.name].rows.values()]] as const),
         audit: this.#audit.slice(),
@@ -695,14 +717,29 @@ export class EmbeddedStore implements Store {
     } finally {
       release();
     }
-    await journal.reached(rotation.seq);
-    if (journal.failures !== failures) {
-      throw new TetherError('STORE_UNAVAILABLE', 'Compaction abandoned: a journal write failed meanwhile.');
+    if (!journal) return { view, rotation };
+    await journal.reached(view.journalSeq);
+    return { view: journal.failures === failures ? view : undefined, rotation };
+  }
+
+  async *dump(): AsyncGenerator<DumpPart> {
+    let view: ImageView | undefined;
+    for (let attempt = 0; attempt < 3 && !view; attempt++) view = (await this.#view(false)).view;
+    if (!view) {
+      throw new TetherError(
+        'STORE_UNAVAILABLE',
+        'The store cannot make a consistent copy while its writes fail.',
+      );
     }
-    this.#snapshotBytes = await writeSnapshot(this.#files, file, snapshotPieces(view));
-    for (const segment of rotation.segments) await this.#files.unlink(segment);
-    journal.dropped(rotation.segments);
-    this.#compactions++;
+    yield { kind: 'meta', schemaVersion: view.schemaVersion, meta: view.meta };
+    for (const [table, rows] of view.tables) {
+      for (let i = 0; i < rows.length; i += DUMP_BATCH) {
+        yield { kind: 'rows', table, rows: rows.slice(i, i + DUMP_BATCH) as object[] };
+      }
+    }
+    for (let i = 0; i < view.audit.length; i += DUMP_BATCH) {
+      yield { kind: 'audit', events: view.audit.slice(i, i + DUMP_BATCH) as AuditEvent[] };
+    }
   }
 
   #written(info: { entries: number; bytes: number; ms: number }): void {

@@ -59,7 +59,6 @@ export async function readStore(
   options: ReadStoreOptions = {},
 ): Promise<LoadedStore> {
   const target = options.schemaVersion ?? SCHEMA_VERSION;
-  const migrations = options.migrations ?? MIGRATIONS;
   const problems = new Problems();
   const refuse = async () => storeInvalid(dirname(file), problems.list, await recoveryHint(files, file));
   const bytes = await files.read(file);
@@ -113,16 +112,8 @@ export async function readStore(
         snapshotPieces(imageView(image)),
       );
     }
-    while (image.schemaVersion < target) {
-      const step = migrations.find((m) => m.from === image.schemaVersion);
-      if (!step) {
-        problems.add(`no migration from schema version ${image.schemaVersion} to ${image.schemaVersion + 1}`);
-        throw await refuse();
-      }
-      step.migrate(image);
-      image.schemaVersion = step.from + 1;
-      image.meta = { ...image.meta, schemaVersion: image.schemaVersion };
-    }
+    migrateImage(image, options, problems);
+    if (problems.list.length > 0) throw await refuse();
   }
   validateImage(image, problems);
   if (problems.list.length > 0) throw await refuse();
@@ -136,6 +127,32 @@ export async function readStore(
     torn,
     ...(migratedFrom === undefined ? {} : { migratedFrom }),
   };
+}
+
+/** Runs the migrations from the image's schema version up to this Tether's; a missing step is a problem. */
+export function migrateImage(
+  image: StoreImage,
+  options: Pick<ReadStoreOptions, 'migrations' | 'schemaVersion'>,
+  problems: Problems,
+): void {
+  const target = options.schemaVersion ?? SCHEMA_VERSION;
+  const migrations = options.migrations ?? MIGRATIONS;
+  if (image.schemaVersion > target) {
+    problems.add(
+      `it was written by a newer Tether (schema version ${image.schemaVersion}; this one reads up to ${target})`,
+    );
+    return;
+  }
+  while (image.schemaVersion < target) {
+    const step = migrations.find((m) => m.from === image.schemaVersion);
+    if (!step) {
+      problems.add(`no migration from schema version ${image.schemaVersion} to ${image.schemaVersion + 1}`);
+      return;
+    }
+    step.migrate(image);
+    image.schemaVersion = step.from + 1;
+    image.meta = { ...image.meta, schemaVersion: image.schemaVersion };
+  }
 }
 
 /** The file as a JSON object of a version this Tether reads; problems say why not. */
@@ -217,7 +234,7 @@ export async function writeSnapshot(
 export async function writeFileAtomically(
   files: StoreFiles,
   file: string,
-  pieces: Iterable<string>,
+  pieces: Iterable<string> | AsyncIterable<string>,
 ): Promise<number> {
   const tmp = `${file}.tmp`;
   const bytes = await writeTemp(files, tmp, pieces);
@@ -226,14 +243,18 @@ export async function writeFileAtomically(
   return bytes;
 }
 
-async function writeTemp(files: StoreFiles, tmp: string, pieces: Iterable<string>): Promise<number> {
+async function writeTemp(
+  files: StoreFiles,
+  tmp: string,
+  pieces: Iterable<string> | AsyncIterable<string>,
+): Promise<number> {
   await files.unlink(tmp);
   const handle = await files.create(tmp);
   let position = 0;
   try {
     let buffered: Buffer[] = [];
     let size = 0;
-    for (const piece of pieces) {
+    for await (const piece of pieces) {
       const chunk = Buffer.from(piece);
       buffered.push(chunk);
       size += chunk.length;

@@ -96,6 +96,12 @@ export interface StoreTables {
   setMeta(patch: Partial<Meta>): Promise<Meta>;
 }
 
+/** One piece of a consistent copy of the whole store (Store.dump()), in no backend's own shape. */
+export type DumpPart =
+  | { kind: 'meta'; schemaVersion: number; meta: Meta }
+  | { kind: 'rows'; table: string; rows: readonly object[] }
+  | { kind: 'audit'; events: readonly AuditEvent[] };
+
 /** Whether the store can write now: /readyz and the metrics read it. */
 export interface StoreHealth {
   writable: boolean;
@@ -111,6 +117,8 @@ export interface StoreHealth {
  * once and reach the disk within the store's telemetry window.
  */
 export interface Store extends StoreTables {
+  /** Which implementation: backups name the store they came from. */
+  readonly backend: string;
   open(): Promise<void>;
   /** Writes what is pending (telemetry included), then releases the store. */
   close(): Promise<void>;
@@ -122,6 +130,12 @@ export interface Store extends StoreTables {
    * Transactions run one at a time; use `tx` inside, never the store's own tables.
    */
   transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T>;
+  /**
+   * Every record as of one instant, each change before it durable: the meta record, each table's
+   * rows in batches, then the audit log, oldest first. The store keeps serving meanwhile. Backups
+   * are made of this, and restored into any backend.
+   */
+  dump(): AsyncIterable<DumpPart>;
   /** Resolves once every change made so far (telemetry aside) is durable or has failed. */
   committed(): Promise<void>;
   health(): StoreHealth;

@@ -508,6 +508,14 @@ describe('permission matrix: every route × built-in role × org relation', () =
       allow: need('audit.view'),
       request: async (c) => ({ path: `/api/audit?orgId=${c.org}` }),
     },
+    // Every tenant's data: the root org's admins only, and these actors all sit below the root
+    // (test/store/backup-restore.test.ts takes one as the root's admin).
+    {
+      route: 'GET /api/backup',
+      relations: 'none',
+      allow: () => false,
+      request: async () => ({ path: '/api/backup' }),
+    },
 
     // --- templates (a template of an org above is usable: devices are made from the maker's products)
     {
