@@ -50,6 +50,9 @@ export async function buildConsole({ outDir = join(root, 'dist', 'console'), qui
     entryPoints: { app: join(root, 'console', 'src', 'main.tsx') },
     outdir: assets,
     entryNames: '[name]-[hash]',
+    // Pages load what only they need (Add a device: the provisioning protocol) as a chunk of its own.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
   });
   const outputs = Object.keys(result.metafile.outputs).map((file) => basename(file));
   const script = outputs.find((f) => /^app-.*\.js$/.test(f));

@@ -52,6 +52,7 @@ const TYPES: Readonly<Record<string, string>> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8', // the bundles' licence notices (legalComments: linked)
 };
 
 interface BuiltConsole {

@@ -52,6 +52,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // Chrome ships Web Bluetooth on Windows, macOS, ChromeOS and Android; on Linux behind this flag.
+      '--enable-features=WebBluetooth',
     ],
   });
   const contexts: Array<{ close(): Promise<void> }> = [];

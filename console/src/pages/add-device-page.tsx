@@ -3,13 +3,15 @@
  * QR with the camera where the browser has a barcode detector), or set one up over Bluetooth.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { useLocation } from 'preact-iso';
+import { lazy, useLocation } from 'preact-iso';
 import { api } from '../api.js';
 import type { Device } from '../api-types.js';
 import { can } from '../session.js';
 import { Button, ErrorNotice, Field, Form, Notice, Page } from '../ui/components.js';
 import { useAction } from '../ui/hooks.js';
-import { BluetoothSetup } from './bluetooth-setup.js';
+
+// The provisioning protocol (codecs, security sessions, Web Bluetooth) loads only on this page.
+const BluetoothSetup = lazy(() => import('./bluetooth-setup.js').then((m) => m.BluetoothSetup));
 
 export function AddDevicePage() {
   return (
