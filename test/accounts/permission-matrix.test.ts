@@ -703,6 +703,12 @@ describe('permission matrix: every route × built-in role × org relation', () =
       stream: true,
       request: async () => ({ path: '/api/stream' }),
     },
+    {
+      route: 'POST /api/stream/tickets',
+      relations: 'none',
+      allow: anyone,
+      request: async () => ({ path: '/api/stream/tickets', body: { deviceId: 'dev_none' } }),
+    },
   ];
 
   /** Everything a request could change, minus the audit log and sessions (a login writes those). */

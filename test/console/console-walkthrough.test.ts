@@ -156,6 +156,24 @@ describe.skipIf(SKIP_BROWSER)('web console walk-through in a real browser', { ti
     expect(await device.next('downlink/ds/temp', 5000)).toBe('22.5');
     await tab.page.waitForFunction(() => document.body.textContent?.includes('Sent.'));
 
+    // A third-party page's EventSource cannot send the token: a single-use stream ticket opens it.
+    const ticket = await gw.api<{ url: string }>('POST', '/api/stream/tickets', { deviceId }, ownerToken);
+    await tab.page.evaluate((url) => {
+      const seen: string[] = [];
+      (window as unknown as { seen: string[] }).seen = seen;
+      const source = new EventSource(url);
+      source.addEventListener('snapshot', () => seen.push('snapshot'));
+      source.addEventListener('value', (e) => {
+        seen.push(`value ${(e as MessageEvent).data}`);
+        source.close();
+      });
+    }, ticket.body.url);
+    await tab.page.waitForFunction(() => (window as unknown as { seen: string[] }).seen.includes('snapshot'));
+    await device.client.publishAsync('ds/temp', '21.75');
+    await tab.page.waitForFunction(() =>
+      (window as unknown as { seen: string[] }).seen.some((e) => e.includes('"value":21.75')),
+    );
+
     const wide = await chrome.page(DESKTOP);
     await wide.page.goto(`${gw.baseUrl}/devices`);
     await heading(wide.page, 'Devices');

@@ -4,13 +4,18 @@
  * grant takes effect on a stream that is already open. Event names: snapshot (first), value,
  * online, offline, activated, changed, event, deleted, and removed (a device left the caller's
  * sight), and end (the access token expired or was revoked: reconnect with a fresh one).
+ *
+ * Authenticated by the Authorization header, or — for EventSource, which cannot send one — by a
+ * single-use stream ticket in the URL (stream-tickets.ts), which also fixes the devices streamed.
  */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { TetherError } from '../../../shared/errors.js';
 import type { AuthenticatedActor } from '../../accounts/auth-service.js';
 import { canViewDevice } from '../../accounts/policy.js';
 import type { GatewayServices } from '../../services.js';
 import type { Device } from '../../store/types.js';
 import { actorOf, requireActor } from '../http-app.js';
+import { type StreamScope, StreamTickets } from '../stream-tickets.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -19,7 +24,41 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
   { services },
 ) => {
   const { devices, events } = services;
-  app.addHook('preHandler', requireActor(services));
+  const tickets = new StreamTickets(services.clock);
+  /** What a redeemed ticket stood for, per request. */
+  const granted = new WeakMap<object, { accessToken: string; scope: StreamScope }>();
+  const withHeader = requireActor(services);
+
+  // The devices a page shows (a list page of up to 200): the snapshot and the news are only theirs.
+  const DeviceId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+  const DeviceIds = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){0,199}$' });
+
+  app.post(
+    '/stream/tickets',
+    {
+      preHandler: withHeader,
+      schema: {
+        body: Type.Union([
+          Type.Object({ deviceId: DeviceId }, { additionalProperties: false }),
+          Type.Object(
+            { deviceIds: Type.Array(DeviceId, { minItems: 1, maxItems: 200, uniqueItems: true }) },
+            { additionalProperties: false },
+          ),
+        ]),
+      },
+    },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const accessToken = (request.headers.authorization ?? '').slice(7).trim();
+      const scope: StreamScope =
+        'deviceId' in request.body
+          ? { deviceId: request.body.deviceId }
+          : { deviceIds: request.body.deviceIds };
+      const { ticket, expiresAt } = tickets.issue(actor.userId, accessToken, scope);
+      reply.header('cache-control', 'no-store');
+      return reply.status(201).send({ ticket, expiresAt, url: `/api/stream?ticket=${ticket}` });
+    },
+  );
 
   const visibleAmong = async (actor: AuthenticatedActor, ids: ReadonlySet<string>) => {
     const out = [];
@@ -37,21 +76,42 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
         querystring: Type.Object(
           {
             deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-            // The devices a page shows (a list page of up to 200), comma-separated: the snapshot
-            // and the news are only theirs, not every device the caller may see.
-            deviceIds: Type.Optional(
-              Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){0,199}$' }),
-            ),
+            // Comma-separated: the snapshot and the news are only theirs, not every device the
+            // caller may see.
+            deviceIds: Type.Optional(DeviceIds),
+            ticket: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
           },
           { additionalProperties: false },
         ),
       },
+      preHandler: async (request) => {
+        const { ticket, deviceId, deviceIds } = request.query as {
+          ticket?: string;
+          deviceId?: string;
+          deviceIds?: string;
+        };
+        if (ticket === undefined) return withHeader(request);
+        if (deviceId !== undefined || deviceIds !== undefined) {
+          throw new TetherError(
+            'VALIDATION_FAILED',
+            'A stream ticket names its devices: send the ticket alone.',
+          );
+        }
+        const grant = tickets.redeem(ticket);
+        request.actor = await services.auth.authenticate(grant.accessToken);
+        granted.set(request, grant);
+      },
     },
     async (request, reply) => {
       let actor = actorOf(request);
-      const accessToken = (request.headers.authorization ?? '').slice(7).trim();
-      const only = request.query.deviceId;
-      const some = request.query.deviceIds ? new Set(request.query.deviceIds.split(',')) : undefined;
+      const grant = granted.get(request);
+      const accessToken = grant?.accessToken ?? (request.headers.authorization ?? '').slice(7).trim();
+      const scope: StreamScope = grant?.scope ?? {
+        ...(request.query.deviceId ? { deviceId: request.query.deviceId } : {}),
+        ...(request.query.deviceIds ? { deviceIds: request.query.deviceIds.split(',') } : {}),
+      };
+      const only = scope.deviceId;
+      const some = scope.deviceIds ? new Set(scope.deviceIds) : undefined;
       // An unknown or invisible device fails as JSON, before the stream starts; in a list, devices
       // the caller may not see are left out, as if they did not exist.
       const initial = only
