@@ -42,7 +42,8 @@ const NAV: readonly { href: string; label: string; permission?: readonly string[
   {
     href: CONSOLE_PAGES.addDevice,
     label: 'Add a device',
-    permission: ['devices.provision', 'devices.own.control'],
+    // Claiming by code and provisioning both need devices.provision (the API checks it).
+    permission: ['devices.provision'],
   },
   { href: CONSOLE_PAGES.orgs, label: 'Organizations', permission: ['org.view'] },
   { href: CONSOLE_PAGES.users, label: 'People', permission: ['users.view'] },

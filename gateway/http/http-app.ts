@@ -25,6 +25,7 @@ import { deviceRoutes } from './routes/device-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { invitationRoutes } from './routes/invitation-routes.js';
 import { orgRoutes } from './routes/org-routes.js';
+import { planUsageRoutes } from './routes/plan-usage-routes.js';
 import { provisioningRoutes } from './routes/provisioning-routes.js';
 import { roleRoutes } from './routes/role-routes.js';
 import { shareRoutes } from './routes/share-routes.js';
@@ -113,6 +114,7 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir }: H
   app.register(claimRoutes, { services, prefix: '/api' });
   app.register(streamRoutes, { services, prefix: '/api' });
   app.register(orgRoutes, { services, prefix: '/api' });
+  app.register(planUsageRoutes, { services, prefix: '/api' });
   app.register(roleRoutes, { services, prefix: '/api' });
   app.register(userRoutes, { services, prefix: '/api' });
   app.register(accountRoutes, { services, prefix: '/api' });

@@ -292,6 +292,12 @@ describe('permission matrix: every route × built-in role × org relation', () =
       request: async (c) => ({ path: `/api/orgs/${c.org}` }),
     },
     {
+      route: 'GET /api/orgs/:id/usage',
+      relations: 'org',
+      allow: need('org.view'),
+      request: async (c) => ({ path: `/api/orgs/${c.org}/usage` }),
+    },
+    {
       route: 'POST /api/orgs',
       relations: 'org',
       allow: need('org.create-sub'),

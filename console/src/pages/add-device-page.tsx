@@ -9,6 +9,7 @@ import type { Device } from '../api-types.js';
 import { can } from '../session.js';
 import { Button, ErrorNotice, Field, Form, Notice, Page } from '../ui/components.js';
 import { useAction } from '../ui/hooks.js';
+import { PlanUsageNote } from '../ui/plan-usage.js';
 
 // The provisioning protocol (codecs, security sessions, Web Bluetooth) loads only on this page.
 const BluetoothSetup = lazy(() => import('./bluetooth-setup.js').then((m) => m.BluetoothSetup));
@@ -16,8 +17,18 @@ const BluetoothSetup = lazy(() => import('./bluetooth-setup.js').then((m) => m.B
 export function AddDevicePage() {
   return (
     <Page title="Add a device">
-      <ClaimByCode />
-      {can('devices.provision') ? <BluetoothSetup /> : null}
+      {can('devices.provision') ? (
+        <>
+          <PlanUsageNote limit="devices" />
+          <ClaimByCode />
+          <BluetoothSetup />
+        </>
+      ) : (
+        <Notice>
+          Your role does not include adding devices. Ask an administrator of your organization to add it for
+          you, or to give your role the devices.provision permission.
+        </Notice>
+      )}
     </Page>
   );
 }

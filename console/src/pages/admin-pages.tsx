@@ -30,6 +30,7 @@ import {
   Table,
 } from '../ui/components.js';
 import { useAction, useLoad } from '../ui/hooks.js';
+import { PlanUsageNote } from '../ui/plan-usage.js';
 import { AuditTable } from './device-page.js';
 
 const useOrgs = () =>
@@ -61,6 +62,7 @@ export function OrgsPage() {
   const list = orgs.data?.orgs ?? [];
   return (
     <Page title="Organizations">
+      <PlanUsageNote limit="subOrgs" changes={list.length} />
       <ErrorNotice error={orgs.error} />
       {orgs.loading && !orgs.data ? <Loading /> : null}
       <ul class="org-tree" aria-label="Organization tree">
@@ -154,6 +156,7 @@ export function UsersPage() {
   const [selected, setSelected] = useState<PublicUser | undefined>(undefined);
   return (
     <Page title="People">
+      <PlanUsageNote limit="users" changes={users.data?.users.length} />
       {can('users.invite') ? <InviteForm onDone={users.reload} /> : null}
       <ErrorNotice error={users.error} />
       {users.data ? (
@@ -452,6 +455,7 @@ export function TemplatesPage() {
   const list = useLoad((signal) => api.get<{ templates: Template[] }>('/api/templates', signal), []);
   return (
     <Page title="Products">
+      <PlanUsageNote limit="templates" changes={list.data?.templates.length} />
       {can('templates.edit') ? <NewTemplate onDone={list.reload} /> : null}
       <ErrorNotice error={list.error} />
       {(list.data?.templates ?? []).map((t) => (

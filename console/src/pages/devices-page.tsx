@@ -9,6 +9,7 @@ import { useDeviceStream } from '../live.js';
 import { can } from '../session.js';
 import { Badge, Button, ErrorNotice, Loading, Page, Select } from '../ui/components.js';
 import { useLoad } from '../ui/hooks.js';
+import { PlanUsageNote } from '../ui/plan-usage.js';
 
 export const PAGE_SIZE = 50;
 
@@ -101,13 +102,14 @@ export function DevicesPage() {
     <Page
       title="Devices"
       actions={
-        can('devices.provision') || can('devices.own.control') ? (
+        can('devices.provision') ? (
           <a class="button button-primary" href={CONSOLE_PAGES.addDevice}>
             Add a device
           </a>
         ) : null
       }
     >
+      <PlanUsageNote limit="devices" changes={total} />
       <fieldset class="filters">
         <legend class="visually-hidden">Filter devices</legend>
         <Select

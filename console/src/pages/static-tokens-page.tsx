@@ -21,6 +21,7 @@ import {
   Table,
 } from '../ui/components.js';
 import { useAction, useLoad } from '../ui/hooks.js';
+import { PlanUsageNote } from '../ui/plan-usage.js';
 
 function download(name: string, type: string, body: string): void {
   const url = URL.createObjectURL(new Blob([body], { type }));
@@ -90,6 +91,7 @@ export function StaticTokensPage() {
     <Page title="Static tokens">
       <section class="card" aria-labelledby="mint-title">
         <h2 id="mint-title">Mint devices</h2>
+        <PlanUsageNote limit="devices" changes={pool.data?.devices.length} />
         <p>
           Each device gets a token to flash into its firmware and a claim code for its label. Both are shown
           once, here: download them before you leave the page.
