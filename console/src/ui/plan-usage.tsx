@@ -24,7 +24,7 @@ const NOUNS: Record<PlanLimitName, string> = {
   templates: 'products',
 };
 
-/** Limits this high are the operator's "unlimited" (the enterprise plan): no meter for those. */
+/** Limits this high are the operator's "unlimited" (the enterprise plan): nothing to show for those. */
 const UNLIMITED = 1_000_000;
 
 /** `changes`: anything that may have moved the count (a list's length), to read the usage again. */
@@ -42,13 +42,7 @@ export function PlanUsageNote(props: { limit: PlanLimitName; changes?: unknown }
   if (!data) return null;
   const { used, max } = data.limits[props.limit];
   const noun = NOUNS[props.limit];
-  if (max >= UNLIMITED) {
-    return (
-      <p class="plan-usage muted" data-limit={props.limit}>
-        {used} {noun} · {data.plan} plan
-      </p>
-    );
-  }
+  if (max >= UNLIMITED) return null;
   const full = used >= max;
   return (
     <p class={`plan-usage${full ? ' plan-usage-full' : ''}`} data-limit={props.limit}>
