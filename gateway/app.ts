@@ -26,6 +26,7 @@ import { UplinkHandler } from './devices/uplink-handler.js';
 import { EventBus } from './events.js';
 import { buildHttpApp, type HttpApp } from './http/http-app.js';
 import { createMailer } from './mail/mailer.js';
+import { GatewayMetrics } from './metrics.js';
 import type { GatewayServices } from './services.js';
 import { EmbeddedStore } from './store/embedded-store.js';
 import type { Store } from './store/store.js';
@@ -66,6 +67,8 @@ export class Gateway {
     const clock = options.clock ?? new SystemClock();
     const logger = options.logger ?? silentLogger();
     const dataDir = options.inMemory ? undefined : resolve(config.dataDir);
+    // Metrics are made first: the store and the broker report into them.
+    let metrics: GatewayMetrics | undefined;
     const store =
       options.store ??
       new EmbeddedStore({
@@ -74,10 +77,13 @@ export class Gateway {
         compactMinBytes: config.store.compactMinBytes,
         clock,
         log: storeLog(moduleLogger(logger, 'store')),
+        onJournalWrite: (info) => metrics?.storeWrite(info.ms),
       });
     // Before anything is written there (the signing keys first): a clear refusal, not a crash later.
     if (dataDir) await assertWritableFolder(nodeStoreFiles, dataDir);
     const events = new EventBus();
+    let broker: DeviceBroker | undefined;
+    metrics = new GatewayMetrics({ events, store, connectedDevices: () => broker?.connectedDevices ?? 0 });
     const auditor = new Auditor(store, clock);
     const keys = await loadOrCreateSigningKeys(dataDir);
     const auth = new AuthService({
@@ -98,13 +104,20 @@ export class Gateway {
       auditor,
       logger: moduleLogger(logger, 'devices'),
     });
-    const uplinks = new UplinkHandler({ devices, store, clock, logger: moduleLogger(logger, 'uplink') });
-    const broker = new DeviceBroker({
+    const uplinks = new UplinkHandler({
+      devices,
+      store,
+      clock,
+      logger: moduleLogger(logger, 'uplink'),
+      metrics,
+    });
+    broker = new DeviceBroker({
       config: config.mqtt,
       clock,
       logger: moduleLogger(logger, 'broker'),
       devices,
       uplinks,
+      metrics,
     });
     const provisioning = new ProvisioningService({
       plans,
@@ -196,6 +209,7 @@ export class Gateway {
       lifecycle,
       staticTokens,
       accounts,
+      metrics,
     };
     const http = buildHttpApp({
       services,
@@ -248,6 +262,7 @@ export class Gateway {
     await this.http.close();
     this.services.accounts.deps.mailer.close();
     await this.services.store.close();
+    this.services.metrics.close();
     this.#logger.info('gateway stopped');
   }
 

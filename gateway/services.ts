@@ -12,6 +12,7 @@ import type { ProvisioningService } from './devices/provisioning-service.js';
 import type { StaticTokenService } from './devices/static-token-service.js';
 import type { TemplateService } from './devices/template-service.js';
 import type { EventBus } from './events.js';
+import type { GatewayMetrics } from './metrics.js';
 import type { Store } from './store/store.js';
 
 export interface GatewayServices {
@@ -30,6 +31,8 @@ export interface GatewayServices {
   /** Rename, write, reconfigure, transfer, re-provision, delete. */
   lifecycle: DeviceLifecycleService;
   staticTokens: StaticTokenService;
+  /** Prometheus metrics for /metrics. */
+  metrics: GatewayMetrics;
   /** Orgs, users, roles, invitations, registration, sharing (gateway/accounts). */
   accounts: AccountServices;
 }

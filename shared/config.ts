@@ -217,6 +217,22 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    metrics: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description:
+            'Serve /metrics when the HTTP API listens beyond loopback (it always does on loopback); then every scrape needs metrics.token.',
+        }),
+        token: Type.String({
+          default: '',
+          description:
+            'Bearer token a scrape of /metrics must send (16 characters or more); required with metrics.enabled.',
+          ...secret,
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -374,6 +390,13 @@ export function loadConfig(options: LoadConfigOptions = {}): TetherConfig {
     const unknownKeys = (error.params as { additionalProperties?: string[] }).additionalProperties;
     problems.push(
       unknownKeys ? `${at}: unknown setting(s) ${unknownKeys.join(', ')}` : `${at}: ${error.message}`,
+    );
+  }
+  // Settings that hold only together.
+  const metrics = (withDefaults as { metrics?: { enabled?: unknown; token?: unknown } }).metrics;
+  if (metrics?.enabled === true && (typeof metrics.token !== 'string' || metrics.token.length < 16)) {
+    problems.push(
+      'metrics.token: needs 16 characters or more when metrics.enabled is true (TETHER_METRICS_TOKEN)',
     );
   }
   if (problems.length > 0) {

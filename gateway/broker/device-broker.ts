@@ -17,7 +17,7 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type S
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
-import { isTetherError, MqttReturnCode, TetherError } from '../../shared/errors.js';
+import { isTetherError, MqttReturnCode, TetherError, toTetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import {
   deviceTopicOf,
@@ -28,6 +28,7 @@ import {
 } from '../../shared/topics.js';
 import type { DeviceService } from '../devices/device-service.js';
 import type { DeviceLink, UplinkHandler } from '../devices/uplink-handler.js';
+import type { BrokerMetrics } from './broker-metrics.js';
 import { capPacketSize } from './packet-size-guard.js';
 
 const DEVICE_USERNAME = 'device';
@@ -78,6 +79,7 @@ export interface DeviceBrokerDeps {
   logger: Logger;
   devices: DeviceService;
   uplinks: UplinkHandler;
+  metrics?: BrokerMetrics;
 }
 
 export class DeviceBroker implements DeviceConnections {
@@ -295,7 +297,8 @@ export class DeviceBroker implements DeviceConnections {
     password: Buffer | undefined,
     done: (error: (Error & { returnCode: number }) | null, success: boolean | null) => void,
   ): void {
-    const refuse = (returnCode: number, reason: string) => {
+    const refuse = (returnCode: number, reason: string, code = 'IDENTIFIER_REJECTED') => {
+      this.deps.metrics?.refused('connect', code);
       this.deps.logger.info({ clientId: client.id.slice(0, MAX_CLIENT_ID), reason }, 'connection refused');
       done(Object.assign(new Error(reason), { returnCode }), false);
     };
@@ -319,7 +322,7 @@ export class DeviceBroker implements DeviceConnections {
       (error: unknown) => {
         // Token problems never say more than "bad username or password" on the wire.
         const code = isTetherError(error) ? error.mqttReturnCode : MqttReturnCode.serverUnavailable;
-        refuse(code, isTetherError(error) ? error.code : 'internal error');
+        refuse(code, isTetherError(error) ? error.code : 'internal error', toTetherError(error).code);
         if (!isTetherError(error)) this.deps.logger.error({ err: error }, 'authenticate failed');
       },
     );
@@ -350,6 +353,7 @@ export class DeviceBroker implements DeviceConnections {
             this.deps.logger.error({ deviceId, topic: deviceTopic }, 'downlink payload is not text: dropped');
             return resolve();
           }
+          this.deps.metrics?.downlink(deviceTopic);
           aedes.publish(
             {
               cmd: 'publish',
@@ -411,6 +415,7 @@ export class DeviceBroker implements DeviceConnections {
     }
     const uplink = parseUplink(packet.topic);
     if (!uplink) {
+      this.deps.metrics?.refused('publish', 'PERMISSION_DENIED');
       return done(
         new TetherError(
           'PERMISSION_DENIED',
@@ -421,10 +426,12 @@ export class DeviceBroker implements DeviceConnections {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const breach = this.#checkLimits(session, payload.length);
     if (breach) {
+      this.deps.metrics?.refused('publish', 'RATE_LIMITED');
       session.send(downlink.diag, JSON.stringify({ code: 'RATE_LIMITED', message: breach }));
       if (++session.breaches >= BREACHES_BEFORE_CLOSE) return done(new Error(breach));
       return done(null);
     }
+    this.deps.metrics?.uplink(uplink.kind);
     packet.topic = internalTopic(session.deviceId, packet.topic);
     packet.retain = false;
     session.pending++;
@@ -474,7 +481,10 @@ export class DeviceBroker implements DeviceConnections {
     done: (error: Error | null, subscription?: Subscription | null) => void,
   ): void {
     const session = this.#sessions.get(client);
-    if (!session || !isAllowedDeviceSubscription(sub.topic)) return done(null, null); // SUBACK 0x80
+    if (!session || !isAllowedDeviceSubscription(sub.topic)) {
+      this.deps.metrics?.refused('subscribe', 'PERMISSION_DENIED');
+      return done(null, null); // SUBACK 0x80
+    }
     done(null, { ...sub, topic: internalTopic(session.deviceId, sub.topic) });
   }
 

@@ -8,6 +8,7 @@ import { isTetherError, TetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { ownValue } from '../../shared/own-keys.js';
 import { downlink, type McuInfo, type Uplink } from '../../shared/topics.js';
+import type { BrokerMetrics } from '../broker/broker-metrics.js';
 import type { Store } from '../store/store.js';
 import { formatDatastreamValue } from './datastream-values.js';
 import type { DeviceService } from './device-service.js';
@@ -24,7 +25,13 @@ const MAX_BATCH = 64;
 
 export class UplinkHandler {
   constructor(
-    private readonly deps: { devices: DeviceService; store: Store; clock: Clock; logger: Logger },
+    private readonly deps: {
+      devices: DeviceService;
+      store: Store;
+      clock: Clock;
+      logger: Logger;
+      metrics?: Pick<BrokerMetrics, 'refused'>;
+    },
   ) {}
 
   async handle(link: DeviceLink, uplink: Uplink, payload: Buffer): Promise<void> {
@@ -32,6 +39,7 @@ export class UplinkHandler {
       await this.#dispatch(link, uplink, payload);
     } catch (error) {
       if (!isTetherError(error)) throw error;
+      this.deps.metrics?.refused('uplink', error.code);
       link.send(downlink.diag, JSON.stringify({ code: error.code, message: error.message }));
       if (error.code === 'TEMPLATE_MISMATCH') link.close(error.message);
     }

@@ -24,6 +24,7 @@ import { claimRoutes } from './routes/claim-routes.js';
 import { deviceRoutes } from './routes/device-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { invitationRoutes } from './routes/invitation-routes.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
 import { orgRoutes } from './routes/org-routes.js';
 import { planUsageRoutes } from './routes/plan-usage-routes.js';
 import { provisioningRoutes } from './routes/provisioning-routes.js';
@@ -96,6 +97,15 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir }: H
   app.addHook('onSend', async () => {
     await services.store.committed();
   });
+  // Requests by route pattern (never the raw URL: its cardinality is the caller's to choose).
+  app.addHook('onResponse', async (request, reply) => {
+    services.metrics.httpRequest(
+      request.method,
+      request.routeOptions.url ?? '(no route)',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
 
   // Every route, as registered: the permission-matrix test checks that none is left out of it.
   const routes: RouteEntry[] = [];
@@ -106,6 +116,7 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir }: H
   });
 
   app.register(healthRoutes, { services });
+  app.register(metricsRoutes, { services });
   app.register(authRoutes, { services, prefix: '/api' });
   app.register(templateRoutes, { services, prefix: '/api' });
   app.register(provisioningRoutes, { services, prefix: '/api' });

@@ -148,6 +148,14 @@ describe('permission matrix: every route × built-in role × org relation', () =
     // --- anonymous: a bogus secret is refused and changes nothing
     { route: 'GET /healthz', relations: 'none', allow: anyone, request: async () => ({ path: '/healthz' }) },
     { route: 'GET /readyz', relations: 'none', allow: anyone, request: async () => ({ path: '/readyz' }) },
+    // Open on a loopback listener, as here; beyond loopback it needs its own token (test/gateway/metrics).
+    {
+      route: 'GET /metrics',
+      relations: 'none',
+      allow: anyone,
+      stream: true,
+      request: async () => ({ path: '/metrics' }),
+    },
     {
       route: 'POST /api/auth/login',
       relations: 'none',
@@ -796,7 +804,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
 
   it('refuses every request without a valid access token', async () => {
     for (const spec of SPECS.filter(
-      (s) => !s.anonymous && !['GET /healthz', 'GET /readyz'].includes(s.route),
+      (s) => !s.anonymous && !['GET /healthz', 'GET /readyz', 'GET /metrics'].includes(s.route),
     )) {
       const [method] = spec.route.split(' ');
       const path = spec.route.split(' ')[1]!.replace(/:(\w+)/g, 'x_$1');
