@@ -1,8 +1,10 @@
 /**
- * Builds a gateway: store, accounts, device registry, broker and HTTP API, wired together but not
- * listening. start() opens the store and the sockets; stop() closes every one of them.
+ * Builds a gateway as a list of parts (gateway/part.ts): the infrastructure chosen from the
+ * configuration (store, cluster link, signing keys, event bus, limiters, mail: infrastructure.ts),
+ * then first-run set-up, the MQTT broker and the HTTP API. start() starts them in that order;
+ * stop() stops them in reverse.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Clock, SystemClock } from '../shared/clock.js';
 import type { TetherConfig } from '../shared/config.js';
 import { TetherError } from '../shared/errors.js';
@@ -14,7 +16,6 @@ import { AuthService, type FirstRunResult } from './accounts/auth-service.js';
 import { createPasswordHasher, type PasswordHasher } from './accounts/passwords.js';
 import { PlanLimits } from './accounts/plan-limits.js';
 import { RoleService } from './accounts/role-service.js';
-import { loadOrCreateSigningKeys } from './accounts/signing-keys.js';
 import { Auditor } from './audit.js';
 import { DeviceBroker } from './broker/device-broker.js';
 import { DeviceLifecycleService } from './devices/device-lifecycle-service.js';
@@ -23,12 +24,12 @@ import { ProvisioningService } from './devices/provisioning-service.js';
 import { StaticTokenService } from './devices/static-token-service.js';
 import { TemplateService } from './devices/template-service.js';
 import { UplinkHandler } from './devices/uplink-handler.js';
-import { EventBus } from './events.js';
 import { buildHttpApp, type HttpApp } from './http/http-app.js';
-import { createMailer } from './mail/mailer.js';
+import { HttpListener } from './http/http-listener.js';
+import { buildInfrastructure } from './infrastructure.js';
 import { GatewayMetrics } from './metrics.js';
+import { type Part, part, startParts, stopParts } from './part.js';
 import type { GatewayServices } from './services.js';
-import { EmbeddedStore } from './store/embedded-store.js';
 import type { Store } from './store/store.js';
 import { assertWritableFolder } from './store/store-file.js';
 import { nodeStoreFiles } from './store/store-files.js';
@@ -50,15 +51,26 @@ export interface GatewayOptions {
 export class Gateway {
   readonly services: GatewayServices;
   readonly http: HttpApp;
+  readonly #listener: HttpListener;
+  /** In start order. */
+  readonly #parts: Part[];
   readonly #logger: Logger;
   readonly #options: GatewayOptions;
   #started = false;
   #firstRun: FirstRunResult | undefined;
 
-  private constructor(options: GatewayOptions, services: GatewayServices, http: HttpApp, logger: Logger) {
+  private constructor(
+    options: GatewayOptions,
+    services: GatewayServices,
+    listener: HttpListener,
+    parts: Part[],
+    logger: Logger,
+  ) {
     this.#options = options;
     this.services = services;
-    this.http = http;
+    this.http = listener.app;
+    this.#listener = listener;
+    this.#parts = parts;
     this.#logger = logger;
   }
 
@@ -67,30 +79,28 @@ export class Gateway {
     const clock = options.clock ?? new SystemClock();
     const logger = options.logger ?? silentLogger();
     const dataDir = options.inMemory ? undefined : resolve(config.dataDir);
-    // Metrics are made first: the store and the broker report into them.
-    let metrics: GatewayMetrics | undefined;
-    const store =
-      options.store ??
-      new EmbeddedStore({
-        ...(dataDir ? { file: join(dataDir, 'tether.json') } : {}),
-        telemetryFlushDelayMs: config.store.telemetryFlushDelayMs,
-        compactMinBytes: config.store.compactMinBytes,
-        clock,
-        log: storeLog(moduleLogger(logger, 'store')),
-        onJournalWrite: (info) => metrics?.storeWrite(info.ms),
-      });
-    // Before anything is written there (the signing keys first): a clear refusal, not a crash later.
+    // Before anything is written there: a clear refusal, not a crash later.
     if (dataDir) await assertWritableFolder(nodeStoreFiles, dataDir);
-    const events = new EventBus();
+    // Metrics are made before the store and the broker, which report into them.
+    let metrics: GatewayMetrics | undefined;
+    const infra = buildInfrastructure({
+      config,
+      clock,
+      logger,
+      dataDir,
+      store: options.store,
+      onStoreWrite: (ms) => metrics?.storeWrite(ms),
+    });
+    const { store, events, keys, limiters, mailer } = infra;
     let broker: DeviceBroker | undefined;
     metrics = new GatewayMetrics({ events, store, connectedDevices: () => broker?.connectedDevices ?? 0 });
     const auditor = new Auditor(store, clock);
-    const keys = await loadOrCreateSigningKeys(dataDir);
     const auth = new AuthService({
       store,
       clock,
       config,
       keys,
+      limiters,
       passwords: options.passwords ?? createPasswordHasher(),
       auditor,
       logger: moduleLogger(logger, 'auth'),
@@ -149,26 +159,15 @@ export class Gateway {
       devices,
       templates,
       connections: broker,
+      limiters,
     });
     const roles = new RoleService({ store, clock, auditor, plans });
-    const outboxDir = config.mail.outboxDir
-      ? resolve(config.mail.outboxDir)
-      : dataDir
-        ? join(dataDir, 'outbox')
-        : undefined;
-    const mailer = createMailer({
-      config: config.mail,
-      outboxDir,
-      clock,
-      logger: moduleLogger(logger, 'mail'),
-    });
     // Links in mail point at the configured public URL, else at the address the API listens on;
     // never at a request's Host header, which a caller controls (reset-link poisoning).
-    let httpApp: HttpApp | undefined;
+    let listener: HttpListener | undefined;
     const links: LinkBuilder = {
       url: (kind, token) => {
-        const address = httpApp?.server.address();
-        const port = typeof address === 'object' && address ? address.port : config.http.port;
+        const port = listener?.port || config.http.port;
         const host =
           config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
         const base = (config.http.publicUrl || `http://${host}:${port}`).replace(/\/+$/, '');
@@ -217,8 +216,33 @@ export class Gateway {
       bodyLimitBytes: config.http.bodyLimitBytes,
       consoleDir: options.consoleDir,
     });
-    httpApp = http;
-    return new Gateway(options, services, http, logger);
+    listener = new HttpListener(http, { port: config.http.port, host: config.http.host });
+    const gateway: Gateway = new Gateway(
+      options,
+      services,
+      listener,
+      [
+        // Stopped last: every other part may still report while it stops.
+        part(
+          'metrics',
+          () => undefined,
+          () => metrics.close(),
+        ),
+        ...infra.parts,
+        part('first-run', async () => {
+          gateway.#firstRun = await auth.ensureFirstRun();
+        }),
+        // The broker also serves MQTT over WebSocket at /mqtt on the HTTP server.
+        part(
+          'broker',
+          () => broker.start({ httpServer: http.server }),
+          () => broker.stop(),
+        ),
+        listener,
+      ],
+      logger,
+    );
+    return gateway;
   }
 
   /** What first-run set-up did (created the admin, or needs the setup code); set by start(). */
@@ -227,8 +251,7 @@ export class Gateway {
   }
 
   get httpPort(): number {
-    const address = this.http.server.address();
-    return typeof address === 'object' && address ? address.port : 0;
+    return this.#listener.port;
   }
 
   get mqttPort(): number {
@@ -237,17 +260,10 @@ export class Gateway {
 
   async start(): Promise<void> {
     if (this.#started) return;
-    const { store, auth, broker, config } = this.services;
-    await store.open();
     try {
-      this.#firstRun = await auth.ensureFirstRun();
-      // The broker also serves MQTT over WebSocket at /mqtt on the HTTP server.
-      await broker.start({ httpServer: this.http.server });
-      await this.http.listen({ port: config.http.port, host: config.http.host });
+      await startParts(this.#parts);
     } catch (error) {
-      await broker.stop();
-      await store.close();
-      throw listenError(error, config);
+      throw listenError(error, this.services.config);
     }
     this.#started = true;
     this.#logger.info({ httpPort: this.httpPort, mqttPort: this.mqttPort }, 'gateway started');
@@ -256,13 +272,7 @@ export class Gateway {
   async stop(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
-    // The broker first: MQTT-over-WebSocket clients hold upgraded sockets of the HTTP server,
-    // whose close() would otherwise wait for them forever.
-    await this.services.broker.stop();
-    await this.http.close();
-    this.services.accounts.deps.mailer.close();
-    await this.services.store.close();
-    this.services.metrics.close();
+    await stopParts(this.#parts);
     this.#logger.info('gateway stopped');
   }
 
@@ -270,12 +280,6 @@ export class Gateway {
     return this.#options.inMemory === true;
   }
 }
-
-/** The store's reports, as log lines of the gateway's logger. */
-const storeLog =
-  (logger: Logger) =>
-  (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) =>
-    logger[level](details ?? {}, message);
 
 /** A port that cannot be bound, said so a person can act on it (instead of an internal error). */
 function listenError(error: unknown, config: TetherConfig): unknown {

@@ -111,6 +111,13 @@ export const ConfigSchema = Type.Object(
         refreshTokenTtlDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
         loginMaxFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
         loginBlockMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 10 }),
+        signingKeyRotationDays: Type.Integer({
+          minimum: 0,
+          maximum: 3650,
+          default: 30,
+          description:
+            'Access tokens are signed with a new key this often; tokens of the previous key stay valid until they expire. 0 never rotates.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -229,6 +236,25 @@ export const ConfigSchema = Type.Object(
           description:
             'Bearer token a scrape of /metrics must send (16 characters or more); required with metrics.enabled.',
           ...secret,
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    cluster: Type.Object(
+      {
+        redisUrl: Type.String({
+          default: '',
+          pattern: '^(rediss?://.*)?$',
+          description:
+            'redis://[:password@]host:port[/db] (rediss:// for TLS): this gateway joins the cluster that shares this Redis and the store; empty runs one node.',
+          ...secret,
+        }),
+        nodeTimeoutSeconds: Type.Integer({
+          minimum: 3,
+          maximum: 300,
+          default: 15,
+          description:
+            'A node that misses its heartbeats this long is taken for dead: its devices count as offline.',
         }),
       },
       { default: {}, additionalProperties: false },

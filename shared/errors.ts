@@ -86,6 +86,8 @@ export const ERROR_TABLE = {
   STORE_INVALID: spec(500, ExitCode.usage),
   /** Another gateway (or backup, or restore) is using the data folder. */
   STORE_LOCKED: spec(409, ExitCode.conflict),
+  /** The cluster's Redis cannot be reached: cluster state (presence, limiters, events) is unavailable. */
+  CLUSTER_UNAVAILABLE: spec(503, ExitCode.unavailable),
   // everything else
   INTERNAL: spec(500, ExitCode.internal),
 } as const satisfies Record<string, ErrorSpec>;

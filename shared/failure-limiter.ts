@@ -1,17 +1,15 @@
 /**
  * Counting failures per key (an address, an account, a user) and blocking a key that fails too
- * often: logins (as Blynk: 5 failures → 10 minutes) and claim-code guesses use it. A window
- * starts at a key's first failure; once it has passed and the key is not blocked, counting starts
- * over. In memory: a restart forgets, which is acceptable for a limiter.
+ * often: logins (as Blynk: 5 failures → 10 minutes), claim-code guesses and mail requests use it.
+ * A window starts at a key's first failure; once it has passed and the key is not blocked,
+ * counting starts over.
+ *
+ * Two implementations with one contract (test/shared/failure-limiter.contract.ts): in memory for
+ * one node (a restart forgets, which is acceptable for a limiter), and in Redis for a cluster
+ * (gateway/cluster/redis-failure-limiter.ts), so a block on one node holds on every node.
  */
 import type { Clock } from './clock.js';
 import { TetherError } from './errors.js';
-
-interface Entry {
-  failures: number;
-  firstAt: number;
-  blockedUntil: number;
-}
 
 export interface FailureLimiterOptions {
   maxFailures: number;
@@ -19,11 +17,38 @@ export interface FailureLimiterOptions {
   blockMs: number;
   /** The message of the RATE_LIMITED error, given the whole minutes left. */
   message: (retryAfterMinutes: number) => string;
-  /** Keys remembered at most; past this, expired entries are pruned. */
+  /** Keys remembered at most (in memory); past this, expired entries are pruned. */
   maxKeys?: number;
 }
 
-export class FailureLimiter {
+export interface FailureLimiter {
+  /** Rejects with RATE_LIMITED (details.retryAfterSeconds) when any of the keys is blocked. */
+  check(keys: readonly string[]): Promise<void>;
+  /** Counts one failure against every key. */
+  fail(keys: readonly string[]): Promise<void>;
+  /** Forgets the keys' failures (a successful login); claim codes never call this. */
+  succeed(keys: readonly string[]): Promise<void>;
+}
+
+/** Makes the limiter of one kind (`login`, `claim`, …): the kind keeps their keys apart. */
+export type FailureLimiterFactory = (kind: string, options: FailureLimiterOptions) => FailureLimiter;
+
+/** The RATE_LIMITED error for a key blocked until `blockedUntil`. */
+export function blockedError(options: FailureLimiterOptions, blockedUntil: number, now: number): TetherError {
+  const retryAfterSeconds = Math.ceil((blockedUntil - now) / 1000);
+  return new TetherError('RATE_LIMITED', options.message(Math.ceil(retryAfterSeconds / 60)), {
+    details: { retryAfterSeconds },
+  });
+}
+
+interface Entry {
+  failures: number;
+  firstAt: number;
+  blockedUntil: number;
+}
+
+/** One node's limiter: a map in memory. */
+export class MemoryFailureLimiter implements FailureLimiter {
   readonly #entries = new Map<string, Entry>();
 
   constructor(
@@ -31,21 +56,20 @@ export class FailureLimiter {
     private readonly options: FailureLimiterOptions,
   ) {}
 
-  /** Throws RATE_LIMITED (details.retryAfterSeconds) when any of the keys is blocked. */
-  check(keys: readonly string[]): void {
+  static factory =
+    (clock: Clock): FailureLimiterFactory =>
+    (_kind, options) =>
+      new MemoryFailureLimiter(clock, options);
+
+  async check(keys: readonly string[]): Promise<void> {
     const now = this.clock.now();
     for (const key of keys) {
       const entry = this.#entries.get(key);
-      if (entry && entry.blockedUntil > now) {
-        const retryAfterSeconds = Math.ceil((entry.blockedUntil - now) / 1000);
-        throw new TetherError('RATE_LIMITED', this.options.message(Math.ceil(retryAfterSeconds / 60)), {
-          details: { retryAfterSeconds },
-        });
-      }
+      if (entry && entry.blockedUntil > now) throw blockedError(this.options, entry.blockedUntil, now);
     }
   }
 
-  fail(keys: readonly string[]): void {
+  async fail(keys: readonly string[]): Promise<void> {
     const { maxFailures, blockMs, maxKeys = 100_000 } = this.options;
     const now = this.clock.now();
     for (const key of keys) {
@@ -60,8 +84,7 @@ export class FailureLimiter {
     }
   }
 
-  /** Forget the keys' failures (a successful login); claim codes never call this. */
-  succeed(keys: readonly string[]): void {
+  async succeed(keys: readonly string[]): Promise<void> {
     for (const key of keys) this.#entries.delete(key);
   }
 

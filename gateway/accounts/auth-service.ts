@@ -2,11 +2,11 @@
  * People's sessions: first-run set-up, login, access tokens (JWT, EdDSA) and rotating refresh
  * tokens stored as hashes.
  */
-import { jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
-import { FailureLimiter } from '../../shared/failure-limiter.js';
+import type { FailureLimiter, FailureLimiterFactory } from '../../shared/failure-limiter.js';
 import { newId, newSecret, safeEqual, sha256Hex } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Auditor } from '../audit.js';
@@ -16,7 +16,7 @@ import { subtreeOrgIds } from './org-tree.js';
 import type { PasswordHasher } from './passwords.js';
 import type { Actor } from './policy.js';
 import { permissionsFor, seedRoles } from './role-service.js';
-import type { SigningKeys } from './signing-keys.js';
+import { SIGNING_ALG, type SigningKeySet } from './signing-keys.js';
 
 const ISSUER = 'tether';
 const AUDIENCE = 'tether-api';
@@ -61,14 +61,15 @@ export class AuthService {
       store: Store;
       clock: Clock;
       config: TetherConfig;
-      keys: SigningKeys;
+      keys: SigningKeySet;
       passwords: PasswordHasher;
       auditor: Auditor;
       logger: Logger;
+      limiters: FailureLimiterFactory;
     },
   ) {
     const { auth } = deps.config;
-    this.#limiter = new FailureLimiter(deps.clock, {
+    this.#limiter = deps.limiters('login', {
       maxFailures: auth.loginMaxFailures,
       blockMs: auth.loginBlockMinutes * 60_000,
       message: (minutes) => `Too many failed logins. Try again in ${minutes} minute(s).`,
@@ -164,11 +165,11 @@ export class AuthService {
     const { store, passwords, auditor } = this.deps;
     const email = input.email.trim().toLowerCase();
     const keys = [`ip:${input.ip}`, `account:${email}`];
-    this.#limiter.check(keys);
+    await this.#limiter.check(keys);
     const user = await store.users.byEmail(email);
     const ok = await passwords.verify(input.password, user?.passwordHash ?? null);
     if (!user || !ok || user.status !== 'active') {
-      this.#limiter.fail(keys);
+      await this.#limiter.fail(keys);
       if (user) {
         await auditor.record({
           actor: user.id,
@@ -185,7 +186,7 @@ export class AuthService {
         suspended ? 'This account is not active. Ask your administrator.' : 'Wrong email or password.',
       );
     }
-    this.#limiter.succeed(keys);
+    await this.#limiter.succeed(keys);
     await auditor.record({
       actor: user.id,
       action: 'auth.login',
@@ -235,9 +236,14 @@ export class AuthService {
     let sub: string | undefined;
     let issuedAtMs = 0;
     try {
-      const { payload } = await jwtVerify(accessToken, keys.publicKey, {
+      // The token names its key; a key this gateway does not trust fails like a bad signature.
+      const { kid } = decodeProtectedHeader(accessToken);
+      const key = typeof kid === 'string' && kid.length <= 64 ? await keys.verificationKey(kid) : undefined;
+      if (!key) throw new Error('unknown signing key');
+      const { payload } = await jwtVerify(accessToken, key, {
         issuer: ISSUER,
         audience: AUDIENCE,
+        algorithms: [SIGNING_ALG],
         currentDate: new Date(clock.now()),
       });
       sub = payload.sub;
@@ -282,6 +288,10 @@ export class AuthService {
     }
   }
 
+  get keys(): SigningKeySet {
+    return this.deps.keys;
+  }
+
   get passwords(): PasswordHasher {
     return this.deps.passwords;
   }
@@ -293,15 +303,16 @@ export class AuthService {
     // iatms: millisecond issue time, so a force logout at t refuses every token issued before t.
     // A session started right after endSessions() in the same millisecond must still count as newer.
     const issuedAt = Math.max(now, user.sessionsValidAfter);
+    const signing = keys.current();
     const accessToken = await new SignJWT({ org: user.orgId, role: user.roleId, iatms: issuedAt })
-      .setProtectedHeader({ alg: 'EdDSA', kid: keys.kid })
+      .setProtectedHeader({ alg: SIGNING_ALG, kid: signing.kid })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setSubject(user.id)
       .setIssuedAt(Math.floor(now / 1000))
       .setExpirationTime(Math.floor(now / 1000) + expiresIn)
       .setJti(newId('jti'))
-      .sign(keys.privateKey);
+      .sign(signing.privateKey);
     const refreshToken = newSecret();
     await store.refreshTokens.insert({
       id: newId('rft'),

@@ -8,7 +8,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
-import { FailureLimiter } from '../../shared/failure-limiter.js';
+import type { FailureLimiter, FailureLimiterFactory } from '../../shared/failure-limiter.js';
 import { newDeviceToken, newId, randomAlphanumeric, sha256Hex } from '../../shared/ids.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { PlanLimits } from '../accounts/plan-limits.js';
@@ -89,11 +89,12 @@ export class StaticTokenService {
       templates: TemplateService;
       connections: DeviceConnections;
       plans: PlanLimits;
+      limiters: FailureLimiterFactory;
     },
   ) {
     const { devices } = deps.config;
     // A success never clears the count, so one valid code bought in a shop cannot reset a guesser's budget.
-    this.#limiter = new FailureLimiter(deps.clock, {
+    this.#limiter = deps.limiters('claim', {
       maxFailures: devices.claimMaxFailures,
       blockMs: devices.claimBlockMinutes * 60_000,
       message: (minutes) =>
@@ -195,7 +196,7 @@ export class StaticTokenService {
   ): Promise<Device> {
     const { store, clock, events, auditor } = this.deps;
     const keys = [`user:${actor.userId}`, ...(ctx.ip ? [`ip:${ctx.ip}`] : [])];
-    this.#limiter.check(keys);
+    await this.#limiter.check(keys);
     if (!can(actor, 'devices.provision', { orgId: actor.orgId })) {
       throw new TetherError('PERMISSION_DENIED', 'You may not add devices. Ask your administrator.');
     }
@@ -203,7 +204,7 @@ export class StaticTokenService {
     const device =
       code.length === CLAIM_CODE_LENGTH ? await store.devices.byClaimCodeHash(sha256Hex(code)) : undefined;
     if (device?.status !== 'unclaimed') {
-      this.#limiter.fail(keys);
+      await this.#limiter.fail(keys);
       throw new TetherError(
         'CLAIM_CODE_INVALID',
         'This claim code is unknown or was already used. Check the code on the label.',

@@ -14,6 +14,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import type { Part } from '../part.js';
 
 export interface MailMessage {
   to: string;
@@ -25,10 +26,9 @@ export interface MailMessage {
   kind: string;
 }
 
-export interface Mailer {
+/** A gateway part: start() has nothing to open; stop() closes pooled SMTP connections. */
+export interface Mailer extends Part {
   send(message: MailMessage): Promise<void>;
-  /** Closes pooled connections; the outbox needs none. */
-  close(): void;
 }
 
 export interface MailerOptions {
@@ -74,7 +74,9 @@ class OutboxMailer implements Mailer {
     logger.info({ to: message.to, kind: message.kind, file }, 'mail written to the outbox');
   }
 
-  close(): void {}
+  readonly name = 'mail';
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
 }
 
 class SmtpMailer implements Mailer {
@@ -103,7 +105,9 @@ class SmtpMailer implements Mailer {
     }
   }
 
-  close(): void {
+  readonly name = 'mail';
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {
     this.#transport.close();
   }
 }

@@ -145,8 +145,22 @@ export const AuditEventRecord = Type.Object(
   closed,
 );
 
+export const SigningKeyRecord = Type.Object(
+  {
+    kid: Type.String({ minLength: 1, maxLength: 64 }),
+    createdAt: Type.Number(),
+    retiredAt: Nullable(Type.Number()),
+    jwk: Type.Record(Type.String(), Type.String()),
+  },
+  closed,
+);
+
 export const MetaRecord = Type.Object(
-  { schemaVersion: Type.Integer({ minimum: 1 }), setupCodeHash: Nullable(Type.String()) },
+  {
+    schemaVersion: Type.Integer({ minimum: 1 }),
+    setupCodeHash: Nullable(Type.String()),
+    signingKeys: Type.Optional(Type.Array(SigningKeyRecord, { maxItems: 64 })),
+  },
   closed,
 );
 

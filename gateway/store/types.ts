@@ -127,6 +127,18 @@ export interface Meta {
   schemaVersion: number;
   /** One-time setup code for a database with no users, hashed. */
   setupCodeHash: string | null;
+  /** A cluster's JWT signing keys (one node keeps them in its data folder instead). */
+  signingKeys?: StoredSigningKey[];
+}
+
+/** One JWT signing key of a key set (gateway/accounts/signing-keys.ts). */
+export interface StoredSigningKey {
+  kid: string;
+  createdAt: number;
+  /** When a newer key took over; it verifies the tokens it signed until they have expired. */
+  retiredAt: number | null;
+  /** The private key, as a JWK (Ed25519: kty, crv, x, d). */
+  jwk: Record<string, string>;
 }
 
 /**

@@ -62,7 +62,7 @@ describe('first run', () => {
     expect(db.users[0]?.roleId).toBe('admin');
     expect(db.users[0]?.passwordHash).toMatch(/^scrypt\$/);
     expect(JSON.stringify(db)).not.toContain('correct horse battery');
-    const key = await stat(join(dataDir, 'keys', 'jwt-ed25519.json'));
+    const key = await stat(join(dataDir, 'keys', 'jwt-keys.json'));
     expect(key.mode & 0o077).toBe(0);
 
     // A restart reuses the keys: a token issued before still works.
