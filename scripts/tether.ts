@@ -21,6 +21,7 @@ import { deviceShowCommand } from './commands/device-show.js';
 import { deviceTransferCommand } from './commands/device-transfer.js';
 import { deviceWatchCommand } from './commands/device-watch.js';
 import { deviceWriteCommand } from './commands/device-write.js';
+import { doctorCommand } from './commands/doctor.js';
 import { gatewayStartCommand } from './commands/gateway-start.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   gatewayStartCommand(program.command('gateway').description('Run the gateway.'));
   backupCommand(program);
   restoreCommand(program);
+  doctorCommand(program);
   loginCommand(program);
   logoutCommand(program);
   const template = program.command('template').description('Templates (products).');

@@ -88,6 +88,8 @@ export const ERROR_TABLE = {
   STORE_LOCKED: spec(409, ExitCode.conflict),
   /** The cluster's Redis cannot be reached: cluster state (presence, limiters, events) is unavailable. */
   CLUSTER_UNAVAILABLE: spec(503, ExitCode.unavailable),
+  /** The system clock is certainly wrong (before this release, or behind the data folder's files). */
+  CLOCK_WRONG: spec(503, ExitCode.unavailable),
   // everything else
   INTERNAL: spec(500, ExitCode.internal),
 } as const satisfies Record<string, ErrorSpec>;
