@@ -7,6 +7,7 @@ import { type LoadConfigOptions, loadConfig, redactConfig, type TetherConfig } f
 import { CONSOLE_PAGES } from '../shared/console-pages.js';
 import { createLogger } from '../shared/logger.js';
 import { Gateway } from './app.js';
+import { installCrashPolicy } from './crash-policy.js';
 
 export async function runGateway(options: LoadConfigOptions = {}): Promise<Gateway> {
   const config = loadConfig(options);
@@ -15,6 +16,8 @@ export async function runGateway(options: LoadConfigOptions = {}): Promise<Gatew
     pretty: config.log.pretty || process.stdout.isTTY === true,
   });
   logger.debug({ config: redactConfig(config) }, 'configuration');
+  // One failing client or request never ends the process; only a broken invariant of its own does.
+  installCrashPolicy({ logger });
   const gateway = await Gateway.create({ config, logger });
   await gateway.start();
 

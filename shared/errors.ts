@@ -32,6 +32,8 @@ interface ErrorSpec {
   http: number;
   exit: number;
   mqtt?: number;
+  /** The process's own state can no longer be trusted: escaping every handler, it ends the process. */
+  fatal?: true;
 }
 
 const spec = (http: number, exit: number, mqtt?: number): ErrorSpec =>
@@ -92,6 +94,8 @@ export const ERROR_TABLE = {
   CLOCK_WRONG: spec(503, ExitCode.unavailable),
   // everything else
   INTERNAL: spec(500, ExitCode.internal),
+  /** A broken invariant of the process (e.g. a store that cannot write consistently): restart it. */
+  INVARIANT_BROKEN: { ...spec(500, ExitCode.internal), fatal: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
@@ -138,6 +142,10 @@ export const isTetherError = (value: unknown): value is TetherError => value ins
 
 export const isErrorCode = (value: unknown): value is ErrorCode =>
   typeof value === 'string' && Object.hasOwn(ERROR_TABLE, value);
+
+/** Whether an error means the process itself is broken (see gateway/crash-policy.ts). */
+export const isFatalError = (error: unknown): boolean =>
+  isTetherError(error) && (ERROR_TABLE[error.code] as ErrorSpec).fatal === true;
 
 /** Turn anything thrown into a TetherError, keeping the original as the cause. */
 export function toTetherError(error: unknown): TetherError {
