@@ -1,8 +1,12 @@
 /**
  * The gateway's typed event bus. The broker, the device service and the HTTP push streams meet
- * here instead of calling each other.
+ * here instead of calling each other. A listener that throws fails alone: the error goes to that
+ * subscriber's onError (a push stream ends itself), never to the emitter (the device whose uplink
+ * raised the event) nor to the other listeners.
  */
 import { EventEmitter } from 'node:events';
+import { toTetherError } from '../shared/errors.js';
+import { type Logger, silentLogger } from '../shared/logger.js';
 import type { DatastreamValue, Device } from './store/types.js';
 
 export interface GatewayEvents {
@@ -23,8 +27,10 @@ export interface GatewayEvents {
 
 export class EventBus {
   readonly #emitter = new EventEmitter();
+  readonly #logger: Logger;
 
-  constructor() {
+  constructor(logger: Logger = silentLogger()) {
+    this.#logger = logger;
     // Each push-stream subscriber adds a listener; the default warning at 10 is noise here.
     this.#emitter.setMaxListeners(0);
   }
@@ -33,9 +39,26 @@ export class EventBus {
     this.#emitter.emit(event, ...args);
   }
 
-  on<K extends keyof GatewayEvents>(event: K, listener: (...args: GatewayEvents[K]) => void): () => void {
-    this.#emitter.on(event, listener as (...args: unknown[]) => void);
-    return () => this.#emitter.off(event, listener as (...args: unknown[]) => void);
+  /** Subscribe; `onError` runs (after the failure is logged) when this listener throws. */
+  on<K extends keyof GatewayEvents>(
+    event: K,
+    listener: (...args: GatewayEvents[K]) => void,
+    onError?: (error: unknown) => void,
+  ): () => void {
+    const guarded = (...args: unknown[]) => {
+      try {
+        (listener as (...args: unknown[]) => void)(...args);
+      } catch (error) {
+        this.#logger.error({ err: error, code: toTetherError(error).code, event }, 'event listener failed');
+        try {
+          onError?.(error);
+        } catch (failure) {
+          this.#logger.error({ err: failure, event }, 'event listener cleanup failed');
+        }
+      }
+    };
+    this.#emitter.on(event, guarded);
+    return () => this.#emitter.off(event, guarded);
   }
 
   listenerCount(event: keyof GatewayEvents): number {

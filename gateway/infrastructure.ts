@@ -60,7 +60,7 @@ export function buildInfrastructure(options: InfrastructureOptions): Infrastruct
   const limiters = cluster
     ? RedisFailureLimiter.factory(cluster, clock)
     : MemoryFailureLimiter.factory(clock);
-  const events = new EventBus();
+  const events = new EventBus(moduleLogger(logger, 'events'));
   const mailer = createMailer({
     config: config.mail,
     outboxDir: config.mail.outboxDir

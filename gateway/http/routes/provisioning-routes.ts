@@ -4,6 +4,7 @@
  */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import { toTetherError } from '../../../shared/errors.js';
 import type { SessionOutcome } from '../../devices/provisioning-service.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
@@ -63,17 +64,30 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySe
         connection: 'keep-alive',
       });
       let stop: (() => void) | undefined;
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      const heartbeat = setInterval(() => {
+        if (!res.writableEnded) res.write(': keep-alive\n\n');
+      }, HEARTBEAT_MS);
       const end = () => {
         clearInterval(heartbeat);
         stop?.();
         if (!res.writableEnded) res.end();
       };
       request.raw.once('close', end);
-      stop = await services.provisioning.watch(actor, request.params.deviceId, (outcome) => {
-        res.write(`event: ${outcome.state}\ndata: ${JSON.stringify(outcomeJson(outcome))}\n\n`);
-        if (outcome.state !== 'waiting') end();
-      });
+      // The stream is hijacked: a failure from here on ends this stream (logged), nothing else.
+      try {
+        stop = await services.provisioning.watch(actor, request.params.deviceId, (outcome) => {
+          try {
+            res.write(`event: ${outcome.state}\ndata: ${JSON.stringify(outcomeJson(outcome))}\n\n`);
+          } catch (error) {
+            request.log.error({ err: error, code: 'INTERNAL' }, 'provisioning stream failed');
+            return end();
+          }
+          if (outcome.state !== 'waiting') end();
+        });
+      } catch (error) {
+        request.log.error({ err: error, code: toTetherError(error).code }, 'provisioning stream failed');
+        return end();
+      }
       if (res.writableEnded) stop();
     },
   );

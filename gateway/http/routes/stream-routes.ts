@@ -144,49 +144,89 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
         if (seen.delete(device.id)) send('removed', { deviceId: device.id });
         return false;
       };
+      // A writer that fails ends this stream only; the bus has logged why.
+      const fail = () => {
+        try {
+          send('end', { code: 'INTERNAL', message: 'The stream failed; reconnect.' });
+        } finally {
+          end();
+        }
+      };
       const stops = [
-        events.on('device.value', ({ device, name, value, at }) => {
-          if (visible(device)) send('value', { deviceId: device.id, name, value, at });
-        }),
-        events.on('device.online', ({ device }) => {
-          if (visible(device)) send('online', { deviceId: device.id, at: device.lastSeenAt });
-        }),
-        events.on('device.offline', ({ device }) => {
-          if (visible(device)) send('offline', { deviceId: device.id, at: device.lastSeenAt });
-        }),
-        events.on('device.activated', ({ device }) => {
-          if (visible(device)) send('activated', { device: devices.toPublic(device) });
-        }),
-        events.on('device.changed', ({ device }) => {
-          if (visible(device)) send('changed', { device: devices.toPublic(device) });
-        }),
-        events.on('device.event', ({ device, code, description, at }) => {
-          if (visible(device)) send('event', { deviceId: device.id, code, description, at });
-        }),
-        events.on('device.deleted', ({ device }) => {
-          if (visible(device)) send('deleted', { deviceId: device.id });
-          seen.delete(device.id);
-        }),
+        events.on(
+          'device.value',
+          ({ device, name, value, at }) => {
+            if (visible(device)) send('value', { deviceId: device.id, name, value, at });
+          },
+          fail,
+        ),
+        events.on(
+          'device.online',
+          ({ device }) => {
+            if (visible(device)) send('online', { deviceId: device.id, at: device.lastSeenAt });
+          },
+          fail,
+        ),
+        events.on(
+          'device.offline',
+          ({ device }) => {
+            if (visible(device)) send('offline', { deviceId: device.id, at: device.lastSeenAt });
+          },
+          fail,
+        ),
+        events.on(
+          'device.activated',
+          ({ device }) => {
+            if (visible(device)) send('activated', { device: devices.toPublic(device) });
+          },
+          fail,
+        ),
+        events.on(
+          'device.changed',
+          ({ device }) => {
+            if (visible(device)) send('changed', { device: devices.toPublic(device) });
+          },
+          fail,
+        ),
+        events.on(
+          'device.event',
+          ({ device, code, description, at }) => {
+            if (visible(device)) send('event', { deviceId: device.id, code, description, at });
+          },
+          fail,
+        ),
+        events.on(
+          'device.deleted',
+          ({ device }) => {
+            if (visible(device)) send('deleted', { deviceId: device.id });
+            seen.delete(device.id);
+          },
+          fail,
+        ),
       ];
       /** Re-reads the caller's rights; a device no longer visible is `removed` from the stream. */
       const recheck = (keepAlive: boolean) =>
-        services.auth.authenticate(accessToken).then(
-          async (fresh) => {
-            actor = fresh;
-            for (const id of [...seen]) {
-              const device = await services.store.devices.get(id);
-              if (device) visible(device);
-            }
-            if (keepAlive && !res.writableEnded) res.write(': keep-alive\n\n');
-          },
-          (error: unknown) => {
-            send('end', {
-              code: (error as { code?: string }).code ?? 'AUTH_REQUIRED',
-              message: 'Log in again.',
-            });
-            end();
-          },
-        );
+        services.auth
+          .authenticate(accessToken)
+          .then(
+            async (fresh) => {
+              actor = fresh;
+              for (const id of [...seen]) {
+                const device = await services.store.devices.get(id);
+                if (device) visible(device);
+              }
+              if (keepAlive && !res.writableEnded) res.write(': keep-alive\n\n');
+            },
+            (error: unknown) => {
+              send('end', {
+                code: (error as { code?: string }).code ?? 'AUTH_REQUIRED',
+                message: 'Log in again.',
+              });
+              end();
+            },
+          )
+          // A recheck that fails (the store, a writer) ends this stream, never the process.
+          .catch(() => fail());
       // A revoked share narrows the stream at once; each heartbeat re-checks the access token too,
       // so a forced logout or an expired token ends the stream within one interval.
       stops.push(
