@@ -79,9 +79,10 @@ export function summarize(
     .map((r) => r.latencyMs)
     .filter((ms): ms is number => ms !== undefined)
     .sort((a, b) => a - b);
-  const failed: Record<string, number> = {};
+  // Failure codes come from the gateway and the devices: counted in a Map, not by object key.
+  const failures = new Map<string, number>();
   for (const r of results)
-    if (r.outcome === 'failed') failed[failureKey(r)] = (failed[failureKey(r)] ?? 0) + 1;
+    if (r.outcome === 'failed') failures.set(failureKey(r), (failures.get(failureKey(r)) ?? 0) + 1);
   const activated = results.filter((r) => r.outcome === 'active').length;
   const sum = (pick: (r: FleetDeviceResult) => number) => results.reduce((total, r) => total + pick(r), 0);
   return {
@@ -90,7 +91,7 @@ export function summarize(
     security: run.security,
     workers: run.workers,
     activated,
-    failed,
+    failed: Object.fromEntries(failures),
     notProvisioned: results.filter((r) => r.outcome === 'not-provisioned').length,
     latencyMs:
       latencies.length === 0

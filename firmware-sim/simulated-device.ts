@@ -138,7 +138,8 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   #cloudDeadline = 0;
   #telemetry: TelemetryGenerator;
   #random: () => number;
-  #values: Record<string, string> = {};
+  /** Latest value per datastream; names arrive on downlink topics, so a Map, not object keys. */
+  #values = new Map<string, string>();
   #resetPressedAt: number | undefined;
   /** Bumped by every power cycle, wipe and reconfigure: callbacks of an older run do nothing. */
   #generation = 0;
@@ -177,7 +178,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   }
 
   get values(): Readonly<Record<string, string>> {
-    return this.#values;
+    return Object.fromEntries(this.#values);
   }
 
   /** Power on: resume from flash, or wait for configuration. */
@@ -187,7 +188,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     const flash = await this.options.flash.read();
     if (generation !== this.#generation) return;
     this.#flash = { ...flash, bootCount: (flash.bootCount ?? 0) + 1 };
-    this.#values = { ...this.#flash.values };
+    this.#values = new Map(Object.entries(this.#flash.values ?? {}));
     await this.#save();
     if (this.#flash.configValid && this.#flash.wifi && this.#flash.cloud) {
       this.#connectNet(this.#flash.wifi);
@@ -240,7 +241,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.#pendingWifi = undefined;
     this.#pendingCloud = undefined;
     this.#flash = { bootCount: this.#flash.bootCount ?? 1 };
-    this.#values = {};
+    this.#values = new Map();
     await this.options.flash.erase();
     this.options.logger.info({ reason }, 'configuration wiped');
     this.emit('wiped', { reason });
@@ -333,7 +334,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   publishTelemetry(): void {
     if (this.#state !== 'running' || !this.#cloud?.connected) return;
     for (const { name, payload } of this.#telemetry.next()) {
-      this.#values[name] = payload;
+      this.#values.set(name, payload);
       this.#publish(`ds/${name}`, payload);
     }
   }
@@ -538,8 +539,8 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.emit('downlink', { topic, payload });
     if (topic.startsWith('downlink/ds/')) {
       const name = topic.slice('downlink/ds/'.length);
-      this.#values[name] = payload;
-      this.#flash = { ...this.#flash, values: { ...this.#values } };
+      this.#values.set(name, payload);
+      this.#flash = { ...this.#flash, values: Object.fromEntries(this.#values) };
       await this.#save();
       // Firmware echoes the new state so every app sees what the device really holds.
       this.#publish(`ds/${name}`, payload);

@@ -318,6 +318,7 @@ export const CONFIG_ENV_VARS: ReadonlyArray<{ name: string; path: string; descri
   }),
 );
 
+/** @own-key paths come from the configuration schema (LEAVES), never from a file or a person */
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
@@ -328,24 +329,30 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   node[path[path.length - 1]!] = value;
 }
 
+/** Keys of a config file are anyone's (`__proto__` too): merged in a Map, made own properties again. */
 function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
+  const out = new Map(Object.entries(base));
   for (const [key, value] of Object.entries(extra)) {
-    const prev = out[key];
-    out[key] =
+    const prev = out.get(key);
+    out.set(
+      key,
       isPlainObject(prev) && isPlainObject(value)
         ? deepMerge(prev, value)
         : value === undefined
           ? prev
-          : value;
+          : value,
+    );
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Read env values, converted to the leaf's type; conversion errors are collected, not thrown. */
+/**
+ * Read env values, converted to the leaf's type; conversion errors are collected, not thrown.
+ * @own-key variable names are made from the configuration schema
+ */
 function fromEnv(env: NodeJS.ProcessEnv, problems: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const leaf of LEAVES) {
@@ -433,7 +440,10 @@ export function loadConfig(options: LoadConfigOptions = {}): TetherConfig {
   return withDefaults as TetherConfig;
 }
 
-/** A copy safe to print: every field marked secret is replaced by "[set]" or "". */
+/**
+ * A copy safe to print: every field marked secret is replaced by "[set]" or "".
+ * @own-key paths come from the configuration schema
+ */
 export function redactConfig(config: TetherConfig): Record<string, unknown> {
   const copy = structuredClone(config) as unknown as Record<string, unknown>;
   for (const leaf of LEAVES) {

@@ -316,6 +316,7 @@ export class DeviceService {
 const sameFirmware = (a: Device['firmware'], b: NonNullable<Device['firmware']>): boolean =>
   a !== null && a.ver === b.ver && a.build === b.build && a.type === b.type;
 
+/** @own-key `where` is built by listVisible from fixed field names */
 const matches = (device: Device, where: Partial<Device>): boolean =>
   Object.entries(where).every(([k, v]) => device[k as keyof Device] === v);
 

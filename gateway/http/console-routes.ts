@@ -79,7 +79,7 @@ async function loadConsole(dir: string): Promise<BuiltConsole | undefined> {
   const assets = new Map<string, { body: Buffer; type: string }>();
   const assetDir = join(dir, 'assets');
   for (const name of existsSync(assetDir) ? await readdir(assetDir) : []) {
-    const type = TYPES[extname(name)];
+    const type = TYPES[extname(name)]; // own-key: names of our own built files
     if (type) assets.set(name, { body: await readFile(join(assetDir, name)), type });
   }
   return { index, assets };

@@ -19,12 +19,12 @@ export const USER_DESCRIPTION_DESCRIPTOR_UUID = '2901';
  * 16-bit ids wifi_prov_mgr gives its standard endpoints. Only cosmetic: the mapping goes through
  * the user description, so other endpoints simply take the next free ids.
  */
-const STANDARD_ENDPOINT_IDS: Readonly<Record<string, number>> = {
-  'prov-scan': 0xff50,
-  'prov-session': 0xff51,
-  'prov-config': 0xff52,
-  'proto-ver': 0xff53,
-};
+const STANDARD_ENDPOINT_IDS: ReadonlyMap<string, number> = new Map([
+  ['prov-scan', 0xff50],
+  ['prov-session', 0xff51],
+  ['prov-config', 0xff52],
+  ['proto-ver', 0xff53],
+]);
 const FIRST_CUSTOM_ENDPOINT_ID = 0xff54;
 
 export interface GattCharacteristicInfo {
@@ -82,9 +82,9 @@ export function endpointCharacteristics(
       throw new TetherError('VALIDATION_FAILED', `Endpoint names must be unique and non-empty ("${name}").`);
     }
     seen.add(name);
-    let id = STANDARD_ENDPOINT_IDS[name];
+    let id = STANDARD_ENDPOINT_IDS.get(name);
     if (id === undefined || used.has(id)) {
-      while (used.has(nextCustom) || Object.values(STANDARD_ENDPOINT_IDS).includes(nextCustom)) nextCustom++;
+      while (used.has(nextCustom) || [...STANDARD_ENDPOINT_IDS.values()].includes(nextCustom)) nextCustom++;
       id = nextCustom++;
     }
     used.add(id);

@@ -1,5 +1,6 @@
 /** Printing for people (aligned tables, step lines) and for machines (--json). */
 import { isTetherError, type TetherError, toTetherError } from '../../shared/errors.js';
+import { ownValue } from '../../shared/own-keys.js';
 
 export interface OutputOptions {
   json?: boolean;
@@ -18,14 +19,14 @@ export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns
   const cols = columns ?? Object.keys(rows[0]!);
   const cell = (v: unknown) =>
     v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(ownValue(r, c)).length)));
   const line = (values: string[]) =>
     values
       .map((v, i) => v.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
   process.stdout.write(`${line(cols.map((c) => c.toUpperCase()))}\n`);
-  for (const row of rows) process.stdout.write(`${line(cols.map((c) => cell(row[c])))}\n`);
+  for (const row of rows) process.stdout.write(`${line(cols.map((c) => cell(ownValue(row, c))))}\n`);
 }
 
 const tty = process.stderr.isTTY === true;

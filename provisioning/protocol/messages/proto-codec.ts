@@ -191,6 +191,7 @@ function writeField(field: FieldPlan, value: unknown, writer: protobuf.Writer): 
   }
 }
 
+/** @own-key field names come from the parsed schema, and decoded messages have no prototype */
 function readMessage(
   plan: MessagePlan,
   reader: protobuf.Reader,
@@ -238,6 +239,7 @@ function readScalar(field: FieldPlan, reader: protobuf.Reader): unknown {
   }
 }
 
+/** @own-key field and oneof names come from the parsed schema */
 function set(plan: MessagePlan, field: FieldPlan, into: DecodedMessage, value: unknown): void {
   if (field.oneof) {
     for (const member of plan.oneofs.get(field.oneof) ?? []) if (member !== field.name) delete into[member];
@@ -246,6 +248,7 @@ function set(plan: MessagePlan, field: FieldPlan, into: DecodedMessage, value: u
   into[field.name] = value;
 }
 
+/** @own-key field names come from the parsed schema */
 function appendTo(into: DecodedMessage, name: string, value: unknown): void {
   const list = into[name];
   if (Array.isArray(list)) list.push(value);

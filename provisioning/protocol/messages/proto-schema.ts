@@ -9,6 +9,7 @@
  */
 import protobuf from 'protobufjs';
 import { TetherError } from '../../../shared/errors.js';
+import { ownValue } from '../../../shared/own-keys.js';
 import { type DecodedMessage, ProtoCodec } from './proto-codec.js';
 
 const SCHEMA = `
@@ -166,36 +167,39 @@ export function decodeMessage(name: MessageName, bytes: Uint8Array, what: string
 
 /** Drop proto3 defaults (0, false, empty bytes or string, undefined) so they are not put on the wire. */
 export function withoutDefaults<T extends Record<string, unknown>>(value: T): Partial<T> {
-  const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    if (field === undefined || field === 0 || field === false || field === '') continue;
-    if (field instanceof Uint8Array && field.length === 0) continue;
-    out[key] = field;
-  }
-  return out as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(value).filter(
+      ([, field]) =>
+        field !== undefined &&
+        field !== 0 &&
+        field !== false &&
+        field !== '' &&
+        !(field instanceof Uint8Array && field.length === 0),
+    ),
+  ) as Partial<T>;
 }
 
 /** Read a field of a decoded message as bytes (empty when absent). */
 export const bytesField = (message: Decoded | undefined, key: string): Uint8Array => {
-  const value = message?.[key];
+  const value = ownValue(message, key);
   return value instanceof Uint8Array ? value : new Uint8Array(0);
 };
 
 /** Read a field of a decoded message as a number (0 when absent). */
 export const numberField = (message: Decoded | undefined, key: string): number => {
-  const value = message?.[key];
+  const value = ownValue(message, key);
   return typeof value === 'number' ? value : 0;
 };
 
 /** Read a field of a decoded message as a string ('' when absent). */
 export const stringField = (message: Decoded | undefined, key: string): string => {
-  const value = message?.[key];
+  const value = ownValue(message, key);
   return typeof value === 'string' ? value : '';
 };
 
 /** Read a nested message of a decoded message (undefined when absent). */
 export const messageField = (message: Decoded | undefined, key: string): Decoded | undefined => {
-  const value = message?.[key];
+  const value = ownValue(message, key);
   return value !== null && typeof value === 'object' && !(value instanceof Uint8Array)
     ? (value as Decoded)
     : undefined;
