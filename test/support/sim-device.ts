@@ -7,7 +7,7 @@ import { type AccessPoint, SimulatedAir } from '../../firmware-sim/radio.js';
 import { type DeviceTimings, SimulatedDevice } from '../../firmware-sim/simulated-device.js';
 import type { DatastreamSpec } from '../../firmware-sim/telemetry.js';
 import { SystemClock } from '../../shared/clock.js';
-import { silentLogger } from '../../shared/logger.js';
+import { type Logger, silentLogger } from '../../shared/logger.js';
 
 export const HOME_WIFI: AccessPoint = { ssid: 'home', passphrase: 'hunter22hunter22', rssi: -55 };
 
@@ -21,6 +21,8 @@ export interface SimDeviceOptions {
   ble?: { mediumDir: string };
   edgent?: boolean;
   pop?: string;
+  logger?: Logger;
+  lockout?: { maxFailures?: number; lockoutMs?: number };
 }
 
 export async function startSimDevice(options: SimDeviceOptions): Promise<DeviceHost> {
@@ -35,7 +37,7 @@ export async function startSimDevice(options: SimDeviceOptions): Promise<DeviceH
     flash: options.flash ?? new MemoryFlash(),
     air: new SimulatedAir(options.aps ?? [HOME_WIFI]),
     clock,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     timings: { joinDelayMs: 20, telemetryIntervalMs: 0, backoffBaseMs: 100, ...options.timings },
   });
   const security = options.security ?? 2;
@@ -43,11 +45,12 @@ export async function startSimDevice(options: SimDeviceOptions): Promise<DeviceH
     device,
     security: await deviceSecurity(factory, security),
     clock,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     softAp: { host: '127.0.0.1', port: 0 },
     ble: options.ble ?? false,
     edgent: options.edgent ? { host: '127.0.0.1', port: 0 } : false,
     provisioningGraceMs: 5_000,
+    ...(options.lockout ? { lockout: options.lockout } : {}),
   });
   await host.start();
   return host;
