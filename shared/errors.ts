@@ -44,6 +44,9 @@ export const ERROR_TABLE = {
   VALIDATION_FAILED: spec(400, ExitCode.usage),
   CONFIG_INVALID: spec(500, ExitCode.usage),
   PAYLOAD_TOO_LARGE: spec(413, ExitCode.usage),
+  HEADERS_TOO_LARGE: spec(431, ExitCode.usage),
+  /** The request did not arrive in time (the HTTP server's request timeout). */
+  REQUEST_TIMEOUT: spec(408, ExitCode.unavailable),
   // people and sessions
   AUTH_REQUIRED: spec(401, ExitCode.auth),
   INVALID_CREDENTIALS: spec(401, ExitCode.auth),

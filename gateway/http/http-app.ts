@@ -3,10 +3,13 @@
  * Every body is validated by its schema (unknown fields refused, no type coercion); every error
  * leaves as `{ error: { code, message } }` with the status from the error table.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from 'fastify';
@@ -72,6 +75,13 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir }: H
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: bodyLimitBytes,
+    // The router's own refusals (a bad %-escape, an overlong path segment) and requests that are
+    // not HTTP at all answer in the same envelope as every other error.
+    frameworkErrors: (error, _request, reply) => {
+      const tether = toHttpError(error);
+      void (reply as FastifyReply).status(tether.httpStatus).send({ error: tether.toJSON() });
+    },
+    clientErrorHandler: answerClientError,
     // Refuse what the schema does not name; never coerce "5" into 5 silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     forceCloseConnections: true,
@@ -145,10 +155,40 @@ function toHttpError(error: unknown): TetherError {
     return new TetherError('VALIDATION_FAILED', `Invalid request: ${e.message ?? 'bad input'}.`);
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return new TetherError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
+  if (e.code === 'FST_ERR_BAD_URL')
+    return new TetherError('VALIDATION_FAILED', 'The URL holds a %-escape that is not valid UTF-8.');
+  if (e.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    return new TetherError(
+      'VALIDATION_FAILED',
+      'A part of the URL path is too long: 100 characters at most.',
+    );
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     return new TetherError('VALIDATION_FAILED', e.message ?? 'Bad request.');
   }
   return toTetherError(error);
+}
+
+/**
+ * A request Node's HTTP parser refuses before fastify sees it (headers too large, not HTTP, too
+ * slow): the answer is the same envelope, written on the raw socket, which then closes.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const tether =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new TetherError('HEADERS_TOO_LARGE', 'The request headers are too large.')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new TetherError('REQUEST_TIMEOUT', 'The request did not arrive in time.')
+        : new TetherError('VALIDATION_FAILED', 'This is not a valid HTTP request.');
+  const body = JSON.stringify({ error: tether.toJSON() });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${tether.httpStatus} ${STATUS_CODES[tether.httpStatus]}\r\n` +
+        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /** A preHandler that requires a valid access token and sets request.actor. */
