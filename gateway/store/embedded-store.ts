@@ -188,6 +188,7 @@ class Table<T extends { id: string }> {
     return row;
   }
 
+  /** @own-key a patch's fields are the service's own (requests are checked against closed schemas) */
   update(changes: Changes | undefined, id: string, patch: Partial<Omit<T, 'id'>>): T {
     const old = this.rows.get(id);
     if (!old) throw new TetherError('NOT_FOUND', `${this.spec.label} ${id} does not exist.`);
@@ -232,6 +233,7 @@ class Table<T extends { id: string }> {
     return true;
   }
 
+  /** @own-key the unique fields come from the table spec */
   #checkUnique(next: T, old: T | undefined): void {
     for (const [field, index] of this.#unique) {
       const value = next[field as keyof T];
@@ -246,7 +248,10 @@ class Table<T extends { id: string }> {
     }
   }
 
-  /** The one place rows and indexes change: `next` replaces `old` (either may be absent). */
+  /**
+   * The one place rows and indexes change: `next` replaces `old` (either may be absent).
+   * @own-key the unique fields come from the table spec
+   */
   #set(next: T | undefined, old: T | undefined, id: string): void {
     for (const [field, index] of this.#unique) {
       const before = old?.[field as keyof T];
@@ -813,6 +818,7 @@ export class EmbeddedStore implements Store {
             .append(batch, () => {
               // Not written: these rows wait for the next window.
               for (const [, name, id, patch] of batch) {
+                // own-key: a table name this store wrote into the batch itself
                 this.#markTelemetry(this.#tables[name as TableName], id, Object.keys(patch));
               }
             })
@@ -824,6 +830,7 @@ export class EmbeddedStore implements Store {
           const row = table.rows.get(id);
           if (!row) continue;
           const patch: Record<string, unknown> = {};
+          // own-key: fields an update of this store named (the services' own, never a request's)
           for (const field of fields) if (Object.hasOwn(row, field)) patch[field] = row[field];
           ops.push(['tel', table.spec.name, id, patch]);
           if (ops.length >= TELEMETRY_ROWS_PER_ENTRY) {

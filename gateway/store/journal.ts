@@ -16,6 +16,7 @@
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { TetherError } from '../../shared/errors.js';
+import { ownValue } from '../../shared/own-keys.js';
 import type { StoreFileHandle, StoreFiles } from './store-files.js';
 import type { AuditEvent, Meta } from './types.js';
 
@@ -409,7 +410,7 @@ export function storeUnavailable(file: string, cause: unknown): TetherError {
   };
   return new TetherError(
     'STORE_UNAVAILABLE',
-    `The change was not saved: writing to ${dirname(file)} failed (${code}: ${why[code] ?? 'write failed'}). Nothing was changed; try again once the disk is fixed. The gateway keeps serving and resumes writing by itself.`,
+    `The change was not saved: writing to ${dirname(file)} failed (${code}: ${ownValue(why, code) ?? 'write failed'}). Nothing was changed; try again once the disk is fixed. The gateway keeps serving and resumes writing by itself.`,
     { cause, details: { errno: code } },
   );
 }

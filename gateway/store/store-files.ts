@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import { ownValue } from '../../shared/own-keys.js';
 
 export interface StoreFileHandle {
   /** Writes all of `data` at `position`. */
@@ -129,7 +130,9 @@ export function fsError(code: string, op: string, path: string): NodeJS.ErrnoExc
     EIO: 'i/o error',
     EROFS: 'read-only file system',
   };
-  const error = new Error(`${code}: ${messages[code] ?? 'failed'}, ${op} '${path}'`) as NodeJS.ErrnoException;
+  const error = new Error(
+    `${code}: ${ownValue(messages, code) ?? 'failed'}, ${op} '${path}'`,
+  ) as NodeJS.ErrnoException;
   error.code = code;
   error.syscall = op;
   error.path = path;

@@ -148,7 +148,10 @@ export function appendAudit(audit: AuditEvent[], event: AuditEvent): void {
   if (audit.length > AUDIT_KEEP) audit.splice(0, audit.length - AUDIT_KEEP);
 }
 
-/** The whole shape: every row against its schema, unique fields, references, the audit log. */
+/**
+ * The whole shape: every row against its schema, unique fields, references, the audit log.
+ * @own-key field names come from the table specs, not from the file
+ */
 export function validateImage(image: StoreImage, problems: Problems): void {
   if (!checkMeta.Check(image.meta)) problems.add(`meta: ${firstError(checkMeta, image.meta)}`);
   for (const name of image.tables.keys())
@@ -185,6 +188,7 @@ export function validateImage(image: StoreImage, problems: Problems): void {
   }
 }
 
+/** @own-key field names come from the table specs */
 function checkReferences(image: StoreImage, spec: TableSpec, row: Row, problems: Problems): void {
   for (const [field, target] of Object.entries(spec.references)) {
     const value = row[field];
