@@ -55,6 +55,8 @@ export type HttpApp = FastifyInstance<
 export interface RouteEntry {
   method: string;
   url: string;
+  /** The route's JSON schemas (body, querystring, params), for tests that generate requests. */
+  schema?: unknown;
 }
 
 const ROUTES = new WeakMap<object, RouteEntry[]>();
@@ -122,7 +124,7 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir }: H
   ROUTES.set(app, routes);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat())
-      if (method !== 'HEAD') routes.push({ method, url: route.url });
+      if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
 
   app.register(healthRoutes, { services });
