@@ -162,14 +162,22 @@ export async function readBackup(lines: AsyncIterable<string>, name: string): Pr
   if (end!.rows !== counts.rows || end!.audit !== counts.audit || end!.files !== counts.files)
     bad('it holds other counts than its closing line says');
   const problems = new Problems();
-  const doc: Record<string, unknown> = {
-    schemaVersion: header!.schemaVersion,
-    journalSeq: 0,
-    meta,
-    audit,
-    ...Object.fromEntries([...emptyImage().tables.keys()].map((t) => [t, []])),
-  };
-  for (const [table, rows] of tables) doc[table] = rows;
+  const fields = new Map<string, unknown>([
+    ['schemaVersion', header!.schemaVersion],
+    ['journalSeq', 0],
+    ['meta', meta],
+    ['audit', audit],
+  ]);
+  // Table names come from the file: none may stand in for the fields above, and each becomes an
+  // own entry of the document (a table named __proto__ is refused as unknown, not dropped).
+  for (const table of tables.keys())
+    if (fields.has(table))
+      bad(`it holds rows of ${JSON.stringify(table.slice(0, 40))}, which is not a table`);
+  const doc = Object.fromEntries([
+    ...fields,
+    ...[...emptyImage().tables.keys()].map((t) => [t, []]),
+    ...tables,
+  ]) as Record<string, unknown>;
   const image = imageFromDocument(doc, problems);
   if (problems.list.length > 0) bad(problems.list.slice(0, 5).join('; '));
   return { header: header!, image, files, counts };

@@ -237,5 +237,18 @@ describe('backup and restore', () => {
         'STORE_INVALID',
         /orgId org_nowhere names no orgs record/,
       ));
+
+    it.each([
+      ['__proto__', 'STORE_INVALID', /unknown table __proto__/],
+      ['constructor', 'STORE_INVALID', /unknown table constructor/],
+      ['audit', 'VALIDATION_FAILED', /rows of "audit", which is not a table/],
+      ['meta', 'VALIDATION_FAILED', /rows of "meta", which is not a table/],
+    ])('a backup with rows of a table named %s', (table, code, says) =>
+      refusedInto(
+        reseal(good, (lines) => lines.splice(2, 0, { table, row: { id: 'x', orgId: 'y' } })),
+        code,
+        says,
+      ),
+    );
   });
 });
