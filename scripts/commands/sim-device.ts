@@ -108,39 +108,30 @@ export function simDeviceCommand(sim: Command): void {
       );
       device.on('downlink', ({ topic }) => logger.info({ topic }, 'downlink'));
       await host.start();
+      // Provisioning that reopens later (reconfigure, long reset press) says where to find it.
+      device.on('state', ({ to }) => {
+        if (to !== 'wait-config' || opts.json) return;
+        void host.settled().then(() => {
+          if (host.softApAddress)
+            process.stdout.write(`Provisioning open again: SoftAP address ${host.softApAddress}.\n`);
+        });
+      });
+      const accessPoints = opts.ap.map(parseAccessPoint);
       const details = {
         name: factory.name,
         hardwareId: factory.hardwareId,
         templateId: factory.templateId,
+        state: device.state,
         softAp: host.softApAddress,
         ble: host.bleAddress,
         edgent: host.edgentAddress,
         pop: factory.pop,
         security,
         qr: JSON.stringify(host.qrPayload()),
-        accessPoints: opts.ap.map((a) => parseAccessPoint(a).ssid),
+        accessPoints: accessPoints.map((ap) => ap.ssid),
+        wifi: accessPoints.map(({ ssid, passphrase }) => ({ ssid, passphrase })),
       };
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(details)}\n`);
-      } else if (device.state === 'wait-config') {
-        process.stdout.write(
-          [
-            '',
-            `Simulated device ${details.name} (${details.hardwareId}) is waiting for provisioning.`,
-            `  SoftAP address  ${details.softAp ?? '(off)'}${details.ble ? `\n  BLE address     ${details.ble}` : ''}${details.edgent ? `\n  Edgent (plain)  ${details.edgent}` : ''}`,
-            `  PoP             ${details.pop}`,
-            `  QR payload      ${details.qr}`,
-            `  Wi-Fi it sees   ${details.accessPoints.join(', ')}`,
-            '',
-            `Provision it:  tether provision --template ${details.templateId} --device ${details.softAp} --pop ${details.pop} --ssid ${details.accessPoints[0]}`,
-            '',
-          ].join('\n'),
-        );
-      } else {
-        process.stdout.write(
-          `Simulated device ${details.name} resumed from flash (state ${device.state}).\n`,
-        );
-      }
+      process.stdout.write(opts.json ? `${JSON.stringify(details)}\n` : simDeviceBanner(details));
       if (!opts.json) {
         process.stdout.write(
           `Reset button: kill -USR1 ${process.pid} (short press: nothing), kill -USR2 ${process.pid} (held ${device.timings.resetHoldMs / 1000} s: wipe).\n`,
@@ -167,4 +158,58 @@ export function simDeviceCommand(sim: Command): void {
       process.off('SIGUSR2', longHold);
       await host.stop();
     });
+}
+
+export interface SimDeviceDetails {
+  name: string;
+  hardwareId: string;
+  templateId: string;
+  state: string;
+  softAp: string | undefined;
+  ble: string | undefined;
+  edgent: string | undefined;
+  pop: string;
+  security: number;
+  qr: string;
+  wifi: Array<{ ssid: string; passphrase: string }>;
+}
+
+/**
+ * What a person needs to find and provision the device, printed on every start: its label (name,
+ * PoP, QR payload, as printed on a real device's sticker) and the Wi-Fi it can join, also when it
+ * resumes from flash and is not provisioning (a reconfigure or a long reset press reopens it).
+ */
+export function simDeviceBanner(d: SimDeviceDetails): string {
+  const waiting = d.state === 'wait-config';
+  const wifi = d.wifi
+    .map((ap) => (ap.passphrase ? `${ap.ssid} (passphrase ${ap.passphrase})` : `${ap.ssid} (open)`))
+    .join(', ');
+  const lines = [
+    '',
+    waiting
+      ? `Simulated device ${d.name} (${d.hardwareId}) is waiting for provisioning.`
+      : `Simulated device ${d.name} (${d.hardwareId}) resumed from flash (state ${d.state}).`,
+    `  Template        ${d.templateId}`,
+    `  Name            ${d.name}`,
+    `  PoP             ${d.pop}`,
+    `  QR payload      ${d.qr}`,
+    `  Wi-Fi it sees   ${wifi || '(none)'}`,
+  ];
+  if (d.softAp) lines.push(`  SoftAP address  ${d.softAp}   (security ${d.security})`);
+  if (d.ble) lines.push(`  BLE address     ${d.ble}`);
+  if (d.edgent) lines.push(`  Edgent (plain)  ${d.edgent}`);
+  if (waiting && d.softAp) {
+    const first = d.wifi[0];
+    lines.push(
+      '',
+      `Provision it:  tether provision --template ${d.templateId} --device ${d.softAp} --pop ${d.pop}${first ? ` --ssid ${first.ssid}` : ''}`,
+    );
+  } else if (!waiting) {
+    lines.push(
+      '',
+      'Provisioning is closed; `tether device reconfigure ID` or a long reset press reopens it.',
+    );
+  }
+  lines.push('');
+  return lines.join('\n');
 }

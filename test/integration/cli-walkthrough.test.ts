@@ -20,6 +20,8 @@ describe('the README walk-through, with the real command line', () => {
   let device: ChildProcess | undefined;
   let gatewayUrl = '';
   let env: NodeJS.ProcessEnv;
+  let templateId = '';
+  let label = { name: '', pop: '' };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tether-cli-'));
@@ -68,7 +70,7 @@ describe('the README walk-through, with the real command line', () => {
       env,
     );
     expect(created.code).toBe(0);
-    const templateId = (JSON.parse(created.stdout) as { id: string }).id;
+    templateId = (JSON.parse(created.stdout) as { id: string }).id;
 
     const sim = await startCli(
       [
@@ -86,7 +88,12 @@ describe('the README walk-through, with the real command line', () => {
       /(\{"name".*\})\n/,
     );
     device = sim.child;
-    const details = JSON.parse(sim.match[1]!) as { softAp: string; pop: string; accessPoints: string[] };
+    const details = JSON.parse(sim.match[1]!) as {
+      name: string;
+      softAp: string;
+      pop: string;
+      accessPoints: string[];
+    };
 
     const provisioned = await runCli(
       [
@@ -108,5 +115,40 @@ describe('the README walk-through, with the real command line', () => {
     expect(provisioned.code, provisioned.stderr).toBe(0);
     const result = JSON.parse(provisioned.stdout) as { deviceId: string; security: number };
     expect(result.security).toBe(2);
+    label = { name: details.name, pop: details.pop };
+  });
+
+  it('shows the label (name, PoP, QR) and the Wi-Fi passphrase on every start, also when it resumes', async () => {
+    expect(label.name).toMatch(/^PROV_/);
+    await stopCli(device!);
+    device = undefined;
+    // The same --id and flash: the provisioned device comes back from flash, not into provisioning.
+    const args = [
+      'sim',
+      'device',
+      '--template',
+      templateId,
+      '--flash-dir',
+      join(dir, 'flash'),
+      '--telemetry',
+      '0',
+    ];
+    const resumed = await startCli(args, env, /Reset button/);
+    const banner = resumed.output();
+    await stopCli(resumed.child);
+    expect(banner).toMatch(/resumed from flash/);
+    expect(banner).toContain(`Name            ${label.name}`);
+    expect(banner).toContain(`PoP             ${label.pop}`);
+    expect(banner).toContain(`"name":"${label.name}","pop":"${label.pop}"`);
+    expect(banner).toContain('TetherLab (passphrase tether-lab-pass)');
+    // A new device, waiting for provisioning, says the same and how to provision it.
+    const fresh = await startCli([...args, '--id', 'device-2'], env, /Reset button/);
+    const waiting = fresh.output();
+    await stopCli(fresh.child);
+    expect(waiting).toMatch(/waiting for provisioning/);
+    expect(waiting).toContain('TetherLab (passphrase tether-lab-pass)');
+    expect(waiting).toMatch(
+      /QR payload +\{"ver":"v1","name":"PROV_[0-9A-F]{6}","pop":"[a-z0-9]+","transport":"softap","security":2\}/,
+    );
   });
 });
