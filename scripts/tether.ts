@@ -31,6 +31,7 @@ import { orgListCommand } from './commands/org-list.js';
 import { orgUpdateCommand } from './commands/org-update.js';
 import { provisionCommand } from './commands/provision.js';
 import { provisionScanCommand } from './commands/provision-scan.js';
+import { provisionTokenCommand } from './commands/provision-token.js';
 import { restoreCommand } from './commands/restore.js';
 import { roleCreateCommand } from './commands/role-create.js';
 import { roleDeleteCommand } from './commands/role-delete.js';
@@ -86,7 +87,9 @@ export function buildProgram(): Command {
   deviceDisclaimCommand(device);
   deviceRevokeCommand(device);
   deviceWatchCommand(device);
-  provisionScanCommand(provisionCommand(program));
+  const provision = provisionCommand(program);
+  provisionScanCommand(provision);
+  provisionTokenCommand(provision);
   const org = program
     .command('org')
     .description('Organizations: list, create, rename, move, set plan, delete.');

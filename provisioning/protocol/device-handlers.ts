@@ -38,7 +38,7 @@ export interface ActivationResult {
 }
 
 /**
- * tether-activation. Throw a TetherError VALIDATION_FAILED or TEMPLATE_MISMATCH to refuse with a
+ * tether-activation and custom-data. Throw a TetherError VALIDATION_FAILED or TEMPLATE_MISMATCH to refuse with a
  * reason the companion shows; anything else answers internal-error.
  */
 export interface ActivationHandler {

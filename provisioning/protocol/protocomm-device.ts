@@ -12,7 +12,7 @@ import { SystemClock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { type Logger, silentLogger } from '../../shared/logger.js';
 import type { EndpointHandler } from '../transport/transport.js';
-import { handleActivation } from './device/activation-endpoint.js';
+import { handleActivation, handleCustomDataActivation } from './device/activation-endpoint.js';
 import { handleConfig } from './device/config-endpoint.js';
 import { handleCtrl } from './device/ctrl-endpoint.js';
 import { handleScan } from './device/scan-endpoint.js';
@@ -78,7 +78,7 @@ export class ProtocommDevice implements EndpointHandler {
     const endpoints: string[] = [Endpoint.version, Endpoint.session, Endpoint.config];
     if (options.scan) endpoints.push(Endpoint.scan);
     if (options.control) endpoints.push(Endpoint.ctrl);
-    if (options.activation) endpoints.push(Endpoint.activation);
+    if (options.activation) endpoints.push(Endpoint.activation, Endpoint.customData);
     this.endpoints = endpoints;
     const security = options.security;
     this.#version = new TextEncoder().encode(
@@ -205,6 +205,9 @@ export class ProtocommDevice implements EndpointHandler {
         break;
       case Endpoint.activation:
         answer = await handleActivation(options.activation!, options.templateId, plaintext, log);
+        break;
+      case Endpoint.customData:
+        answer = await handleCustomDataActivation(options.activation!, options.templateId, plaintext, log);
         break;
       default:
         throw new TetherError('NOT_FOUND', `This device has no "${endpoint}" endpoint.`);

@@ -1,30 +1,71 @@
 /**
- * tether-activation on the device: check the request, refuse a template that is not this device's
- * (deny by default), then hand token and broker URL to the device. The token is never logged.
+ * Activation data on the device, from either door: Tether's `tether-activation` endpoint
+ * (protobuf, what Tether's companion sends) or ESP-IDF's standard `custom-data` endpoint (JSON,
+ * what `esp_prov --custom_data` sends). Both check the request the same way, refuse a template
+ * that is not this device's (deny by default), then hand token and broker URL to the device.
+ * The token is never logged.
  */
 
-import { isTetherError } from '../../../shared/errors.js';
+import { isTetherError, TetherError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { ActivationHandler } from '../device-handlers.js';
 import {
+  type ActivationRequest,
   type ActivationResponse,
   decodeActivationRequest,
   encodeActivationResponse,
 } from '../messages/activation-messages.js';
+import { decodeCustomDataActivation, encodeCustomDataAnswer } from '../messages/custom-data-activation.js';
 
 /** A Blynk-style token is 32 characters; allow room for other formats, not for abuse. */
 const MAX_TOKEN_LENGTH = 256;
 const MAX_URL_LENGTH = 512;
 
+/** tether-activation: every outcome is an encrypted answer with a status. */
 export async function handleActivation(
   handler: ActivationHandler,
   templateId: string,
   plaintext: Uint8Array,
   log: Logger,
 ): Promise<Uint8Array> {
-  const request = decodeActivationRequest(plaintext);
-  const refuse = (status: ActivationResponse['status'], message: string) =>
-    encodeActivationResponse({ status, hardwareId: '', message });
+  return encodeActivationResponse(
+    await activate(handler, templateId, decodeActivationRequest(plaintext), log),
+  );
+}
+
+/**
+ * custom-data: esp_prov prints whatever the device answers and carries on, so only success is an
+ * answer; a refusal throws (the transport answers an error) and esp_prov stops before Wi-Fi.
+ */
+export async function handleCustomDataActivation(
+  handler: ActivationHandler,
+  templateId: string,
+  plaintext: Uint8Array,
+  log: Logger,
+): Promise<Uint8Array> {
+  const response = await activate(handler, templateId, decodeCustomDataActivation(plaintext), log);
+  if (response.status === 'ok') return encodeCustomDataAnswer(response.hardwareId);
+  log.warn({ status: response.status, reason: response.message }, 'custom-data activation refused');
+  const code =
+    response.status === 'template-mismatch'
+      ? 'TEMPLATE_MISMATCH'
+      : response.status === 'invalid-argument'
+        ? 'VALIDATION_FAILED'
+        : 'INTERNAL';
+  throw new TetherError(code, response.message ?? 'The device refused the activation data.');
+}
+
+async function activate(
+  handler: ActivationHandler,
+  templateId: string,
+  request: ActivationRequest,
+  log: Logger,
+): Promise<ActivationResponse> {
+  const refuse = (status: ActivationResponse['status'], message: string): ActivationResponse => ({
+    status,
+    hardwareId: '',
+    message,
+  });
 
   if (!request.token || request.token.length > MAX_TOKEN_LENGTH) {
     return refuse('invalid-argument', 'The activation token is missing or too long.');
@@ -38,13 +79,13 @@ export async function handleActivation(
   if (request.templateId !== templateId) {
     return refuse(
       'template-mismatch',
-      `This device is made from template ${templateId}, not ${request.templateId || '(none)'}.`,
+      `This device is made from template ${templateId}, not ${request.templateId.slice(0, 40) || '(none)'}.`,
     );
   }
   try {
     const { hardwareId } = await handler.activate(request);
     log.info({ templateId }, 'activation data accepted');
-    return encodeActivationResponse({ status: 'ok', hardwareId });
+    return { status: 'ok', hardwareId };
   } catch (error) {
     if (isTetherError(error) && error.code === 'TEMPLATE_MISMATCH')
       return refuse('template-mismatch', error.message);
