@@ -265,7 +265,8 @@ describe('activation through custom-data, as a field technician does it with esp
     } finally {
       await rm(home, { recursive: true, force: true });
     }
-  });
+    // Three CLI processes on a 2-core machine that may be busy with other suites.
+  }, 90_000);
 });
 
 describe('the custom-data payload', () => {
