@@ -17,7 +17,7 @@ import { createPasswordHasher, type PasswordHasher } from './accounts/passwords.
 import { PlanLimits } from './accounts/plan-limits.js';
 import { RoleService } from './accounts/role-service.js';
 import { Auditor } from './audit.js';
-import { DeviceBroker } from './broker/device-broker.js';
+import { DeviceBroker, MQTT_WEBSOCKET_PATH } from './broker/device-broker.js';
 import { DeviceLifecycleService } from './devices/device-lifecycle-service.js';
 import { DeviceService } from './devices/device-service.js';
 import { ProvisioningService } from './devices/provisioning-service.js';
@@ -33,6 +33,7 @@ import type { GatewayServices } from './services.js';
 import type { Store } from './store/store.js';
 import { assertWritableFolder } from './store/store-file.js';
 import { nodeStoreFiles } from './store/store-files.js';
+import { loadTlsMaterial } from './tls-material.js';
 
 export interface GatewayOptions {
   config: TetherConfig;
@@ -59,12 +60,16 @@ export class Gateway {
   #started = false;
   #firstRun: FirstRunResult | undefined;
 
+  /** The HTTP port speaks HTTPS (and MQTT over WebSocket is wss). */
+  readonly httpsEnabled: boolean;
+
   private constructor(
     options: GatewayOptions,
     services: GatewayServices,
     listener: HttpListener,
     parts: Part[],
     logger: Logger,
+    httpsEnabled: boolean,
   ) {
     this.#options = options;
     this.services = services;
@@ -72,6 +77,7 @@ export class Gateway {
     this.#listener = listener;
     this.#parts = parts;
     this.#logger = logger;
+    this.httpsEnabled = httpsEnabled;
   }
 
   static async create(options: GatewayOptions): Promise<Gateway> {
@@ -81,6 +87,11 @@ export class Gateway {
     const dataDir = options.inMemory ? undefined : resolve(config.dataDir);
     // Before anything is written there: a clear refusal, not a crash later.
     if (dataDir) await assertWritableFolder(nodeStoreFiles, dataDir);
+    // A bad certificate fails here, before anything listens or the store opens.
+    const httpTls = await loadTlsMaterial(
+      { certFile: config.http.tlsCertFile, keyFile: config.http.tlsKeyFile },
+      { cert: 'http.tlsCertFile', key: 'http.tlsKeyFile' },
+    );
     // Metrics are made before the store and the broker, which report into them.
     let metrics: GatewayMetrics | undefined;
     const infra = buildInfrastructure({
@@ -168,10 +179,7 @@ export class Gateway {
     const links: LinkBuilder = {
       url: (kind, token) => {
         const port = listener?.port || config.http.port;
-        const host =
-          config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-        const base = (config.http.publicUrl || `http://${host}:${port}`).replace(/\/+$/, '');
-        return `${base}/${kind}#token=${encodeURIComponent(token)}`;
+        return `${httpBaseUrl(config, port, httpTls !== undefined)}/${kind}#token=${encodeURIComponent(token)}`;
       },
     };
     const accounts = buildAccountServices({
@@ -215,6 +223,7 @@ export class Gateway {
       logger: moduleLogger(logger, 'http'),
       bodyLimitBytes: config.http.bodyLimitBytes,
       consoleDir: options.consoleDir,
+      tls: httpTls,
     });
     listener = new HttpListener(http, { port: config.http.port, host: config.http.host });
     const gateway: Gateway = new Gateway(
@@ -241,6 +250,7 @@ export class Gateway {
         listener,
       ],
       logger,
+      httpTls !== undefined,
     );
     return gateway;
   }
@@ -256,6 +266,32 @@ export class Gateway {
 
   get mqttPort(): number {
     return this.services.broker.port;
+  }
+
+  /** Base URL of the HTTP API (https:// when TLS is on), as the configuration or the bound port gives it. */
+  get httpUrl(): string {
+    return httpBaseUrl(this.services.config, this.httpPort, this.httpsEnabled);
+  }
+
+  /**
+   * Every door the gateway opened, as the URL a person or a device uses, and the ones that are
+   * off with the settings that open them: for the start-up banner.
+   */
+  listeners(): Listener[] {
+    const { config, broker } = this.services;
+    const mqttHost = localHost(config.mqtt.host);
+    const http = this.httpUrl;
+    const ws = http.replace(/^http/, 'ws');
+    return [
+      { name: this.httpsEnabled ? 'HTTPS API' : 'HTTP API', url: http },
+      { name: 'MQTT', url: `mqtt://${mqttHost}:${broker.port}` },
+      broker.tlsPort > 0
+        ? { name: 'MQTT over TLS', url: `mqtts://${mqttHost}:${broker.tlsPort}` }
+        : { name: 'MQTT over TLS', off: 'set mqtt.tlsCertFile and mqtt.tlsKeyFile' },
+      config.mqtt.websocket
+        ? { name: this.httpsEnabled ? 'MQTT over WSS' : 'MQTT over WS', url: `${ws}${MQTT_WEBSOCKET_PATH}` }
+        : { name: 'MQTT over WS', off: 'mqtt.websocket is false' },
+    ];
   }
 
   async start(): Promise<void> {
@@ -279,6 +315,18 @@ export class Gateway {
   get inMemory(): boolean {
     return this.#options.inMemory === true;
   }
+}
+
+/** A listener: where it is, or why it is off (and what opens it). */
+export type Listener = { name: string; url: string } | { name: string; off: string };
+
+/** 0.0.0.0 and :: are where a server binds, not where a person connects: show loopback instead. */
+const localHost = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+
+function httpBaseUrl(config: TetherConfig, port: number, secure: boolean): string {
+  const base =
+    config.http.publicUrl || `${secure ? 'https' : 'http'}://${localHost(config.http.host)}:${port}`;
+  return base.replace(/\/+$/, '');
 }
 
 /** A port that cannot be bound, said so a person can act on it (instead of an internal error). */

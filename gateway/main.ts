@@ -21,15 +21,18 @@ export async function runGateway(options: LoadConfigOptions = {}): Promise<Gatew
   const gateway = await Gateway.create({ config, logger });
   await gateway.start();
 
-  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
-  const api = config.http.publicUrl || `http://${host}:${gateway.httpPort}`;
-  const lines = [
-    '',
-    `Tether gateway is running.`,
-    `  HTTP API     ${api}   (health: ${api}/healthz)`,
-    `  MQTT broker  mqtt://${config.mqtt.host === '0.0.0.0' ? '127.0.0.1' : config.mqtt.host}:${gateway.mqttPort}`,
-    `  Data folder  ${resolve(config.dataDir)}   (database ${join(resolve(config.dataDir), 'tether.json')})`,
-  ];
+  const api = gateway.httpUrl;
+  const lines = ['', `Tether gateway is running.`];
+  for (const listener of gateway.listeners()) {
+    const where =
+      'url' in listener
+        ? `${listener.url}${listener.url === api ? `   (health: ${api}/healthz)` : ''}`
+        : `off (${listener.off})`;
+    lines.push(`  ${listener.name.padEnd(14)} ${where}`);
+  }
+  lines.push(
+    `  ${'Data folder'.padEnd(14)} ${resolve(config.dataDir)}   (database ${join(resolve(config.dataDir), 'tether.json')})`,
+  );
   const firstRun = gateway.firstRun;
   if (firstRun?.state === 'created') {
     lines.push(`  Created organization "${firstRun.org.name}" and its admin ${firstRun.user.email}.`);
@@ -47,9 +50,16 @@ export async function runGateway(options: LoadConfigOptions = {}): Promise<Gatew
     logger.warn(warning);
     lines.push('', `  Warning: ${warning}`);
   }
+  if (gateway.httpsEnabled) {
+    lines.push(
+      '',
+      `  HTTPS with ${config.http.tlsCertFile}: if it is self-signed, clients must trust it`,
+      `  (curl --cacert FILE, NODE_EXTRA_CA_CERTS=FILE for tether, the browser's certificate settings).`,
+    );
+  }
   lines.push(
     '',
-    `  Next: open ${api}/ in a browser, or tether login --email <you>  ·  Ctrl-C stops the gateway.`,
+    `  Next: open ${api}/ in a browser, or tether login --email <you>${gateway.httpsEnabled ? ` --gateway ${api}` : ''}  ·  Ctrl-C stops the gateway.`,
     '',
   );
   process.stdout.write(lines.join('\n'));

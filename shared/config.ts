@@ -60,6 +60,12 @@ export const ConfigSchema = Type.Object(
           default: '',
           description: 'URL people reach the API at; derived when empty.',
         }),
+        tlsCertFile: Type.String({
+          default: '',
+          description:
+            'PEM certificate (chain): with tlsKeyFile, the HTTP port speaks HTTPS and MQTT over WebSocket becomes wss.',
+        }),
+        tlsKeyFile: Type.String({ default: '', description: 'PEM private key for HTTPS.' }),
       },
       { default: {}, additionalProperties: false },
     ),

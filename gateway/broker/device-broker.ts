@@ -8,7 +8,6 @@
  * - authorizeSubscribe: only `downlink/…`, mapped to `d/<id>/downlink/…`.
  * - authorizeForward: a device receives only its own namespace, with the prefix removed.
  */
-import { readFile } from 'node:fs/promises';
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -28,6 +27,7 @@ import {
 } from '../../shared/topics.js';
 import type { DeviceService } from '../devices/device-service.js';
 import type { DeviceLink, UplinkHandler } from '../devices/uplink-handler.js';
+import { loadTlsMaterial } from '../tls-material.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import { capPacketSize } from './packet-size-guard.js';
 
@@ -132,19 +132,10 @@ export class DeviceBroker implements DeviceConnections {
   async start(options: { httpServer?: HttpServer } = {}): Promise<void> {
     const { config } = this.deps;
     // Read the key material first: a bad path fails the start before any socket opens.
-    const tls =
-      config.tlsCertFile && config.tlsKeyFile
-        ? {
-            cert: await readPem(config.tlsCertFile, 'mqtt.tlsCertFile'),
-            key: await readPem(config.tlsKeyFile, 'mqtt.tlsKeyFile'),
-          }
-        : undefined;
-    if (!tls && (config.tlsCertFile || config.tlsKeyFile)) {
-      throw new TetherError(
-        'CONFIG_INVALID',
-        'MQTT over TLS needs both mqtt.tlsCertFile and mqtt.tlsKeyFile.',
-      );
-    }
+    const tls = await loadTlsMaterial(
+      { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile },
+      { cert: 'mqtt.tlsCertFile', key: 'mqtt.tlsKeyFile' },
+    );
     const aedes = await Aedes.createBroker({
       authenticate: (client, username, password, done) =>
         this.#authenticate(client, username, password, done),
@@ -504,18 +495,4 @@ function listen(server: Server | TlsServer, port: number, host: string): Promise
       resolve();
     });
   });
-}
-
-async function readPem(path: string, setting: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new TetherError(
-      'CONFIG_INVALID',
-      `${setting}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
-      {
-        cause: error,
-      },
-    );
-  }
 }

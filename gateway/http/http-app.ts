@@ -3,7 +3,8 @@
  * Every body is validated by its schema (unknown fields refused, no type coercion); every error
  * leaves as `{ error: { code, message } }` with the status from the error table.
  */
-import { STATUS_CODES } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, STATUS_CODES } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
@@ -17,6 +18,7 @@ import { isTetherError, TetherError, toTetherError } from '../../shared/errors.j
 import type { Logger } from '../../shared/logger.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { GatewayServices } from '../services.js';
+import type { TlsMaterial } from '../tls-material.js';
 import { browserAuthRoutes } from './browser-auth-routes.js';
 import { consoleRoutes } from './console-routes.js';
 import { accountRoutes } from './routes/account-routes.js';
@@ -70,10 +72,16 @@ export interface HttpAppOptions {
   bodyLimitBytes: number;
   /** The built web console (dist/console); found beside the code when absent. */
   consoleDir?: string | undefined;
+  /** Serve HTTPS with this certificate and key instead of plain HTTP. */
+  tls?: TlsMaterial | undefined;
 }
 
-export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir }: HttpAppOptions): HttpApp {
+export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir, tls }: HttpAppOptions): HttpApp {
   const app = Fastify({
+    // HTTPS when a certificate is configured: the same routes, and the broker's WebSocket upgrade
+    // on this server then answers wss. An https.Server emits the same request and upgrade events.
+    serverFactory: (handler) =>
+      tls ? (createHttpsServer(tls, handler) as unknown as HttpServer) : createHttpServer(handler),
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: bodyLimitBytes,

@@ -3,54 +3,32 @@
  * MQTT over WebSocket at /mqtt on the HTTP port, and a client that is not mqtt.js (Debian's
  * mosquitto-clients; CI installs it, see test/broker/README.md).
  */
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeDevice, connectDevice, createTemplate } from '../devices/device-fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { makeSelfSignedCert, type TestCertificate, toolAvailable } from '../support/tls-cert.js';
 
 const run = promisify(execFile);
-const hasBinary = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-const HAS_OPENSSL = hasBinary('openssl');
-const HAS_MOSQUITTO = hasBinary('mosquitto_pub') && hasBinary('mosquitto_sub');
+const HAS_OPENSSL = toolAvailable('openssl', 'openssl');
+const HAS_MOSQUITTO =
+  toolAvailable('mosquitto_pub', 'mosquitto-clients') && toolAvailable('mosquitto_sub', 'mosquitto-clients');
 
 describe('broker listeners', () => {
   let gw: TestGateway;
   let admin: string;
   let templateId: string;
-  let certDir: string;
+  let tlsCert: TestCertificate | undefined;
   let cert: Buffer | undefined;
 
   beforeAll(async () => {
-    certDir = await mkdtemp(join(tmpdir(), 'tether-tls-'));
     const tls: { tlsPort?: number; tlsCertFile?: string; tlsKeyFile?: string } = {};
     if (HAS_OPENSSL) {
-      const certFile = join(certDir, 'cert.pem');
-      const keyFile = join(certDir, 'key.pem');
-      await run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ]);
-      cert = await readFile(certFile);
-      Object.assign(tls, { tlsPort: 0, tlsCertFile: certFile, tlsKeyFile: keyFile });
+      tlsCert = await makeSelfSignedCert();
+      cert = tlsCert.cert;
+      Object.assign(tls, { tlsPort: 0, tlsCertFile: tlsCert.certFile, tlsKeyFile: tlsCert.keyFile });
     }
     gw = await startTestGateway({ mqtt: tls });
     admin = await gw.login();
@@ -58,7 +36,7 @@ describe('broker listeners', () => {
   });
   afterAll(async () => {
     await gw?.stop();
-    await rm(certDir, { recursive: true, force: true });
+    await tlsCert?.remove();
   });
 
   it.skipIf(!HAS_OPENSSL)('serves MQTT over TLS when a certificate and key are configured', async () => {
@@ -162,24 +140,69 @@ describe('broker listeners', () => {
     expect(refused).toMatch(/not authori[sz]ed|bad user name or password|Connection Refused/i);
   });
 
-  it('refuses to start with half a TLS configuration or an unreadable certificate', async () => {
-    await expect(
-      startTestGateway({ mqtt: { tlsCertFile: join(certDir, 'cert.pem') } }),
-    ).rejects.toMatchObject({
-      code: 'CONFIG_INVALID',
-      message: expect.stringMatching(/needs both/),
-    });
-    await expect(
-      startTestGateway({
-        mqtt: { tlsCertFile: join(certDir, 'nope.pem'), tlsKeyFile: join(certDir, 'nope.key') },
-      }),
-    ).rejects.toMatchObject({
-      code: 'CONFIG_INVALID',
-      message: expect.stringMatching(/mqtt.tlsCertFile: cannot read/),
-    });
-  });
+  it.skipIf(!HAS_OPENSSL)(
+    'refuses to start with half a TLS configuration or an unreadable certificate',
+    async () => {
+      const certDir = tlsCert!.dir;
+      await expect(
+        startTestGateway({ mqtt: { tlsCertFile: join(certDir, 'cert.pem') } }),
+      ).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringMatching(/needs both/),
+      });
+      await expect(
+        startTestGateway({
+          mqtt: { tlsCertFile: join(certDir, 'nope.pem'), tlsKeyFile: join(certDir, 'nope.key') },
+        }),
+      ).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringMatching(/mqtt.tlsCertFile: cannot read/),
+      });
+    },
+  );
 
-  it.runIf(!HAS_MOSQUITTO)('needs mosquitto-clients for the non-mqtt.js client test', () => {
-    console.warn('mosquitto_pub/mosquitto_sub not found: install the Debian package mosquitto-clients.');
-  });
+  it.skipIf(!HAS_MOSQUITTO || !HAS_OPENSSL)(
+    'works with mosquitto_pub over TLS, trusting the certificate with --cafile',
+    async () => {
+      const minted = await activeDevice(gw, admin, templateId);
+      const tls = [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(gw.gateway.services.broker.tlsPort),
+        '-u',
+        'device',
+        '-P',
+        minted.token,
+      ];
+      await run('mosquitto_pub', [...tls, '--cafile', tlsCert!.certFile, '-t', 'ds/temp', '-m', '17.5']);
+      await expect
+        .poll(
+          async () =>
+            (
+              await gw.api<{ values: Record<string, { value: unknown }> }>(
+                'GET',
+                `/api/devices/${minted.deviceId}`,
+                undefined,
+                admin,
+              )
+            ).body.values.temp?.value,
+        )
+        .toBe(17.5);
+      // Trusting only the public CAs, mosquitto refuses the self-signed certificate and exits non-zero.
+      const refused = await run('mosquitto_pub', [
+        ...tls,
+        '--capath',
+        '/etc/ssl/certs',
+        '-t',
+        'ds/temp',
+        '-m',
+        '1',
+      ]).then(
+        () => null,
+        (e: { stderr: string }) => e.stderr,
+      );
+      expect(refused).toMatch(/certificate|protocol error|TLS|SSL/i);
+    },
+  );
 });
