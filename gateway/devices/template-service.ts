@@ -9,6 +9,7 @@ import type { Auditor } from '../audit.js';
 import type { Store } from '../store/store.js';
 import type { Datastream, Template } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
+import { normalizePins } from './virtual-pins.js';
 
 export interface TemplateInput {
   name: string;
@@ -24,13 +25,14 @@ export class TemplateService {
     if (!can(actor, 'templates.edit', { orgId: actor.orgId })) {
       throw new TetherError('PERMISSION_DENIED', 'You may not create templates.');
     }
-    checkDatastreams(input.datastreams ?? []);
+    const datastreams = normalizePins(input.datastreams ?? []);
+    checkDatastreams(datastreams);
     await this.deps.plans.assertWithin(actor.orgId, 'templates');
     const template: Template = {
       id: newTemplateId(),
       orgId: actor.orgId,
       name: input.name,
-      datastreams: input.datastreams ?? [],
+      datastreams,
       hotspotPrefix: input.hotspotPrefix ?? 'Tether',
       minSecurity: input.minSecurity ?? 2,
       createdAt: this.deps.clock.now(),
@@ -58,10 +60,11 @@ export class TemplateService {
     if (!can(actor, 'templates.edit', { orgId: template.orgId })) {
       throw new TetherError('PERMISSION_DENIED', 'You may not edit this template.');
     }
-    if (patch.datastreams) checkDatastreams(patch.datastreams);
+    const datastreams = patch.datastreams && normalizePins(patch.datastreams);
+    if (datastreams) checkDatastreams(datastreams);
     const changes: Partial<Template> = {};
     if (patch.name !== undefined) changes.name = patch.name;
-    if (patch.datastreams !== undefined) changes.datastreams = patch.datastreams;
+    if (datastreams !== undefined) changes.datastreams = datastreams;
     if (patch.hotspotPrefix !== undefined) changes.hotspotPrefix = patch.hotspotPrefix;
     if (patch.minSecurity !== undefined) changes.minSecurity = patch.minSecurity;
     const updated = await this.deps.store.templates.update(id, changes);

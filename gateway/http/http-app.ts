@@ -27,6 +27,7 @@ import { authRoutes } from './routes/auth-routes.js';
 import { backupRoutes } from './routes/backup-routes.js';
 import { claimRoutes } from './routes/claim-routes.js';
 import { deviceRoutes } from './routes/device-routes.js';
+import { externalApiRoutes } from './routes/external-api-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { invitationRoutes } from './routes/invitation-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
@@ -141,6 +142,8 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir, tls
   app.register(templateRoutes, { services, prefix: '/api' });
   app.register(provisioningRoutes, { services, prefix: '/api' });
   app.register(deviceRoutes, { services, prefix: '/api' });
+  // Blynk's HTTPS device API, authenticated by the device token in the query.
+  app.register(externalApiRoutes, { services, prefix: '/external/api' });
   app.register(staticTokenRoutes, { services, prefix: '/api' });
   app.register(claimRoutes, { services, prefix: '/api' });
   app.register(streamRoutes, { services, prefix: '/api' });

@@ -60,6 +60,11 @@ export interface Datastream {
   /** enum: the allowed values. */
   values?: string[];
   defaultValue?: string | number;
+  /**
+   * Blynk's virtual pin, "V0" to "V255": what the HTTPS device API (/external/api/…) and Blynk's
+   * scripts address a datastream by (the MQTT API uses the name). Unique within a template.
+   */
+  pin?: string;
 }
 
 export interface Template {

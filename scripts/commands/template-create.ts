@@ -3,8 +3,17 @@ import { TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
 import { printJson } from '../cli/output.js';
 
-/** `--datastream temp:double:-40:125`, `--datastream mode:enum:off|heat|cool`, `--datastream label:string`. */
+const DATASTREAM_TYPES = new Set(['int', 'double', 'string', 'enum', 'location']);
+
+/**
+ * `--datastream temp:double:-40:125`, `--datastream mode:enum:off|heat|cool`, `--datastream label:string`;
+ * a leading Blynk virtual pin gives the datastream that pin: `--datastream V1:temp:double:-40:125`.
+ */
 export function parseDatastreamSpec(spec: string): Record<string, unknown> {
+  const pinned = /^([Vv]\d{1,3}):(.+)$/.exec(spec);
+  if (pinned && !DATASTREAM_TYPES.has(pinned[2]!.split(':')[0]!)) {
+    return { ...parseDatastreamSpec(pinned[2]!), pin: pinned[1]!.toUpperCase() };
+  }
   const [name, type, a, b] = spec.split(':');
   if (!name || !type)
     throw new TetherError('VALIDATION_FAILED', `Datastream "${spec}": write name:type[:min:max].`);
@@ -22,7 +31,7 @@ export function templateCreateCommand(template: Command): void {
     .requiredOption('-n, --name <name>', 'template name')
     .option(
       '-d, --datastream <spec...>',
-      'datastreams, name:type[:min:max] (types int, double, string, enum, location)',
+      'datastreams, [pin:]name:type[:min:max] (types int, double, string, enum, location; pin V0-V255)',
     )
     .option('--hotspot-prefix <prefix>', 'name prefix of the device access point / BLE advertisement')
     .option('--min-security <level>', 'lowest provisioning security a companion may accept (0, 1, 2)', '2')

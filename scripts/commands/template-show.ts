@@ -21,6 +21,6 @@ export function templateShowCommand(template: Command): void {
       process.stdout.write(
         `${t.id}  ${t.name}  hotspot prefix ${t.hotspotPrefix}  min security ${t.minSecurity}\n\n`,
       );
-      printTable(t.datastreams, ['name', 'type', 'min', 'max', 'values', 'defaultValue']);
+      printTable(t.datastreams, ['pin', 'name', 'type', 'min', 'max', 'values', 'defaultValue']);
     });
 }

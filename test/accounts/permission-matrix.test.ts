@@ -251,6 +251,16 @@ describe('permission matrix: every route × built-in role × org relation', () =
         request: async () => ({ path: route.split(' ')[1]! }),
       }),
     ),
+    // Blynk's HTTPS device API: the device token in the query is the only credential.
+    ...['get', 'getAll', 'update', 'batch/update', 'isHardwareConnected', 'logEvent', 'provision'].map(
+      (name): Spec => ({
+        route: `GET /external/api/${name}`,
+        relations: 'none',
+        allow: anyone,
+        anonymous: { body: undefined, status: 400 },
+        request: async () => ({ path: `/external/api/${name}?token=${'x'.repeat(32)}&v0=1` }),
+      }),
+    ),
     // Registration names a root org: a sub-org id is as unknown as a made-up one.
     {
       route: 'POST /api/registrations',

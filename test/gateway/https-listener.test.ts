@@ -114,6 +114,11 @@ describe.skipIf(!HAS_OPENSSL)('HTTPS and WSS on the HTTP listener', () => {
     await expect(connectDevice(wss.replace(/^wss/, 'ws'), minted!.token)).rejects.toThrow();
     // Left connected on purpose: stopping the gateway must close wss clients too (afterAll).
     await connectDevice(wss, minted!.token, { ca: cert.cert });
+    // Blynk's HTTPS device API answers on the same port.
+    const connected = await httpsJson(`${https}/external/api/isHardwareConnected?token=${minted!.token}`, {
+      ca: cert.cert,
+    });
+    expect(connected).toEqual({ status: 200, body: true });
   });
 
   it('refuses half a configuration, an unreadable file or a key of another certificate, naming the setting', async () => {

@@ -1,4 +1,5 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { VIRTUAL_PIN_PATTERN } from '../../devices/virtual-pins.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
 
@@ -16,6 +17,7 @@ const Datastream = Type.Object(
     max: Type.Optional(Type.Number()),
     values: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 })),
     defaultValue: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Number()])),
+    pin: Type.Optional(Type.String({ pattern: VIRTUAL_PIN_PATTERN })),
   },
   { additionalProperties: false },
 );
