@@ -66,17 +66,20 @@ export async function runEspProv(link: ProvisioningLink, run: EspProvRun): Promi
     username: 'wifiprov',
     ...(run.random ? { random: run.random } : {}),
   });
-  for (let request = security.start(); ; ) {
-    const next = security.next(decodeSessionData(await send('prov-session', encodeSessionData(request))));
+  for (let request = await security.start(); ; ) {
+    const answer = await send('prov-session', encodeSessionData(request));
+    const next = await security.next(decodeSessionData(answer));
     if (!next) break;
     request = next;
   }
-  const answer = security.decrypt(await send('custom-data', security.encrypt(latin1(run.customData))));
+  const answer = await security.decrypt(
+    await send('custom-data', await security.encrypt(latin1(run.customData))),
+  );
   const customDataResponse = Buffer.from(answer).toString('latin1');
-  const config = async (request: Parameters<typeof encodeWifiConfigRequest>[0]) =>
-    decodeWifiConfigResponse(
-      security.decrypt(await send('prov-config', security.encrypt(encodeWifiConfigRequest(request)))),
-    );
+  const config = async (request: Parameters<typeof encodeWifiConfigRequest>[0]) => {
+    const sent = await send('prov-config', await security.encrypt(encodeWifiConfigRequest(request)));
+    return decodeWifiConfigResponse(await security.decrypt(sent));
+  };
   await config(setConfigRequest({ ssid: run.ssid, passphrase: run.passphrase }));
   await config({ kind: 'apply' });
   // wait_wifi_connected: poll while connecting; three more polls after a failure, then give up.

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceHost } from '../../firmware-sim/device-host.js';
 import { decodeCustomDataActivation } from '../../provisioning/protocol/messages/custom-data-activation.js';
 import { ProtocommDevice } from '../../provisioning/protocol/protocomm-device.js';
-import { seededRandom } from '../../provisioning/protocol/security/random-source.js';
+import { seededRandom } from '../../provisioning/protocol/security/seeded-random.js';
 import { makeSrpVerifier } from '../../provisioning/protocol/security/srp-verifier.js';
 import { SoftApHttpLink } from '../../provisioning/transport/softap-http.js';
 import { SoftApHttpServer } from '../../provisioning/transport/softap-http-server.js';
@@ -54,7 +54,10 @@ async function recordedDevice(secVer: 1 | 2) {
     security:
       secVer === 1
         ? { version: 1, pop }
-        : { version: 2, credential: makeSrpVerifier(pop, Uint8Array.from(Buffer.from(srpSalt, 'hex'))) },
+        : {
+            version: 2,
+            credential: await makeSrpVerifier(pop, Uint8Array.from(Buffer.from(srpSalt, 'hex'))),
+          },
     templateId,
     wifi: fake,
     scan: fake,

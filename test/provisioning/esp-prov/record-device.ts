@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { ProtocommDevice } from '../../../provisioning/protocol/protocomm-device.js';
-import { seededRandom } from '../../../provisioning/protocol/security/random-source.js';
+import { seededRandom } from '../../../provisioning/protocol/security/seeded-random.js';
 import { makeSrpVerifier } from '../../../provisioning/protocol/security/srp-verifier.js';
 import { SoftApHttpServer } from '../../../provisioning/transport/softap-http-server.js';
 import type { EndpointHandler } from '../../../provisioning/transport/transport.js';
@@ -18,7 +18,7 @@ const secVer = secArg === '1' ? 1 : 2;
 const salt = Uint8Array.from(Buffer.from('0102030405060708090a0b0c0d0e0f10', 'hex'));
 const fake = new FakeDevice(homeNetworks(3)); // AP "home", passphrase "correct horse"
 const device = new ProtocommDevice({
-  security: secVer === 1 ? { version: 1, pop } : { version: 2, credential: makeSrpVerifier(pop, salt) },
+  security: secVer === 1 ? { version: 1, pop } : { version: 2, credential: await makeSrpVerifier(pop, salt) },
   templateId: 'TMPL0001',
   wifi: fake,
   scan: fake,
