@@ -89,6 +89,7 @@ export const TemplateRecord = Type.Object(
         max: Type.Optional(Type.Number()),
         values: Type.Optional(Type.Array(Type.String())),
         defaultValue: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+        pin: Type.Optional(Type.String({ pattern: '^V(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])$' })),
       }),
     ),
     hotspotPrefix: Type.String(),

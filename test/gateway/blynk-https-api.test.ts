@@ -3,6 +3,7 @@
  * plain GET requests with the device token, the paths, parameters and answers of Blynk's docs,
  * against a real gateway, with a real MQTT device on the other side.
  */
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDatastreamSpec } from '../../scripts/commands/template-create.js';
 import { ManualClock } from '../../shared/clock.js';
@@ -258,6 +259,35 @@ describe('virtual pins on a template', () => {
       pin: 'V12',
     });
     expect(parseDatastreamSpec('V1:double')).toEqual({ name: 'V1', type: 'double' });
+  });
+
+  it('keeps pins in the store across a restart', async () => {
+    const first = await startTestGateway({}, { keepData: true });
+    const dataDir = first.dataDir;
+    try {
+      const admin = await first.login();
+      const created = await first.api<{ id: string }>(
+        'POST',
+        '/api/templates',
+        { name: 'Kept', datastreams: [{ name: 'temp', type: 'double', pin: 'v7' }] },
+        admin,
+      );
+      await first.stop();
+      const again = await startTestGateway({}, { dataDir });
+      try {
+        const template = await again.api<{ datastreams: Array<{ pin?: string }> }>(
+          'GET',
+          `/api/templates/${created.body.id}`,
+          undefined,
+          await again.login(),
+        );
+        expect(template.body.datastreams[0]?.pin).toBe('V7');
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses two datastreams on one pin and pins outside V0-V255', async () => {

@@ -167,14 +167,23 @@ describe.skipIf(!HAS_OPENSSL)('tether gateway start with TLS, and the CLI agains
       TETHER_ADMIN_EMAIL: 'you@example.com',
       TETHER_ADMIN_PASSWORD: 'a long password',
       TETHER_LOG_LEVEL: 'warn',
-      TETHER_HTTP_TLS_CERT_FILE: cert.certFile,
-      TETHER_HTTP_TLS_KEY_FILE: cert.keyFile,
-      TETHER_MQTT_TLS_CERT_FILE: cert.certFile,
-      TETHER_MQTT_TLS_KEY_FILE: cert.keyFile,
       TETHER_MQTT_TLS_PORT: '0',
     };
     const started = await startCli(
-      ['gateway', 'start', '--data-dir', join(cert.dir, 'data'), '--http-port', '0', '--mqtt-port', '0'],
+      [
+        'gateway',
+        'start',
+        '--data-dir',
+        join(cert.dir, 'data'),
+        '--http-port',
+        '0',
+        '--mqtt-port',
+        '0',
+        '--tls-cert',
+        cert.certFile,
+        '--tls-key',
+        cert.keyFile,
+      ],
       env,
       /Data folder/,
       // The first admin is hashed at production cost (scrypt, 128 MiB): slow on a busy machine.
