@@ -35,11 +35,12 @@ describe('the README walk-through, with the real command line', () => {
       ['gateway', 'start', '--data-dir', join(dir, 'data'), '--http-port', '0', '--mqtt-port', '0'],
       env,
       /HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/,
+      60_000, // a cold start takes ~10 s on a busy 2-core machine
     );
     gateway = started.child;
     gatewayUrl = started.match[1]!;
     env.TETHER_GATEWAY_URL = gatewayUrl;
-  });
+  }, 90_000);
 
   afterAll(async () => {
     if (device) await stopCli(device);
