@@ -8,7 +8,7 @@
  * same per-device message size and rate limits as MQTT.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { isTetherError, TetherError } from '../../../shared/errors.js';
+import { type ErrorCode, isTetherError, TetherError } from '../../../shared/errors.js';
 import { ownValue } from '../../../shared/own-keys.js';
 import { downlink } from '../../../shared/topics.js';
 import { formatDatastreamValue } from '../../devices/datastream-values.js';
@@ -42,8 +42,7 @@ export const externalApiRoutes: FastifyPluginAsync<{ services: GatewayServices }
   app.setErrorHandler((error, request, reply) => {
     const tether = isTetherError(error) ? error : undefined;
     if (!tether) request.log.error({ err: error }, 'external API request failed');
-    const status =
-      tether?.code === 'RATE_LIMITED' ? 429 : tether?.code === 'PAYLOAD_TOO_LARGE' ? 413 : tether ? 400 : 500;
+    const status = blynkHttpStatus(tether?.code ?? 'INTERNAL');
     if (status === 429) reply.header('retry-after', '1');
     return reply.status(status).send({
       error: {
@@ -245,6 +244,16 @@ export const externalApiRoutes: FastifyPluginAsync<{ services: GatewayServices }
     return reply.send('');
   });
 };
+
+/**
+ * The HTTP status of a refusal on /external/api: 400 as Blynk answers every refusal (scripts
+ * test for it), except where a client should wait (429, with retry-after) or send less (413).
+ */
+export function blynkHttpStatus(code: ErrorCode): number {
+  if (code === 'RATE_LIMITED') return 429;
+  if (code === 'PAYLOAD_TOO_LARGE') return 413;
+  return code === 'INTERNAL' ? 500 : 400;
+}
 
 /** The query as an ordered list of pairs: names come from outside and never index an object. */
 function queryOf(request: FastifyRequest): Query {
