@@ -32,7 +32,8 @@ export interface Me {
   sharedDevices: { deviceId: string; level: 'view' | 'control' }[];
 }
 
-export type DatastreamValue = string | number;
+/** A location is [longitude, latitude]. */
+export type DatastreamValue = string | number | [number, number];
 
 export interface Device {
   id: string;

@@ -18,6 +18,7 @@ import {
   ResetPasswordPage,
   SetupPage,
   SignInPage,
+  safeNext,
   VerifyEmailPage,
 } from './pages/auth-pages.js';
 import { DevicePage } from './pages/device-page.js';
@@ -108,7 +109,7 @@ function Header() {
 
 /** Sends a signed-out person to sign in (and back afterwards), and a signed-in one past sign-in. */
 function Guard() {
-  const { path, route } = useLocation();
+  const { path, query, route } = useLocation();
   const state = sessionState.value;
   const open = OPEN_PAGES.includes(path);
   useEffect(() => {
@@ -116,8 +117,9 @@ function Guard() {
       const next = path === '/' ? '' : `?next=${encodeURIComponent(path)}`;
       route(`${CONSOLE_PAGES.signIn}${next}`, true);
     }
+    // Signed in on the sign-in page: on to where the person was going (?next=), else the devices.
     if (state === 'signed-in' && (path === '/' || path === CONSOLE_PAGES.signIn)) {
-      route(CONSOLE_PAGES.devices, true);
+      route(path === CONSOLE_PAGES.signIn ? safeNext(query.next) : CONSOLE_PAGES.devices, true);
     }
   }, [state, path, open]);
   return null;

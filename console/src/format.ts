@@ -16,7 +16,11 @@ export function formatAgo(ms: number | null | undefined, now = Date.now()): stri
   return formatTime(ms);
 }
 
-export function formatValue(value: string | number | undefined): string {
+const round = (n: number) => String(Math.round(n * 1000) / 1000);
+
+/** A datastream value; a location ([longitude, latitude]) reads as "lon, lat". */
+export function formatValue(value: string | number | readonly number[] | undefined): string {
   if (value === undefined) return '—';
-  return typeof value === 'number' ? String(Math.round(value * 1000) / 1000) : value;
+  if (Array.isArray(value)) return value.map(round).join(', ');
+  return typeof value === 'number' ? round(value) : String(value);
 }

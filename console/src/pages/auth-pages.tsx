@@ -83,7 +83,7 @@ export function SignInPage() {
 }
 
 /** Only a path of this console, never another site (no open redirect through ?next=). */
-function safeNext(next: string | undefined): string {
+export function safeNext(next: string | undefined): string {
   return next && /^\/(?!\/)[\w\-/]*$/.test(next) ? next : CONSOLE_PAGES.devices;
 }
 

@@ -7,7 +7,16 @@ import { useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
 import { CONSOLE_PAGES } from '../../../shared/console-pages.js';
 import { api } from '../api.js';
-import type { AuditEvent, Datastream, Device, OrgView, PublicUser, Share, Template } from '../api-types.js';
+import type {
+  AuditEvent,
+  Datastream,
+  DatastreamValue,
+  Device,
+  OrgView,
+  PublicUser,
+  Share,
+  Template,
+} from '../api-types.js';
 import { formatAgo, formatTime, formatValue } from '../format.js';
 import { useDeviceStream } from '../live.js';
 import { can, me } from '../session.js';
@@ -27,12 +36,23 @@ import {
 import { useAction, useLoad } from '../ui/hooks.js';
 import { applyDeviceEvent, OnlineBadge, statusTone } from './devices-page.js';
 
-/** What the page offers: control (write, reconfigure) and, for the owner or org-wide control, management. */
-function access(device: Device): { control: boolean; manage: boolean } {
+/**
+ * What the page offers, as the gateway's policy decides it: control (write, reconfigure, reboot)
+ * by role or a control share; taking charge (share, transfer, re-provision, delete) only by the
+ * owner or org-wide control, each with its own permission — a share never takes a device over.
+ */
+function access(device: Device) {
   const mine = device.ownerId === me.value?.user.id;
   const grant = me.value?.sharedDevices.find((s) => s.deviceId === device.id)?.level;
-  const control = can('devices.org.control') || (mine && can('devices.own.control')) || grant === 'control';
-  return { control, manage: can('devices.org.control') || (mine && can('devices.own.control')) };
+  const charge = can('devices.org.control') || (mine && can('devices.own.control'));
+  return {
+    control: charge || grant === 'control',
+    grant,
+    share: (mine && can('devices.own.control')) || can('devices.transfer'),
+    transfer: charge && can('devices.transfer'),
+    reprovision: charge && can('devices.provision'),
+    remove: charge && can('devices.delete'),
+  };
 }
 
 export function DevicePage() {
@@ -79,11 +99,14 @@ export function DevicePage() {
       {gone ? <Notice kind="warning">This device was deleted or is no longer visible to you.</Notice> : null}
       <Values device={d} datastreams={template.data?.datastreams ?? []} canWrite={rights.control} />
       <Details device={d} template={template.data} />
+      {rights.grant ? (
+        <Notice>Shared with you to {rights.grant === 'control' ? 'view and control' : 'view'}.</Notice>
+      ) : null}
       {rights.control ? <Rename device={d} onDone={device.set} /> : null}
-      {rights.manage ? <Shares device={d} /> : null}
-      {can('devices.transfer') ? <Transfer device={d} onDone={device.reload} /> : null}
-      {rights.control || can('devices.delete') ? (
-        <Lifecycle device={d} control={rights.control} manage={rights.manage} />
+      {rights.share ? <Shares device={d} /> : null}
+      {rights.transfer ? <Transfer device={d} onDone={device.reload} /> : null}
+      {rights.control || rights.reprovision || rights.remove ? (
+        <Lifecycle device={d} rights={rights} />
       ) : null}
       {can('audit.view') ? <AuditTrail deviceId={d.id} /> : null}
     </Page>
@@ -113,77 +136,171 @@ function Values(props: { device: Device; datastreams: Datastream[]; canWrite: bo
   );
 }
 
+/** The control a datastream's type calls for: a switch for 0/1, a slider for a bounded number, … */
+export type DatastreamControl = 'switch' | 'slider' | 'number' | 'choice' | 'location' | 'text';
+
+export function controlFor(spec: Datastream): DatastreamControl {
+  const numeric = spec.type === 'int' || spec.type === 'double';
+  if (spec.type === 'int' && spec.min === 0 && spec.max === 1) return 'switch';
+  if (numeric && spec.min !== undefined && spec.max !== undefined) return 'slider';
+  if (numeric) return 'number';
+  if (spec.type === 'enum' && spec.values?.length) return 'choice';
+  if (spec.type === 'location') return 'location';
+  return 'text';
+}
+
 function DatastreamRow(props: {
   deviceId: string;
   name: string;
   spec: Datastream | undefined;
-  current: { value: string | number; at: number } | undefined;
+  current: { value: DatastreamValue; at: number } | undefined;
   canWrite: boolean;
 }) {
-  const { spec, current } = props;
+  const { spec, current, name } = props;
   const [draft, setDraft] = useState('');
-  const [sent, setSent] = useState(false);
-  const action = useAction(async () => {
-    const numeric = spec?.type === 'int' || spec?.type === 'double';
-    const value = numeric ? Number(draft) : draft;
-    await api.request(
-      'PUT',
-      `/api/devices/${encodeURIComponent(props.deviceId)}/datastreams/${encodeURIComponent(props.name)}`,
-      { value },
+  const [place, setPlace] = useState({ lon: '', lat: '' });
+  const [sent, setSent] = useState<{ online: boolean } | undefined>(undefined);
+  const kind = spec ? controlFor(spec) : 'text';
+  const send = useAction(async (value: string | number) => {
+    setSent(
+      await api.request<{ online: boolean }>(
+        'PUT',
+        `/api/devices/${encodeURIComponent(props.deviceId)}/datastreams/${encodeURIComponent(name)}`,
+        { value },
+      ),
     );
-    setSent(true);
   });
+  const edit = (v: string) => {
+    setDraft(v);
+    setSent(undefined);
+  };
+  const submit = () => {
+    if (kind === 'location') void send.run(`${place.lon},${place.lat}`);
+    else void send.run(kind === 'slider' || kind === 'number' ? Number(draft) : draft);
+  };
   const range =
-    spec && (spec.min !== undefined || spec.max !== undefined)
-      ? ` (${spec.min ?? '…'} to ${spec.max ?? '…'})`
-      : '';
+    spec?.min !== undefined || spec?.max !== undefined ? ` (${spec?.min ?? '…'} to ${spec?.max ?? '…'})` : '';
+  const outcome = (
+    <>
+      {sent ? (
+        <span role="status">
+          {sent.online ? 'Sent.' : 'Saved. The device is offline, so it did not receive it now.'}
+        </span>
+      ) : null}
+      <ErrorNotice error={send.error} />
+    </>
+  );
+  let control: preact.JSX.Element | null = null;
+  if (props.canWrite && spec && kind === 'switch') {
+    const on = current?.value === 1;
+    control = (
+      <div class="inline-form">
+        <label class="switch">
+          <input
+            type="checkbox"
+            role="switch"
+            checked={on}
+            aria-checked={on}
+            disabled={send.busy}
+            onChange={(e) => void send.run((e.currentTarget as HTMLInputElement).checked ? 1 : 0)}
+          />
+          <span>{name}</span>
+        </label>
+        {outcome}
+      </div>
+    );
+  } else if (props.canWrite && spec) {
+    control = (
+      <Form class="inline-form" label={`Send ${name}`} onSubmit={submit}>
+        {kind === 'choice' ? (
+          <Select
+            label={`New ${name}`}
+            value={draft}
+            onValue={edit}
+            options={[
+              { value: '', label: 'Choose…', disabled: true },
+              ...(spec.values ?? []).map((v) => ({ value: v, label: v })),
+            ]}
+          />
+        ) : kind === 'location' ? (
+          <>
+            <Field
+              label={`Longitude of ${name}`}
+              type="number"
+              step="any"
+              min={-180}
+              max={180}
+              required
+              value={place.lon}
+              onValue={(lon) => {
+                setPlace({ ...place, lon });
+                setSent(undefined);
+              }}
+            />
+            <Field
+              label={`Latitude of ${name}`}
+              type="number"
+              step="any"
+              min={-90}
+              max={90}
+              required
+              value={place.lat}
+              onValue={(lat) => {
+                setPlace({ ...place, lat });
+                setSent(undefined);
+              }}
+            />
+          </>
+        ) : (
+          <Field
+            label={`New ${name}${range}`}
+            type={kind === 'text' ? 'text' : 'number'}
+            step={spec.type === 'int' ? 1 : 'any'}
+            min={spec.min}
+            max={spec.max}
+            maxLength={255}
+            required
+            value={draft}
+            onValue={edit}
+          />
+        )}
+        {kind === 'slider' ? (
+          <input
+            type="range"
+            class="slider"
+            aria-label={`Slide ${name}`}
+            min={spec.min}
+            max={spec.max}
+            step={spec.type === 'int' ? 1 : ((spec.max ?? 1) - (spec.min ?? 0)) / 100}
+            value={
+              draft === ''
+                ? String(typeof current?.value === 'number' ? current.value : (spec.min ?? 0))
+                : draft
+            }
+            onInput={(e) => edit((e.currentTarget as HTMLInputElement).value)}
+          />
+        ) : null}
+        <Button
+          type="submit"
+          busy={send.busy}
+          disabled={kind === 'location' ? place.lon === '' || place.lat === '' : draft === ''}
+        >
+          Send
+        </Button>
+        {outcome}
+      </Form>
+    );
+  }
   return (
-    <li class="datastream">
+    <li class="datastream" data-control={spec ? kind : undefined}>
       <div class="datastream-now">
-        <span class="datastream-name">{props.name}</span>
-        <output class="datastream-value" data-datastream={props.name} aria-live="polite">
+        <span class="datastream-name">{name}</span>
+        <output class="datastream-value" data-datastream={name} aria-live="polite">
           {formatValue(current?.value)}
         </output>
         <span class="muted">{current ? formatAgo(current.at) : ''}</span>
       </div>
-      {props.canWrite && spec ? (
-        <Form class="inline-form" label={`Send ${props.name}`} onSubmit={() => void action.run()}>
-          {spec.type === 'enum' && spec.values ? (
-            <Select
-              label={`New ${props.name}`}
-              value={draft}
-              onValue={(v) => {
-                setDraft(v);
-                setSent(false);
-              }}
-              options={[
-                { value: '', label: 'Choose…', disabled: true },
-                ...spec.values.map((v) => ({ value: v, label: v })),
-              ]}
-            />
-          ) : (
-            <Field
-              label={`New ${props.name}${range}`}
-              type={spec.type === 'int' || spec.type === 'double' ? 'number' : 'text'}
-              step={spec.type === 'int' ? 1 : 'any'}
-              min={spec.min}
-              max={spec.max}
-              maxLength={255}
-              required
-              value={draft}
-              onValue={(v) => {
-                setDraft(v);
-                setSent(false);
-              }}
-            />
-          )}
-          <Button type="submit" busy={action.busy} disabled={draft === ''}>
-            Send
-          </Button>
-          {sent ? <span role="status">Sent.</span> : null}
-          <ErrorNotice error={action.error} />
-        </Form>
-      ) : null}
+      {control}
     </li>
   );
 }
@@ -248,15 +365,27 @@ function Shares(props: { device: Device }) {
     await api.request('DELETE', `${path}/${encodeURIComponent(shareId)}`);
     shares.reload();
   });
+  // Sharing again with the same person changes the level of their share.
+  const change = useAction(async (share: Share) => {
+    await api.request('POST', path, {
+      email: share.email,
+      level: share.level === 'view' ? 'control' : 'view',
+    });
+    shares.reload();
+  });
   return (
     <section aria-labelledby="shares-title" class="card">
       <h2 id="shares-title">Sharing</h2>
-      <ErrorNotice error={shares.error ?? revoke.error} />
-      <ul class="plain-list">
+      <ErrorNotice error={shares.error ?? revoke.error ?? change.error} />
+      {shares.data?.shares.length === 0 ? <p class="muted">Not shared with anyone.</p> : null}
+      <ul class="plain-list" aria-label="Shared with">
         {(shares.data?.shares ?? []).map((s) => (
-          <li key={s.id}>
-            {s.email} · {s.level}{' '}
-            <Button kind="quiet" onClick={() => void revoke.run(s.id)}>
+          <li key={s.id} data-share={s.email}>
+            {s.email} · {s.level === 'control' ? 'view and control' : 'view'}{' '}
+            <Button kind="quiet" busy={change.busy} onClick={() => void change.run(s)}>
+              {s.level === 'view' ? `Let ${s.email} control it` : `Make it view-only for ${s.email}`}
+            </Button>
+            <Button kind="quiet" busy={revoke.busy} onClick={() => void revoke.run(s.id)}>
               Stop sharing with {s.email}
             </Button>
           </li>
@@ -327,15 +456,23 @@ function Transfer(props: { device: Device; onDone: () => void }) {
   );
 }
 
-function Lifecycle(props: { device: Device; control: boolean; manage: boolean }) {
+function Lifecycle(props: { device: Device; rights: ReturnType<typeof access> }) {
   const { route } = useLocation();
+  const { rights } = props;
   const base = `/api/devices/${encodeURIComponent(props.device.id)}`;
   const [confirm, setConfirm] = useState<'reprovision' | 'delete' | undefined>(undefined);
   const [done, setDone] = useState('');
   const [token, setToken] = useState('');
-  const reconfigure = useAction(async () => {
-    await api.request('POST', `${base}/reconfigure`);
-    setDone('The device was told to return to provisioning mode.');
+  const offline = 'The device is offline: nothing was sent. Try again when it is online.';
+  const command = useAction(async (kind: 'reconfigure' | 'reboot' | 'ping') => {
+    setDone('');
+    const { online } = await api.request<{ online: boolean }>('POST', `${base}/${kind}`);
+    const told = {
+      reconfigure: 'The device was told to return to provisioning mode.',
+      reboot: 'The device was told to restart.',
+      ping: 'A ping was sent to the device.',
+    };
+    setDone(online ? told[kind] : offline);
   });
   const reprovision = useAction(async () => {
     const result = await api.request<{ token: string }>('POST', `${base}/reprovision`);
@@ -350,25 +487,33 @@ function Lifecycle(props: { device: Device; control: boolean; manage: boolean })
     <section aria-labelledby="lifecycle-title" class="card">
       <h2 id="lifecycle-title">Maintenance</h2>
       <div class="button-row">
-        {props.control ? (
-          <Button busy={reconfigure.busy} onClick={() => void reconfigure.run()}>
-            Reconfigure Wi-Fi
-          </Button>
+        {rights.control ? (
+          <>
+            <Button busy={command.busy} onClick={() => void command.run('reconfigure')}>
+              Reconfigure Wi-Fi
+            </Button>
+            <Button busy={command.busy} onClick={() => void command.run('reboot')}>
+              Restart
+            </Button>
+            <Button busy={command.busy} onClick={() => void command.run('ping')}>
+              Ping
+            </Button>
+          </>
         ) : null}
-        {props.manage ? <Button onClick={() => setConfirm('reprovision')}>Re-provision…</Button> : null}
-        {can('devices.delete') ? (
+        {rights.reprovision ? <Button onClick={() => setConfirm('reprovision')}>Re-provision…</Button> : null}
+        {rights.remove ? (
           <Button kind="danger" onClick={() => setConfirm('delete')}>
             Delete…
           </Button>
         ) : null}
       </div>
-      {done ? <Notice kind="success">{done}</Notice> : null}
+      {done ? <Notice kind={done === offline ? 'warning' : 'success'}>{done}</Notice> : null}
       {token ? (
         <Notice kind="warning">
           New device token (shown once; the old one no longer works): <code class="secret">{token}</code>
         </Notice>
       ) : null}
-      <ErrorNotice error={reconfigure.error} />
+      <ErrorNotice error={command.error} />
       <ConfirmDialog
         open={confirm === 'reprovision'}
         title="Re-provision this device?"
@@ -399,6 +544,16 @@ function Lifecycle(props: { device: Device; control: boolean; manage: boolean })
 }
 
 export function AuditTable(props: { events: AuditEvent[]; label: string }) {
+  // People by email where the reader may list people; otherwise by id.
+  const users = useLoad(
+    (signal) =>
+      can('users.view')
+        ? api.get<{ users: PublicUser[] }>('/api/users', signal)
+        : Promise.resolve({ users: [] as PublicUser[] }),
+    [],
+  );
+  const emails = new Map((users.data?.users ?? []).map((u) => [u.id, u.email]));
+  const who = (id: string) => (id === me.value?.user.id ? 'you' : (emails.get(id) ?? id));
   return (
     <Table label={props.label}>
       <thead>
@@ -415,9 +570,9 @@ export function AuditTable(props: { events: AuditEvent[]; label: string }) {
           <tr key={e.id}>
             <td>{formatTime(e.at)}</td>
             <td>{e.action}</td>
-            <td>{e.actor}</td>
+            <td>{who(e.actor)}</td>
             <td>
-              {e.targetType} {e.targetId}
+              {e.targetType} {e.targetType === 'user' ? who(e.targetId) : e.targetId}
             </td>
             <td>{e.ip ?? '—'}</td>
           </tr>
