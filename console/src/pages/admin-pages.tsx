@@ -36,15 +36,19 @@ import { AuditTable } from './device-page.js';
 const useOrgs = () =>
   useLoad((signal) => api.get<{ orgs: (OrgView & { depth?: number })[] }>('/api/orgs', signal), []);
 
+/** An org's roles; where the gateway reports them, the plan there and the permissions it locks. */
+interface OrgRoles {
+  roles: (Role & { key: string })[];
+  plan?: string;
+  lockedPermissions?: string[];
+}
+
 const useRoles = (orgId: string | undefined) =>
   useLoad(
     (signal) =>
       orgId
-        ? api.get<{ roles: (Role & { key: string })[] }>(
-            `/api/orgs/${encodeURIComponent(orgId)}/roles`,
-            signal,
-          )
-        : Promise.resolve({ roles: [] }),
+        ? api.get<OrgRoles>(`/api/orgs/${encodeURIComponent(orgId)}/roles`, signal)
+        : Promise.resolve<OrgRoles>({ roles: [] }),
     [orgId],
   );
 
@@ -355,6 +359,8 @@ export function RolesPage() {
   const roles = useRoles(org);
   const catalogue = useLoad((signal) => api.get<{ permissions: string[] }>('/api/permissions', signal), []);
   const editable = can('roles.edit');
+  const locked = new Set(roles.data?.lockedPermissions ?? []);
+  const list = roles.data?.roles ?? [];
   return (
     <Page title="Roles and permissions">
       <Select
@@ -368,35 +374,88 @@ export function RolesPage() {
             .map((o) => ({ value: o.id, label: o.name })),
         ]}
       />
+      {locked.size > 0 ? (
+        <Notice>
+          The {roles.data?.plan ?? 'current'} plan locks {locked.size} permission
+          {locked.size === 1 ? '' : 's'}: no role edit may grant or remove {locked.size === 1 ? 'it' : 'them'}
+          . They are marked locked below.
+        </Notice>
+      ) : null}
       <ErrorNotice error={roles.error ?? catalogue.error} />
-      {(roles.data?.roles ?? []).map((role) => (
+      {list.map((role) => (
         <RoleCard
           key={`${org}:${role.key}`}
           orgId={org ?? ''}
           role={role}
+          others={list.filter((r) => r.key !== role.key)}
           catalogue={catalogue.data?.permissions ?? []}
+          locked={locked}
           editable={editable && role.key !== 'admin'}
           onDone={roles.reload}
         />
       ))}
+      {editable && org ? (
+        <NewRole
+          orgId={org}
+          catalogue={catalogue.data?.permissions ?? []}
+          locked={locked}
+          onDone={roles.reload}
+        />
+      ) : null}
     </Page>
+  );
+}
+
+/** The permission checkboxes of a role; a permission the plan locks cannot be changed here. */
+function PermissionChecks(props: {
+  catalogue: string[];
+  chosen: ReadonlySet<string>;
+  locked: ReadonlySet<string>;
+  onChange: (next: Set<string>) => void;
+}) {
+  return (
+    <>
+      {props.catalogue.map((p) => (
+        <label key={p} class="check" data-permission={p}>
+          <input
+            type="checkbox"
+            checked={props.chosen.has(p)}
+            disabled={props.locked.has(p)}
+            onChange={(e) => {
+              const next = new Set(props.chosen);
+              if ((e.currentTarget as HTMLInputElement).checked) next.add(p);
+              else next.delete(p);
+              props.onChange(next);
+            }}
+          />
+          {p}
+          {props.locked.has(p) ? <Badge tone="warn">locked by plan</Badge> : null}
+        </label>
+      ))}
+    </>
   );
 }
 
 function RoleCard(props: {
   orgId: string;
   role: Role & { key: string };
+  others: (Role & { key: string })[];
   catalogue: string[];
+  locked: ReadonlySet<string>;
   editable: boolean;
   onDone: () => void;
 }) {
-  const [chosen, setChosen] = useState(new Set(props.role.permissions));
+  const [chosen, setChosen] = useState<Set<string>>(new Set(props.role.permissions));
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [moveTo, setMoveTo] = useState('user');
+  const path = `/api/orgs/${encodeURIComponent(props.orgId)}/roles/${encodeURIComponent(props.role.key)}`;
   const save = useAction(async () => {
-    await api.request(
-      'PATCH',
-      `/api/orgs/${encodeURIComponent(props.orgId)}/roles/${encodeURIComponent(props.role.key)}`,
-      { permissions: [...chosen] },
-    );
+    await api.request('PATCH', path, { permissions: [...chosen] });
+    props.onDone();
+  });
+  const remove = useAction(async () => {
+    await api.request('DELETE', `${path}?moveUsersTo=${encodeURIComponent(moveTo)}`);
+    setConfirmDelete(false);
     props.onDone();
   });
   const changed =
@@ -414,35 +473,92 @@ function RoleCard(props: {
               (locked:{' '}
               {props.role.key === 'admin'
                 ? 'Admin holds every permission'
-                : 'your plan or role does not allow editing'}
+                : 'your role does not allow editing roles'}
               )
             </span>
           )}
         </legend>
-        {props.catalogue.map((p) => (
-          <label key={p} class="check">
-            <input
-              type="checkbox"
-              checked={chosen.has(p)}
-              onChange={(e) => {
-                const next = new Set(chosen);
-                if ((e.currentTarget as HTMLInputElement).checked) next.add(p);
-                else next.delete(p);
-                setChosen(next);
-              }}
-            />
-            {p}
-          </label>
-        ))}
+        <PermissionChecks
+          catalogue={props.catalogue}
+          chosen={chosen}
+          locked={props.locked}
+          onChange={setChosen}
+        />
       </fieldset>
       {props.editable ? (
         <>
           <ErrorNotice error={save.error} />
-          <Button kind="primary" busy={save.busy} disabled={!changed} onClick={() => void save.run()}>
-            Save {props.role.name}
-          </Button>
+          <div class="button-row">
+            <Button kind="primary" busy={save.busy} disabled={!changed} onClick={() => void save.run()}>
+              Save {props.role.name}
+            </Button>
+            {props.role.builtIn ? null : (
+              <Button kind="danger" onClick={() => setConfirmDelete(true)}>
+                Delete {props.role.name}…
+              </Button>
+            )}
+          </div>
+          <ConfirmDialog
+            open={confirmDelete}
+            title={`Delete the role ${props.role.name}?`}
+            confirmLabel="Delete role"
+            busy={remove.busy}
+            onConfirm={() => void remove.run()}
+            onCancel={() => setConfirmDelete(false)}
+          >
+            <p>People who hold it get another role; this cannot be undone.</p>
+            <Select
+              label="Give its people the role"
+              value={moveTo}
+              onValue={setMoveTo}
+              options={props.others
+                .filter((r) => r.key !== 'admin')
+                .map((r) => ({ value: r.key, label: r.name }))}
+            />
+            <ErrorNotice error={remove.error} />
+          </ConfirmDialog>
         </>
       ) : null}
+    </section>
+  );
+}
+
+function NewRole(props: {
+  orgId: string;
+  catalogue: string[];
+  locked: ReadonlySet<string>;
+  onDone: () => void;
+}) {
+  const [name, setName] = useState('');
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
+  const create = useAction(async () => {
+    await api.request('POST', `/api/orgs/${encodeURIComponent(props.orgId)}/roles`, {
+      name,
+      permissions: [...chosen],
+    });
+    setName('');
+    setChosen(new Set());
+    props.onDone();
+  });
+  return (
+    <section class="card" aria-labelledby="new-role-title">
+      <h2 id="new-role-title">New role</h2>
+      <Form label="Create a role" onSubmit={() => void create.run()}>
+        <Field label="Role name" required maxLength={120} value={name} onValue={setName} />
+        <fieldset class="permissions">
+          <legend>Permissions of the new role</legend>
+          <PermissionChecks
+            catalogue={props.catalogue}
+            chosen={chosen}
+            locked={props.locked}
+            onChange={setChosen}
+          />
+        </fieldset>
+        <ErrorNotice error={create.error} />
+        <Button kind="primary" type="submit" busy={create.busy}>
+          Create role
+        </Button>
+      </Form>
     </section>
   );
 }
@@ -481,32 +597,80 @@ export function TemplatesPage() {
   );
 }
 
+interface DraftStream {
+  name: string;
+  type: Datastream['type'];
+  min: string;
+  max: string;
+  /** An enum's values, comma-separated. */
+  values: string;
+}
+
+const EMPTY_STREAM: DraftStream = { name: '', type: 'double', min: '', max: '', values: '' };
+
 function NewTemplate(props: { onDone: () => void }) {
   const [name, setName] = useState('');
-  const [streams, setStreams] = useState<
-    { name: string; type: Datastream['type']; min: string; max: string }[]
-  >([{ name: '', type: 'double', min: '', max: '' }]);
+  const [minSecurity, setMinSecurity] = useState('2');
+  const [hotspotPrefix, setHotspotPrefix] = useState('');
+  const [streams, setStreams] = useState<DraftStream[]>([EMPTY_STREAM]);
   const create = useAction(async () => {
     const datastreams = streams
       .filter((s) => s.name.trim())
       .map((s) => ({
         name: s.name.trim(),
         type: s.type,
-        ...(s.min !== '' ? { min: Number(s.min) } : {}),
-        ...(s.max !== '' ? { max: Number(s.max) } : {}),
+        ...(s.type === 'int' || s.type === 'double'
+          ? {
+              ...(s.min !== '' ? { min: Number(s.min) } : {}),
+              ...(s.max !== '' ? { max: Number(s.max) } : {}),
+            }
+          : {}),
+        ...(s.type === 'enum'
+          ? {
+              values: s.values
+                .split(',')
+                .map((v) => v.trim())
+                .filter(Boolean),
+            }
+          : {}),
       }));
-    await api.request('POST', '/api/templates', { name, datastreams });
+    await api.request('POST', '/api/templates', {
+      name,
+      datastreams,
+      minSecurity: Number(minSecurity),
+      ...(hotspotPrefix.trim() ? { hotspotPrefix: hotspotPrefix.trim() } : {}),
+    });
     setName('');
-    setStreams([{ name: '', type: 'double', min: '', max: '' }]);
+    setHotspotPrefix('');
+    setStreams([EMPTY_STREAM]);
     props.onDone();
   });
-  const update = (i: number, change: Partial<(typeof streams)[number]>) =>
+  const update = (i: number, change: Partial<DraftStream>) =>
     setStreams(streams.map((s, j) => (j === i ? { ...s, ...change } : s)));
   return (
     <section class="card" aria-labelledby="new-template-title">
       <h2 id="new-template-title">New product</h2>
       <Form label="Create a product" onSubmit={() => void create.run()}>
         <Field label="Product name" required maxLength={120} value={name} onValue={setName} />
+        <Select
+          label="Minimum security"
+          value={minSecurity}
+          onValue={setMinSecurity}
+          hint="Devices offering less are refused before any secret is sent."
+          options={[
+            { value: '2', label: 'Security 2 (SRP6a + AES-GCM)' },
+            { value: '1', label: 'Security 1 (X25519 + AES-CTR)' },
+            { value: '0', label: 'Security 0 (no encryption; lab use only)' },
+          ]}
+        />
+        <Field
+          label="Hotspot prefix (optional)"
+          hint="The start of the Wi-Fi or Bluetooth name the devices advertise while they wait to be set up."
+          pattern="[A-Za-z0-9_\-]{1,24}"
+          maxLength={24}
+          value={hotspotPrefix}
+          onValue={setHotspotPrefix}
+        />
         {streams.map((s, i) => (
           <fieldset class="datastream-row" key={i}>
             <legend>Datastream {i + 1}</legend>
@@ -540,11 +704,18 @@ function NewTemplate(props: { onDone: () => void }) {
                 />
               </>
             ) : null}
+            {s.type === 'enum' ? (
+              <Field
+                label="Values"
+                hint="Separated by commas, for example: off, heat, cool."
+                required
+                value={s.values}
+                onValue={(v) => update(i, { values: v })}
+              />
+            ) : null}
           </fieldset>
         ))}
-        <Button onClick={() => setStreams([...streams, { name: '', type: 'double', min: '', max: '' }])}>
-          Add a datastream
-        </Button>
+        <Button onClick={() => setStreams([...streams, EMPTY_STREAM])}>Add a datastream</Button>
         <ErrorNotice error={create.error} />
         <Button kind="primary" type="submit" busy={create.busy}>
           Create product

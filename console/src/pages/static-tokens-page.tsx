@@ -74,12 +74,13 @@ export function StaticTokensPage() {
     setMinted(devices);
     pool.reload();
   });
-  const disclaim = useAction(async (id: string) => {
+  const [reclaimable, setReclaimable] = useState<{ name: string; claimCode: string } | undefined>(undefined);
+  const disclaim = useAction(async (device: Device) => {
     const result = await api.request<{ claimCode: string }>(
       'POST',
-      `/api/static-tokens/${encodeURIComponent(id)}/disclaim`,
+      `/api/static-tokens/${encodeURIComponent(device.id)}/disclaim`,
     );
-    window.alert(`Back in the pool. Its new claim code (shown once): ${result.claimCode}`);
+    setReclaimable({ name: device.name, claimCode: result.claimCode });
     pool.reload();
   });
   const revoke = useAction(async (id: string) => {
@@ -158,6 +159,12 @@ export function StaticTokensPage() {
       <section class="card" aria-labelledby="pool-title">
         <h2 id="pool-title">Pool</h2>
         <ErrorNotice error={pool.error ?? disclaim.error ?? revoke.error} />
+        {reclaimable ? (
+          <Notice kind="warning">
+            {reclaimable.name} is back in the pool. Its new claim code (shown once; the old label no longer
+            works): <code class="claim-code">{reclaimable.claimCode}</code>
+          </Notice>
+        ) : null}
         {pool.data ? (
           <Table label="Static-token devices">
             <thead>
@@ -182,7 +189,7 @@ export function StaticTokensPage() {
                     {d.ownerId ? (
                       <Button
                         kind="quiet"
-                        onClick={() => void disclaim.run(d.id)}
+                        onClick={() => void disclaim.run(d)}
                         aria-label={`Disclaim ${d.name}`}
                       >
                         Disclaim
