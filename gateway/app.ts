@@ -58,6 +58,7 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #options: GatewayOptions;
   #started = false;
+  #stopping: string | undefined;
   #firstRun: FirstRunResult | undefined;
 
   /** The HTTP port speaks HTTPS (and MQTT over WebSocket is wss). */
@@ -308,8 +309,16 @@ export class Gateway {
   async stop(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
-    await stopParts(this.#parts);
+    await stopParts(this.#parts, (part) => {
+      this.#stopping = part.name;
+    });
+    this.#stopping = undefined;
     this.#logger.info('gateway stopped');
+  }
+
+  /** The part being stopped now, while stop() runs. */
+  get stoppingPart(): string | undefined {
+    return this.#stopping;
   }
 
   get inMemory(): boolean {

@@ -5,9 +5,11 @@
 import { join, resolve } from 'node:path';
 import { type LoadConfigOptions, loadConfig, redactConfig, type TetherConfig } from '../shared/config.js';
 import { CONSOLE_PAGES } from '../shared/console-pages.js';
+import { ExitCode } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { Gateway } from './app.js';
 import { installCrashPolicy } from './crash-policy.js';
+import { stopWithin } from './shutdown.js';
 
 export async function runGateway(options: LoadConfigOptions = {}): Promise<Gateway> {
   const config = loadConfig(options);
@@ -62,18 +64,25 @@ export async function runGateway(options: LoadConfigOptions = {}): Promise<Gatew
     `  Next: open ${api}/ in a browser, or tether login --email <you>${gateway.httpsEnabled ? ` --gateway ${api}` : ''}  ·  Ctrl-C stops the gateway.`,
     '',
   );
-  process.stdout.write(lines.join('\n'));
-
+  // Listening for the signals before saying it runs: a stop right after the banner is a clean one.
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting without waiting for the gateway to stop.\n`);
+      process.exit(ExitCode.internal);
+    }
     stopping = true;
     logger.info({ signal }, 'stopping');
-    await gateway.stop();
-    process.exit(0);
+    const outcome = await stopWithin(gateway);
+    if (outcome.line) {
+      logger.error(outcome.details ?? {}, outcome.line);
+      process.stderr.write(`${outcome.line}\n`);
+    }
+    process.exit(outcome.code);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.stdout.write(lines.join('\n'));
   return gateway;
 }
 

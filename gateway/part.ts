@@ -25,11 +25,15 @@ export async function startParts(parts: readonly Part[]): Promise<void> {
   }
 }
 
-/** Stops the parts in reverse order; every part is stopped even when one fails (the first error is thrown). */
-export async function stopParts(parts: readonly Part[]): Promise<void> {
+/**
+ * Stops the parts in reverse order; every part is stopped even when one fails (the first error is
+ * thrown). `stopping` hears of each part as its stop begins (a shutdown that runs out of time names it).
+ */
+export async function stopParts(parts: readonly Part[], stopping?: (part: Part) => void): Promise<void> {
   let failure: unknown;
   for (const part of [...parts].reverse()) {
     try {
+      stopping?.(part);
       await part.stop();
     } catch (error) {
       failure ??= error;

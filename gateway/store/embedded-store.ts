@@ -35,7 +35,7 @@ import { dirname } from 'node:path';
 import { type Clock, SystemClock, type TimerHandle } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { acquireDataLock, type DataLock } from './data-lock.js';
-import { type JournalOp, JournalWriter, notWritable } from './journal.js';
+import { diskProblem, type JournalOp, JournalWriter, notWritable } from './journal.js';
 import type { Migration } from './migrations.js';
 import type {
   AuditLog,
@@ -568,20 +568,45 @@ export class EmbeddedStore implements Store {
     }
   }
 
+  /**
+   * Writes the telemetry of the open window, then closes. When the disk fails at the end, the
+   * store still closes, and says so: STORE_UNAVAILABLE with what was not written
+   * (details.unflushed), so a stopping gateway can report it instead of losing it silently.
+   */
   async close(): Promise<void> {
     if (!this.#open) return;
     this.#clock.clearTimeout(this.#probeTimer);
     this.#probeTimer = undefined;
+    let failure: TetherError | undefined;
+    let unflushed = 0;
     try {
       await this.#flushTelemetry();
       await this.#compacting?.catch(() => undefined);
       await this.#journal?.settled();
     } finally {
       this.#open = false;
+      failure = this.#journal?.error;
+      // A failed flush put its rows back for a next window that will not come.
+      this.#clock.clearTimeout(this.#telemetryTimer);
+      this.#telemetryTimer = undefined;
+      for (const rows of this.#telemetry.values()) unflushed += rows.size;
+      this.#telemetry = new Map();
       await this.#journal?.close().catch(() => undefined);
       this.#journal = undefined;
       await this.#lock?.release().catch(() => undefined);
       this.#lock = undefined;
+    }
+    if (failure) {
+      const errno = String(failure.details?.errno ?? 'EIO');
+      throw new TetherError(
+        'STORE_UNAVAILABLE',
+        `writing to the data folder fails (${diskProblem(errno)}): ${
+          unflushed === 0
+            ? 'every acknowledged change is on disk, but fix the disk before starting again'
+            : `the latest values and last-seen times of ${unflushed} device${unflushed === 1 ? '' : 's'} (the last ${this.#telemetryFlushDelayMs / 1000} s of telemetry) were not written`
+        }.`,
+        { cause: failure, details: { errno, unflushed: { telemetryRows: unflushed } } },
+      );
     }
   }
 

@@ -16,7 +16,6 @@
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { TetherError } from '../../shared/errors.js';
-import { ownValue } from '../../shared/own-keys.js';
 import type { StoreFileHandle, StoreFiles } from './store-files.js';
 import type { AuditEvent, Meta } from './types.js';
 
@@ -398,19 +397,23 @@ export function notWritable(dir: string, cause: unknown): TetherError {
 }
 
 /** STORE_UNAVAILABLE for a failed disk operation, saying what the operator can do about it. */
+const DISK_PROBLEMS = new Map([
+  ['ENOSPC', 'the disk is full'],
+  ['EDQUOT', 'the disk quota is used up'],
+  ['EACCES', 'permission denied'],
+  ['EPERM', 'permission denied'],
+  ['EROFS', 'the file system is read-only'],
+  ['EIO', 'the disk reported an I/O error'],
+]);
+
+/** `ENOSPC: the disk is full`: an errno code as a person reads it. */
+export const diskProblem = (code: string): string => `${code}: ${DISK_PROBLEMS.get(code) ?? 'write failed'}`;
+
 export function storeUnavailable(file: string, cause: unknown): TetherError {
   const code = (cause as NodeJS.ErrnoException)?.code ?? 'EIO';
-  const why: Record<string, string> = {
-    ENOSPC: 'the disk is full',
-    EDQUOT: 'the disk quota is used up',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    EROFS: 'the file system is read-only',
-    EIO: 'the disk reported an I/O error',
-  };
   return new TetherError(
     'STORE_UNAVAILABLE',
-    `The change was not saved: writing to ${dirname(file)} failed (${code}: ${ownValue(why, code) ?? 'write failed'}). Nothing was changed; try again once the disk is fixed. The gateway keeps serving and resumes writing by itself.`,
+    `The change was not saved: writing to ${dirname(file)} failed (${diskProblem(code)}). Nothing was changed; try again once the disk is fixed. The gateway keeps serving and resumes writing by itself.`,
     { cause, details: { errno: code } },
   );
 }

@@ -63,11 +63,11 @@ export function startCli(
   });
 }
 
-export function stopCli(child: ChildProcess): Promise<number | null> {
+export function stopCli(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   return new Promise((resolvePromise) => {
     if (child.exitCode !== null) return resolvePromise(child.exitCode);
     child.removeAllListeners('exit');
     child.once('exit', (code) => resolvePromise(code));
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }
