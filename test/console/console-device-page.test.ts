@@ -80,6 +80,46 @@ describe.skipIf(SKIP_BROWSER)('a device’s page in a real browser', { timeout: 
     await t.page.waitForSelector('output[data-datastream="temp"]');
   };
 
+  it('pages through a thousand devices and filters them by state and product', async () => {
+    const other = await api<{ id: string }>('POST', '/api/templates', { name: 'Sensor', datastreams: [] });
+    for (const count of [500, 500, 100]) {
+      const made = await api('POST', '/api/static-tokens', { templateId: other.body.id, count });
+      expect(made.status).toBe(201);
+    }
+    const pager = () => tab.page.$eval('nav[aria-label="Pages"] span', (s) => s.textContent ?? '');
+    const cards = () => tab.page.$$eval('ul[aria-label="Devices"] > li', (items) => items.length);
+    await tab.page.goto(`${gw.baseUrl}/devices`);
+    await tab.page.waitForFunction(() =>
+      document.querySelector('nav[aria-label="Pages"]')?.textContent?.includes('1101 devices'),
+    );
+    expect(await pager()).toBe('Page 1 of 23 · 1101 devices');
+    expect(await cards()).toBe(50);
+    await click(tab.page, 'Next');
+    await tab.page.waitForFunction(() =>
+      document.querySelector('nav[aria-label="Pages"] span')?.textContent?.startsWith('Page 2'),
+    );
+    expect(new URL(tab.page.url()).search).toBe('?page=1');
+    expect(await cards()).toBe(50);
+
+    await choose(tab.page, 'State', 'active');
+    await tab.page.waitForFunction(() => document.querySelector('main')?.textContent?.includes('1 device'));
+    expect(await cards()).toBe(1);
+    expect(await tab.page.$('nav[aria-label="Pages"]')).toBeNull();
+
+    await choose(tab.page, 'State', 'unclaimed');
+    await choose(tab.page, 'Product', other.body.id);
+    await tab.page.waitForFunction(() =>
+      document.querySelector('nav[aria-label="Pages"]')?.textContent?.includes('1100 devices'),
+    );
+    expect(await pager()).toBe('Page 1 of 22 · 1100 devices');
+    const listed = await api<{ total: number }>(
+      'GET',
+      `/api/devices?status=unclaimed&templateId=${other.body.id}&limit=1`,
+    );
+    expect(listed.body.total).toBe(1100);
+    await expectAccessible(tab.page, 'a filtered page of a long device list');
+  });
+
   it('offers the control each datastream type calls for, and each one reaches the device', async () => {
     await openDevice();
     const controls = await tab.page.$$eval('li[data-control]', (items) =>
