@@ -157,11 +157,7 @@ console.log(`\nat ${DEVICES.toLocaleString('en-US')} devices, the longest the ev
 }
 {
   for (let i = 0; i < DEVICES; i++) {
-    await store.devices.update(
-      `dev_${i}`,
-      { values: { temp: { value: i, at: i } }, lastSeenAt: i },
-      { telemetry: true },
-    );
+    await store.devices.putValues(`dev_${i}`, { temp: { value: i, at: i } }, i);
   }
   const watch = loopWatch();
   const t = performance.now();

@@ -49,7 +49,7 @@ export class InvitationService {
       throw new TetherError('CONFLICT', `${email} is already in use.`, { details: { field: 'email' } });
     }
     const now = clock.now();
-    const today = (await store.invitations.find({ orgId })).filter((i) => i.createdAt > now - DAY_MS).length;
+    const today = await store.invitations.count({ orgId, createdAt: { gt: now - DAY_MS } });
     if (today >= config.accounts.invitationsPerOrgPerDay) {
       throw new TetherError(
         'RATE_LIMITED',
@@ -204,9 +204,11 @@ export class InvitationService {
     await plans.assertFeature(root.id, 'selfRegistration');
     const email = normalizeEmail(input.email);
     const now = clock.now();
-    const today = (await store.linkTokens.find({ orgId: root.id, purpose: 'verify-email' })).filter(
-      (t) => t.createdAt > now - DAY_MS,
-    ).length;
+    const today = await store.linkTokens.count({
+      orgId: root.id,
+      purpose: 'verify-email',
+      createdAt: { gt: now - DAY_MS },
+    });
     if (today >= config.accounts.invitationsPerOrgPerDay) {
       throw new TetherError('RATE_LIMITED', 'Too many sign-ups today. Try again tomorrow.', {
         details: { retryAfterSeconds: 3600 },
@@ -317,7 +319,7 @@ export class InvitationService {
   /** The maker's container for self-registered clients, made on first use. */
   async #clientsOrg(rootId: string, now: number): Promise<Org> {
     const { store, plans } = this.deps;
-    const existing = (await store.orgs.find({ parentId: rootId })).find((o) => o.kind === 'clients');
+    const [existing] = await store.orgs.find({ parentId: rootId, kind: 'clients' }, { limit: 1 });
     if (existing) return existing;
     await plans.assertWithin(rootId, 'subOrgs');
     const org: Org = {

@@ -4,7 +4,8 @@
  */
 import { TetherError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { Org, OrgKind, PlanName } from '../store/types.js';
+import { pages } from '../store/paging.js';
+import type { Device, Org, OrgKind, PlanName } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import type { AuthenticatedActor } from './auth-service.js';
@@ -24,9 +25,8 @@ export class OrgService {
   async list(actor: AuthenticatedActor): Promise<OrgView[]> {
     requirePermission(actor, 'org.view');
     const out: OrgView[] = [];
-    for (const id of actor.visibleOrgIds) {
-      const org = await this.deps.store.orgs.get(id);
-      if (org) out.push(await this.view(org));
+    for (const org of await this.deps.store.orgs.find({ id: { in: [...actor.visibleOrgIds] } })) {
+      out.push(await this.view(org));
     }
     return out.sort((a, b) => a.depth - b.depth || a.name.localeCompare(b.name));
   }
@@ -50,7 +50,6 @@ export class OrgService {
         { details: { field: 'parentId', maxDepth: config.accounts.maxOrgDepth } },
       );
     }
-    await plans.assertWithin(parent.id, 'subOrgs');
     const kind: OrgKind = input.kind ?? 'standard';
     if (kind === 'partner') await plans.assertFeature(parent.id, 'partnerOrgs');
     await this.#uniqueName(parent.id, input.name, undefined);
@@ -63,8 +62,11 @@ export class OrgService {
       createdAt: now,
       kind,
     };
-    await store.orgs.insert(org);
-    await seedRoles(store, org.id, parent.id, now);
+    await store.transaction(async (tx) => {
+      await plans.assertWithin(parent.id, 'subOrgs', 1, tx);
+      await tx.orgs.insert(org);
+      await seedRoles(tx, org.id, parent.id, now);
+    });
     await auditor.record({
       actor: actor.userId,
       action: 'org.created',
@@ -166,13 +168,14 @@ export class OrgService {
         'Your own organization and root organizations cannot be deleted.',
       );
     }
-    const orgIds = await subtreeOrgIds(store, org.id);
-    const contents = { orgs: orgIds.size - 1, users: 0, devices: 0, templates: 0 };
-    for (const orgId of orgIds) {
-      contents.users += await store.users.count({ orgId });
-      contents.devices += await store.devices.count({ orgId });
-      contents.templates += await store.templates.count({ orgId });
-    }
+    const orgIds = [...(await subtreeOrgIds(store, org.id))];
+    const inTree = { orgId: { in: orgIds } };
+    const contents = {
+      orgs: orgIds.length - 1,
+      users: await store.users.count(inTree),
+      devices: await store.devices.count(inTree),
+      templates: await store.templates.count(inTree),
+    };
     const empty = Object.values(contents).every((n) => n === 0);
     if (!empty && !force) {
       throw new TetherError(
@@ -183,20 +186,26 @@ export class OrgService {
     }
     if (!empty) requirePermission(actor, 'users.delete');
     if (contents.devices > 0) requirePermission(actor, 'devices.delete');
-    for (const orgId of orgIds) {
-      for (const user of await store.users.find({ orgId })) await this.#deleteUserRecords(user.id);
-      for (const device of await store.devices.find({ orgId })) {
-        await store.devices.delete(device.id);
-        for (const grant of await store.grants.forDevice(device.id)) await store.grants.delete(grant.id);
-        this.deps.disconnectDevice?.(device.id, 'its organization was deleted');
-        events.emit('device.deleted', { device });
-      }
-      for (const template of await store.templates.find({ orgId })) await store.templates.delete(template.id);
-      for (const invitation of await store.invitations.find({ orgId }))
-        await store.invitations.delete(invitation.id);
-      for (const role of await store.roles.find({ orgId })) await store.roles.delete(role.id);
-      for (const token of await store.linkTokens.find({ orgId })) await store.linkTokens.delete(token.id);
-      await store.orgs.delete(orgId);
+    // One transaction: after a crash the tree is either all there or all gone, never half.
+    const devices: Device[] = [];
+    await store.transaction(async (tx) => {
+      devices.length = 0;
+      for await (const page of pages(tx.devices, inTree)) devices.push(...page);
+      const userIds = (await tx.users.find(inTree)).map((u) => u.id);
+      const deviceIds = devices.map((d) => d.id);
+      await tx.grants.deleteWhere({ anyOf: [{ userId: { in: userIds } }, { deviceId: { in: deviceIds } }] });
+      await tx.refreshTokens.deleteWhere({ userId: { in: userIds } });
+      await tx.devices.deleteWhere(inTree);
+      await tx.templates.deleteWhere(inTree);
+      await tx.invitations.deleteWhere(inTree);
+      await tx.roles.deleteWhere(inTree);
+      await tx.linkTokens.deleteWhere(inTree);
+      await tx.users.deleteWhere(inTree);
+      await tx.orgs.deleteWhere({ id: { in: orgIds } });
+    });
+    for (const device of devices) {
+      this.deps.disconnectDevice?.(device.id, 'its organization was deleted');
+      events.emit('device.deleted', { device });
     }
     await auditor.record({
       actor: actor.userId,
@@ -220,15 +229,6 @@ export class OrgService {
     };
   }
 
-  async #deleteUserRecords(userId: string): Promise<void> {
-    const { store } = this.deps;
-    await this.deps.auth.endSessions(userId);
-    for (const token of await store.refreshTokens.find({ userId }))
-      await store.refreshTokens.delete(token.id);
-    for (const grant of await store.grants.forUser(userId)) await store.grants.delete(grant.id);
-    await store.users.delete(userId);
-  }
-
   async #visible(
     actor: AuthenticatedActor,
     permission: 'org.view' | 'org.edit' | 'org.create-sub',
@@ -250,30 +250,24 @@ export class OrgService {
   }
 
   async #depth(org: Org): Promise<number> {
-    let depth = 0;
-    let current: Org | undefined = org;
-    while (current?.parentId && depth < 64) {
-      current = await this.deps.store.orgs.get(current.parentId);
-      depth++;
-    }
-    return depth;
+    return Math.max(0, (await this.deps.store.orgs.ancestors(org.id)).length - 1);
   }
 
   async #root(org: Org): Promise<Org> {
-    let current = org;
-    for (let hops = 0; current.parentId && hops < 64; hops++) {
-      const parent = await this.deps.store.orgs.get(current.parentId);
-      if (!parent) break;
-      current = parent;
-    }
-    return current;
+    return (await this.deps.store.orgs.ancestors(org.id)).at(-1) ?? org;
   }
 
   /** Levels below org (a leaf is 0). */
   async #height(orgId: string): Promise<number> {
-    const children = await this.deps.store.orgs.find({ parentId: orgId });
+    const depth = new Map<string, number>([[orgId, 0]]);
     let height = 0;
-    for (const child of children) height = Math.max(height, 1 + (await this.#height(child.id)));
+    // The subtree comes parent before child, so each parent's depth is known when its child comes.
+    for (const org of await this.deps.store.orgs.subtree(orgId)) {
+      if (org.id === orgId || org.parentId === null) continue;
+      const d = (depth.get(org.parentId) ?? 0) + 1;
+      depth.set(org.id, d);
+      height = Math.max(height, d);
+    }
     return height;
   }
 }

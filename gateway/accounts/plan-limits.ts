@@ -4,7 +4,7 @@
  */
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTables } from '../store/store.js';
 import type { Org, PlanName } from '../store/types.js';
 import { rootOf, subtreeOrgIds } from './org-tree.js';
 
@@ -28,36 +28,40 @@ const FEATURE_NAMES: Record<PlanFeature, string> = {
 export class PlanLimits {
   constructor(private readonly deps: { store: Store; config: TetherConfig }) {}
 
-  async rootAndPlan(orgId: string): Promise<{ root: Org; plan: PlanName }> {
-    const root = await rootOf(this.deps.store, orgId);
+  async rootAndPlan(
+    orgId: string,
+    tables: StoreTables = this.deps.store,
+  ): Promise<{ root: Org; plan: PlanName }> {
+    const root = await rootOf(tables, orgId);
     if (!root) throw new TetherError('NOT_FOUND', `Organization ${orgId} does not exist.`);
     return { root, plan: root.plan ?? 'free' };
   }
 
-  /** How many of `limit` the tree under orgId's root holds now: one pass over the table. */
-  async usage(orgId: string, limit: PlanLimit): Promise<number> {
-    const { store } = this.deps;
-    const { root } = await this.rootAndPlan(orgId);
-    const orgIds = await subtreeOrgIds(store, root.id);
-    if (limit === 'subOrgs') return orgIds.size - 1;
-    const rows: ReadonlyArray<{ orgId: string }> =
-      limit === 'users'
-        ? await store.users.find()
-        : limit === 'devices'
-          ? await store.devices.find()
-          : await store.templates.find();
-    let n = 0;
-    for (const row of rows) if (orgIds.has(row.orgId)) n++;
-    return n;
+  /** How many of `limit` the tree under orgId's root holds now: one count over an index. */
+  async usage(orgId: string, limit: PlanLimit, tables: StoreTables = this.deps.store): Promise<number> {
+    const { root } = await this.rootAndPlan(orgId, tables);
+    const orgIds = [...(await subtreeOrgIds(tables, root.id))];
+    if (limit === 'subOrgs') return orgIds.length - 1;
+    const where = { orgId: { in: orgIds } };
+    if (limit === 'users') return tables.users.count(where);
+    if (limit === 'devices') return tables.devices.count(where);
+    return tables.templates.count(where);
   }
 
-  /** Throws PLAN_LIMIT when adding `adding` more would pass the plan's limit. */
-  async assertWithin(orgId: string, limit: PlanLimit, adding = 1): Promise<void> {
-    const { plan } = await this.rootAndPlan(orgId);
+  /**
+   * Throws PLAN_LIMIT when adding `adding` more would pass the plan's limit. Call it with the
+   * tables of the transaction that then inserts: the check and the insert commit together, so
+   * two requests racing for the last place cannot both take it.
+   */
+  async assertWithin(
+    orgId: string,
+    limit: PlanLimit,
+    adding = 1,
+    tables: StoreTables = this.deps.store,
+  ): Promise<void> {
+    const { plan } = await this.rootAndPlan(orgId, tables);
     const max = this.deps.config.plans[plan][limit];
-    // Cheap first: when the whole gateway holds fewer than the limit, no tree can pass it.
-    if ((await this.#total(limit)) + adding <= max) return;
-    const used = await this.usage(orgId, limit);
+    const used = await this.usage(orgId, limit, tables);
     if (used + adding > max) {
       throw new TetherError(
         'PLAN_LIMIT',
@@ -65,14 +69,6 @@ export class PlanLimits {
         { details: { limit, plan, max, used } },
       );
     }
-  }
-
-  #total(limit: PlanLimit): Promise<number> {
-    const { store } = this.deps;
-    if (limit === 'users') return store.users.count();
-    if (limit === 'devices') return store.devices.count();
-    if (limit === 'templates') return store.templates.count();
-    return store.orgs.count();
   }
 
   async assertFeature(orgId: string, feature: PlanFeature): Promise<void> {

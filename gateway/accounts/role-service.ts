@@ -8,7 +8,7 @@ import type { Clock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Auditor } from '../audit.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTables } from '../store/store.js';
 import type { Role } from '../store/types.js';
 import { authorize, notFound } from './access.js';
 import type { AuthenticatedActor } from './auth-service.js';
@@ -40,7 +40,7 @@ const defaultRole = (orgId: string, key: keyof typeof BUILT_IN_ROLES, now: numbe
  * The roles of an org: its stored records, or the built-in defaults for an org that has none yet
  * (a database from before roles were stored). Admin is always there.
  */
-export async function rolesOf(store: Store, orgId: string, now = 0): Promise<Role[]> {
+export async function rolesOf(store: StoreTables, orgId: string, now = 0): Promise<Role[]> {
   const stored = await store.roles.find({ orgId });
   const roles =
     stored.length === 0
@@ -53,11 +53,11 @@ export async function rolesOf(store: Store, orgId: string, now = 0): Promise<Rol
 }
 
 /** Gives a new org its roles: a copy of its parent's, or the built-in defaults for a root. */
-export async function seedRoles(store: Store, orgId: string, parentId: string | null, now: number) {
+export async function seedRoles(store: StoreTables, orgId: string, parentId: string | null, now: number) {
   const source = parentId ? await rolesOf(store, parentId, now) : await rolesOf(store, orgId, now);
-  for (const role of source) {
-    await store.roles.insert({ ...role, id: roleRecordId(orgId, role.key), orgId, createdAt: now });
-  }
+  await store.roles.insertMany(
+    source.map((role) => ({ ...role, id: roleRecordId(orgId, role.key), orgId, createdAt: now })),
+  );
 }
 
 /** What a user with `roleKey` in `orgId` may do; read on every authenticated request (O(1)). */
@@ -185,9 +185,7 @@ export class RoleService {
     await this.#role(orgId, key);
     if (key === 'admin') throw new TetherError('VALIDATION_FAILED', 'The Admin role cannot be deleted.');
     const holders = await store.users.find({ orgId, roleId: key });
-    const invited = (await store.invitations.find({ orgId, roleId: key })).filter(
-      (i) => i.status === 'pending',
-    );
+    const invited = await store.invitations.find({ orgId, roleId: key, status: 'pending' });
     if ((holders.length > 0 || invited.length > 0) && moveUsersTo === undefined) {
       throw new TetherError(
         'VALIDATION_FAILED',

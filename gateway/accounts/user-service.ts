@@ -190,10 +190,12 @@ export class UserService {
     const user = await store.users.byEmail(normalized);
     if (user?.status !== 'active') return;
     const hourAgo = clock.now() - 3_600_000;
-    const recent = (await store.linkTokens.find({ email: normalized, purpose: 'reset-password' })).filter(
-      (t) => t.createdAt > hourAgo,
-    );
-    if (recent.length >= RESETS_PER_HOUR) return;
+    const recent = await store.linkTokens.count({
+      email: normalized,
+      purpose: 'reset-password',
+      createdAt: { gt: hourAgo },
+    });
+    if (recent >= RESETS_PER_HOUR) return;
     await auditor.record({
       actor: user.id,
       action: 'user.password-reset-requested',

@@ -72,11 +72,7 @@ export class DeviceLifecycleService {
     const value = parseDatastreamValue(ds, String(raw));
     const at = clock.now();
     // A write is a command to the device; the latest value it leaves is telemetry (coalesced).
-    const updated = await store.devices.update(
-      device.id,
-      { values: { ...device.values, [name]: { value, at } } },
-      { telemetry: true },
-    );
+    const updated = await store.devices.putValues(device.id, { [name]: { value, at } });
     events.emit('device.value', { device: updated, name, value, at });
     const online = connections.sendToDevice(device.id, downlink.ds(name), formatDatastreamValue(value));
     await this.#audit(actor, 'device.datastream-written', device, ctx, { datastream: name, online });

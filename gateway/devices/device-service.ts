@@ -10,10 +10,10 @@ import type { Logger } from '../../shared/logger.js';
 import { hasOwnKey, ownValue } from '../../shared/own-keys.js';
 import type { McuInfo } from '../../shared/topics.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
-import { canViewDevice } from '../accounts/policy.js';
+import { can, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { EventBus } from '../events.js';
-import type { Store } from '../store/store.js';
+import type { FindOptions, Store, Where } from '../store/store.js';
 import type { Datastream, DatastreamValue, Device } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
 import { isWidgetProperty } from './widget-properties.js';
@@ -29,6 +29,7 @@ export interface DeviceFilter {
 }
 
 const MAX_TEXT = 255;
+const CREATION_ORDER: FindOptions<Device>['orderBy'] = { field: 'createdAt' };
 const MAX_META = 64;
 /** Widget properties per device, over all its datastreams. */
 const MAX_PROPS = 256;
@@ -126,11 +127,7 @@ export class DeviceService {
     const ds = await this.#datastream(device, name);
     const value = parseDatastreamValue(ds, raw);
     const at = clock.now();
-    const updated = await store.devices.update(
-      deviceId,
-      { values: { ...device.values, [name]: { value, at } }, lastSeenAt: at },
-      { telemetry: true },
-    );
+    const updated = await store.devices.putValues(deviceId, { [name]: { value, at } }, at);
     events.emit('device.value', { device: updated, name, value, at });
     return value;
   }
@@ -140,11 +137,11 @@ export class DeviceService {
     const device = await this.#require(deviceId);
     await this.#datastream(device, name);
     if (!hasOwnKey(device.values, name)) return;
-    const { [name]: _gone, ...values } = device.values;
-    const updated = await this.deps.store.devices.update(deviceId, {
-      values,
-      lastSeenAt: this.deps.clock.now(),
-    });
+    const updated = await this.deps.store.devices.putValues(
+      deviceId,
+      { [name]: null },
+      this.deps.clock.now(),
+    );
     this.deps.events.emit('device.changed', { device: updated });
   }
 
@@ -229,11 +226,7 @@ export class DeviceService {
     if (!device) return;
     if (online) this.#online.add(deviceId);
     else this.#online.delete(deviceId);
-    const updated = await this.deps.store.devices.update(
-      deviceId,
-      { lastSeenAt: this.deps.clock.now() },
-      { telemetry: true },
-    );
+    const updated = await this.deps.store.devices.putValues(deviceId, {}, this.deps.clock.now());
     this.deps.events.emit(online ? 'device.online' : 'device.offline', { device: updated });
   }
 
@@ -246,28 +239,48 @@ export class DeviceService {
   }
 
   async listVisible(actor: AuthenticatedActor, filter: DeviceFilter = {}): Promise<PublicDevice[]> {
-    const where: Partial<Device> = {};
+    return (await this.pageVisible(actor, filter)).devices;
+  }
+
+  /**
+   * The devices the actor may see that match the filter, in creation order; one page of them
+   * when `page.limit` is given, with the total. The store filters, orders and pages: nothing
+   * loads every device to pick some.
+   */
+  async pageVisible(
+    actor: AuthenticatedActor,
+    filter: DeviceFilter = {},
+    page: { limit?: number; offset?: number } = {},
+  ): Promise<{ devices: PublicDevice[]; total: number }> {
+    const where = this.#visibleWhere(actor, filter);
+    if (!where) return { devices: [], total: 0 };
+    const { devices } = this.deps.store;
+    const rows = await devices.find(where, { orderBy: CREATION_ORDER, ...page });
+    const total = page.limit === undefined && !page.offset ? rows.length : await devices.count(where);
+    return { devices: rows.map((d) => this.toPublic(d)), total };
+  }
+
+  /** The store filter for "visible to the actor and matching": undefined when nothing can match. */
+  #visibleWhere(actor: AuthenticatedActor, filter: DeviceFilter): Where<Device> | undefined {
+    const orgIds = [...actor.visibleOrgIds];
+    const branches: Array<Where<Device>> = [];
+    // The policy's canViewDevice, as a query: org-wide, own, or shared with the actor.
+    if (can(actor, 'devices.org.view')) branches.push({ orgId: { in: orgIds } });
+    else if (can(actor, 'devices.own.view')) branches.push({ orgId: { in: orgIds }, ownerId: actor.userId });
+    if (actor.grants && actor.grants.size > 0 && can(actor, 'devices.own.view')) {
+      branches.push({ id: { in: [...actor.grants.keys()] } });
+    }
+    if (branches.length === 0) return undefined;
+    const where: Where<Device> = { anyOf: branches };
     if (filter.templateId) where.templateId = filter.templateId;
     if (filter.ownerId) where.ownerId = filter.ownerId;
     if (filter.status) where.status = filter.status;
-    const wanted = (device: Device): boolean =>
-      canViewDevice(actor, device) &&
-      (filter.online === undefined || this.#online.has(device.id) === filter.online) &&
-      (filter.activated === undefined || (device.activatedAt !== null) === filter.activated);
-    // One pass over the devices, not one per visible org: an admin high in a deep tree sees many.
-    const inTree =
-      actor.visibleOrgIds.size === 1
-        ? await this.deps.store.devices.find({ ...where, orgId: actor.orgId })
-        : (await this.deps.store.devices.find(where)).filter((d) => actor.visibleOrgIds.has(d.orgId));
-    const out = inTree.filter(wanted).map((d) => this.toPublic(d));
-    // Devices shared with the actor (accounts' grants) may live in any org.
-    for (const deviceId of actor.grants?.keys() ?? []) {
-      const device = await this.deps.store.devices.get(deviceId);
-      if (device && !actor.visibleOrgIds.has(device.orgId) && matches(device, where) && wanted(device)) {
-        out.push(this.toPublic(device));
-      }
+    if (filter.activated !== undefined) where.activatedAt = filter.activated ? { ne: null } : null;
+    if (filter.online !== undefined) {
+      const online = [...this.#online];
+      where.id = filter.online ? { in: online } : { notIn: online };
     }
-    return out;
+    return where;
   }
 
   /** NOT_FOUND for a device the actor may not see: its existence is not revealed. */
@@ -315,10 +328,6 @@ export class DeviceService {
 
 const sameFirmware = (a: Device['firmware'], b: NonNullable<Device['firmware']>): boolean =>
   a !== null && a.ver === b.ver && a.build === b.build && a.type === b.type;
-
-/** @own-key `where` is built by listVisible from fixed field names */
-const matches = (device: Device, where: Partial<Device>): boolean =>
-  Object.entries(where).every(([k, v]) => device[k as keyof Device] === v);
 
 const countProps = (props: Device['props']): number => {
   let n = 0;

@@ -14,7 +14,7 @@ import { can, canManageDevice, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { DeviceConnections } from '../broker/device-broker.js';
 import type { EventBus } from '../events.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTables } from '../store/store.js';
 import type { Device } from '../store/types.js';
 import type { DeviceService } from './device-service.js';
 import type { TemplateService } from './template-service.js';
@@ -68,8 +68,6 @@ export class ProvisioningService {
     }
     const template = await templates.getUsable(actor, input.templateId);
     const now = clock.now();
-    await this.#purgeAbandoned(actor.orgId, now);
-    await this.deps.plans.assertWithin(actor.orgId, 'devices');
     const token = newDeviceToken();
     const expiresAt = now + config.provisioning.sessionTtlSeconds * 1000;
     const device: Device = {
@@ -90,7 +88,11 @@ export class ProvisioningService {
       lastSeenAt: null,
       values: {},
     };
-    await store.devices.insert(device);
+    await store.transaction(async (tx) => {
+      await this.#purgeAbandoned(tx, actor.orgId, now);
+      await this.deps.plans.assertWithin(actor.orgId, 'devices', 1, tx);
+      await tx.devices.insert(device);
+    });
     await auditor.record({
       actor: actor.userId,
       action: 'provisioning.started',
@@ -196,12 +198,12 @@ export class ProvisioningService {
    * data; they would count against the plan's device limit forever. A companion asking about one
    * within the grace period still hears "expired".
    */
-  async #purgeAbandoned(orgId: string, now: number): Promise<void> {
-    const { store } = this.deps;
-    for (const device of await store.devices.find({ orgId, status: 'pending' })) {
-      const expiresAt = device.provisioningExpiresAt;
-      if (expiresAt !== null && expiresAt + ABANDONED_GRACE_MS < now) await store.devices.delete(device.id);
-    }
+  async #purgeAbandoned(tables: StoreTables, orgId: string, now: number): Promise<void> {
+    await tables.devices.deleteWhere({
+      orgId,
+      status: 'pending',
+      provisioningExpiresAt: { lt: now - ABANDONED_GRACE_MS },
+    });
   }
 
   #outcomeOf(device: Device): SessionOutcome {

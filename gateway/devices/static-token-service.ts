@@ -16,6 +16,7 @@ import { can, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { DeviceConnections } from '../broker/device-broker.js';
 import type { EventBus } from '../events.js';
+import { pages } from '../store/paging.js';
 import type { Store } from '../store/store.js';
 import type { Device } from '../store/types.js';
 import type { RequestContext } from './device-lifecycle-service.js';
@@ -119,50 +120,61 @@ export class StaticTokenService {
       );
     }
     const template = await this.deps.templates.getUsable(actor, input.templateId);
-    await this.deps.plans.assertWithin(orgId, 'devices', input.count);
     const prefix = input.namePrefix ?? template.name;
-    // Number on from the highest "<prefix> NNNN" of this pool, so names stay unique after deletions.
-    let existing = 0;
-    for (const d of await store.devices.find({ makerOrgId: orgId, templateId: template.id })) {
-      if (!d.name.startsWith(`${prefix} `)) continue;
-      const n = Number(d.name.slice(prefix.length + 1));
-      if (Number.isInteger(n) && n > existing) existing = n;
-    }
     const batchId = newId('mint');
     const now = clock.now();
     const out: MintedDevice[] = [];
-    for (let i = 0; i < input.count; i++) {
-      const token = newDeviceToken();
-      const claimCode = randomAlphanumeric(CLAIM_CODE_LENGTH);
-      const device: Device = {
-        id: newId('dev'),
-        orgId,
-        ownerId: null,
-        templateId: template.id,
-        name: `${prefix} ${String(existing + i + 1).padStart(4, '0')}`,
-        tokenHash: sha256Hex(token),
-        status: 'unclaimed',
-        provisioningExpiresAt: null,
-        createdBy: null,
-        createdAt: now,
-        activatedAt: null,
-        activatedBy: null,
-        hardwareId: null,
-        firmware: null,
-        lastSeenAt: null,
-        values: {},
-        claimCodeHash: sha256Hex(claimCode),
+    await store.transaction(async (tx) => {
+      out.length = 0;
+      await this.deps.plans.assertWithin(orgId, 'devices', input.count, tx);
+      // Number on from the highest "<prefix> NNNN" of this pool, so names stay unique after deletions.
+      let existing = 0;
+      const named = {
         makerOrgId: orgId,
-      };
-      await store.devices.insert(device);
-      out.push({
-        deviceId: device.id,
-        name: device.name,
         templateId: template.id,
-        token,
-        claimCode: formatClaimCode(claimCode),
-      });
-    }
+        name: { gte: `${prefix} `, lt: `${prefix}!` },
+      };
+      for await (const page of pages(tx.devices, named)) {
+        for (const d of page) {
+          const n = Number(d.name.slice(prefix.length + 1));
+          if (Number.isInteger(n) && n > existing) existing = n;
+        }
+      }
+      const devices: Device[] = [];
+      for (let i = 0; i < input.count; i++) {
+        const token = newDeviceToken();
+        const claimCode = randomAlphanumeric(CLAIM_CODE_LENGTH);
+        const device: Device = {
+          id: newId('dev'),
+          orgId,
+          ownerId: null,
+          templateId: template.id,
+          name: `${prefix} ${String(existing + i + 1).padStart(4, '0')}`,
+          tokenHash: sha256Hex(token),
+          status: 'unclaimed',
+          provisioningExpiresAt: null,
+          createdBy: null,
+          createdAt: now,
+          activatedAt: null,
+          activatedBy: null,
+          hardwareId: null,
+          firmware: null,
+          lastSeenAt: null,
+          values: {},
+          claimCodeHash: sha256Hex(claimCode),
+          makerOrgId: orgId,
+        };
+        devices.push(device);
+        out.push({
+          deviceId: device.id,
+          name: device.name,
+          templateId: template.id,
+          token,
+          claimCode: formatClaimCode(claimCode),
+        });
+      }
+      await tx.devices.insertMany(devices);
+    });
     // One audit event per batch: a mint of thousands is one decision by one person.
     await auditor.record({
       actor: actor.userId,
@@ -176,12 +188,16 @@ export class StaticTokenService {
     return out;
   }
 
-  /** The maker's pool: static-token devices minted into orgs the actor manages. */
+  /** The maker's pool: static-token devices minted into orgs the actor manages, in mint order. */
   async listPool(actor: AuthenticatedActor, filter: { templateId?: string } = {}): Promise<Device[]> {
-    const where: Partial<Device> = filter.templateId ? { templateId: filter.templateId } : {};
-    // One pass: the pool is every device minted into an org whose static tokens the actor manages.
-    return (await this.deps.store.devices.find(where)).filter(
-      (d) => d.makerOrgId != null && can(actor, 'static-tokens.manage', { orgId: d.makerOrgId }),
+    // static-tokens.manage reaches exactly the actor's subtree (policy.can).
+    if (!can(actor, 'static-tokens.manage')) return [];
+    return this.deps.store.devices.find(
+      {
+        makerOrgId: { in: [...actor.visibleOrgIds] },
+        ...(filter.templateId ? { templateId: filter.templateId } : {}),
+      },
+      { orderBy: [{ field: 'createdAt' }, { field: 'name' }] },
     );
   }
 
@@ -201,31 +217,38 @@ export class StaticTokenService {
       throw new TetherError('PERMISSION_DENIED', 'You may not add devices. Ask your administrator.');
     }
     const code = normalizeClaimCode(input.claimCode);
-    const device =
-      code.length === CLAIM_CODE_LENGTH ? await store.devices.byClaimCodeHash(sha256Hex(code)) : undefined;
-    if (device?.status !== 'unclaimed') {
+    // The code is spent and the plan checked in the transaction that moves the device: two
+    // claims of one code, or of the tree's last free place, cannot both succeed.
+    const outcome = await store.transaction(async (tx) => {
+      const device =
+        code.length === CLAIM_CODE_LENGTH ? await tx.devices.byClaimCodeHash(sha256Hex(code)) : undefined;
+      if (device?.status !== 'unclaimed') return undefined;
+      // Claimed into another organization tree, the device counts against that tree's plan.
+      const [from, to] = await Promise.all([
+        this.deps.plans.rootAndPlan(device.orgId, tx),
+        this.deps.plans.rootAndPlan(actor.orgId, tx),
+      ]);
+      if (from.root.id !== to.root.id) await this.deps.plans.assertWithin(actor.orgId, 'devices', 1, tx);
+      const now = clock.now();
+      const claimed = await tx.devices.update(device.id, {
+        orgId: actor.orgId,
+        ownerId: actor.userId,
+        status: 'active',
+        claimCodeHash: null,
+        activatedAt: now,
+        activatedBy: actor.userId,
+        ...(input.name ? { name: input.name } : {}),
+      });
+      return { device, claimed };
+    });
+    if (!outcome) {
       await this.#limiter.fail(keys);
       throw new TetherError(
         'CLAIM_CODE_INVALID',
         'This claim code is unknown or was already used. Check the code on the label.',
       );
     }
-    // Claimed into another organization tree, the device counts against that tree's plan.
-    const [from, to] = await Promise.all([
-      this.deps.plans.rootAndPlan(device.orgId),
-      this.deps.plans.rootAndPlan(actor.orgId),
-    ]);
-    if (from.root.id !== to.root.id) await this.deps.plans.assertWithin(actor.orgId, 'devices');
-    const now = clock.now();
-    const claimed = await store.devices.update(device.id, {
-      orgId: actor.orgId,
-      ownerId: actor.userId,
-      status: 'active',
-      claimCodeHash: null,
-      activatedAt: now,
-      activatedBy: actor.userId,
-      ...(input.name ? { name: input.name } : {}),
-    });
+    const { device, claimed } = outcome;
     await auditor.record({
       actor: actor.userId,
       action: 'device.claimed',

@@ -27,7 +27,6 @@ export class TemplateService {
     }
     const datastreams = normalizePins(input.datastreams ?? []);
     checkDatastreams(datastreams);
-    await this.deps.plans.assertWithin(actor.orgId, 'templates');
     const template: Template = {
       id: newTemplateId(),
       orgId: actor.orgId,
@@ -37,7 +36,10 @@ export class TemplateService {
       minSecurity: input.minSecurity ?? 2,
       createdAt: this.deps.clock.now(),
     };
-    await this.deps.store.templates.insert(template);
+    await this.deps.store.transaction(async (tx) => {
+      await this.deps.plans.assertWithin(actor.orgId, 'templates', 1, tx);
+      await tx.templates.insert(template);
+    });
     await this.deps.auditor.record({
       actor: actor.userId,
       action: 'template.created',
@@ -80,16 +82,25 @@ export class TemplateService {
     return updated;
   }
 
-  /** Templates the actor may use: those of its org, of orgs above it (the maker's), and below it. */
+  /**
+   * Templates the actor may use: those of its org, of orgs above it (the maker's), and below it,
+   * oldest first.
+   */
   async listUsable(actor: AuthenticatedActor): Promise<Template[]> {
     if (!can(actor, 'templates.view')) return [];
-    const orgIds = new Set([...actor.visibleOrgIds, ...(await this.#ancestors(actor.orgId))]);
-    return (await this.deps.store.templates.find()).filter((t) => orgIds.has(t.orgId));
+    return this.deps.store.templates.find(
+      { orgId: { in: await this.#usableOrgIds(actor) } },
+      { orderBy: { field: 'createdAt' } },
+    );
   }
 
   async getUsable(actor: AuthenticatedActor, id: string): Promise<Template> {
     const template = await this.deps.store.templates.get(id);
-    if (!template || !(await this.listUsable(actor)).some((t) => t.id === id)) {
+    if (
+      !template ||
+      !can(actor, 'templates.view') ||
+      !(await this.#usableOrgIds(actor)).includes(template.orgId)
+    ) {
       throw new TetherError(
         'TEMPLATE_NOT_FOUND',
         `Template ${id} does not exist or is not available to you.`,
@@ -98,14 +109,10 @@ export class TemplateService {
     return template;
   }
 
-  async #ancestors(orgId: string): Promise<string[]> {
-    const out: string[] = [];
-    let org = await this.deps.store.orgs.get(orgId);
-    while (org?.parentId && out.length < 64) {
-      out.push(org.parentId);
-      org = await this.deps.store.orgs.get(org.parentId);
-    }
-    return out;
+  /** The actor's subtree and the orgs above it. */
+  async #usableOrgIds(actor: AuthenticatedActor): Promise<string[]> {
+    const above = (await this.deps.store.orgs.ancestors(actor.orgId)).map((o) => o.id);
+    return [...new Set([...actor.visibleOrgIds, ...above])];
   }
 }
 

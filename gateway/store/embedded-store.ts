@@ -37,21 +37,25 @@ import { TetherError } from '../../shared/errors.js';
 import { acquireDataLock, type DataLock } from './data-lock.js';
 import { diskProblem, type JournalOp, JournalWriter, notWritable } from './journal.js';
 import type { Migration } from './migrations.js';
+import { fieldOf, fieldTests, isCondition, matches, selectPage } from './query.js';
 import type {
   AuditLog,
   DeviceRepository,
   DumpPart,
+  FindOptions,
   GrantRepository,
   InvitationRepository,
+  LatestValue,
   LinkTokenRepository,
   OrgRepository,
   RefreshTokenRepository,
   Repository,
+  Scalar,
   Store,
   StoreHealth,
   StoreTables,
-  UpdateOptions,
   UserRepository,
+  Where,
 } from './store.js';
 import { lockPath, readStore, writeSnapshot } from './store-file.js';
 import { nodeStoreFiles, type StoreFiles } from './store-files.js';
@@ -106,6 +110,18 @@ class Changes {
     this.#undo.push(undo);
   }
 
+  /** Takes over another set of changes (made on its own so that it could be undone alone). */
+  absorb(other: Changes): void {
+    for (const [table, ids] of other.touched) {
+      const mine = this.touched.get(table) ?? new Set<string>();
+      this.touched.set(table, mine);
+      for (const id of ids) mine.add(id);
+    }
+    this.audit.push(...other.audit);
+    if (other.meta) this.meta = other.meta;
+    this.#undo.push(...other.#undo);
+  }
+
   get empty(): boolean {
     return this.#undo.length === 0;
   }
@@ -137,8 +153,6 @@ interface Writer {
 }
 
 interface TableHooks {
-  /** Any change to the table's rows (derived lookups drop their caches). */
-  changed(): void;
   telemetry(table: Table<Row>, id: string, fields: readonly string[]): void;
 }
 
@@ -147,18 +161,22 @@ const REMOVED = Symbol('removed');
 class Table<T extends { id: string }> {
   rows = new Map<string, T>();
   readonly #unique: Map<string, Map<unknown, string>>;
+  /** Secondary indexes (TableSpec.indexed): field → value (null included) → ids. */
+  readonly #indexes: Map<string, Map<Scalar, Set<string>>>;
 
   constructor(
     readonly spec: TableSpec,
     private readonly hooks: TableHooks,
   ) {
     this.#unique = new Map(spec.unique.map((field) => [field, new Map()]));
+    this.#indexes = new Map(spec.indexed.map((field) => [field, new Map()]));
   }
 
   /** Takes over the rows of a checked image (unique values are known to be unique). */
   adopt(rows: ReadonlyMap<string, Row>): void {
     this.rows = new Map();
     for (const index of this.#unique.values()) index.clear();
+    for (const index of this.#indexes.values()) index.clear();
     for (const [id, row] of rows) this.#set(Object.freeze(row) as unknown as T, undefined, id);
   }
 
@@ -167,12 +185,86 @@ class Table<T extends { id: string }> {
     return id === undefined ? undefined : this.rows.get(id);
   }
 
-  match(where: Partial<T>): T[] {
-    const entries = Object.entries(where) as Array<[keyof T, unknown]>;
-    if (entries.length === 0) return [...this.rows.values()];
-    const out: T[] = [];
-    for (const row of this.rows.values()) if (entries.every(([k, v]) => row[k] === v)) out.push(row);
-    return out;
+  find(where: Where<T> | undefined, options?: FindOptions<T>): T[] {
+    return selectPage(this.#candidates(where), where, options);
+  }
+
+  count(where: Where<T> | undefined): number {
+    if (!where || Object.keys(where).length === 0) return this.rows.size;
+    const tests = fieldTests(where);
+    // One indexed field alone: the sizes of its buckets, no row is looked at.
+    if (tests.length === 1 && !(where as { anyOf?: unknown }).anyOf) {
+      const [field, test] = tests[0]!;
+      const index = this.#indexes.get(field);
+      if (index && !isCondition(test)) return index.get(test as Scalar)?.size ?? 0;
+      if (index && isCondition(test) && Object.keys(test).length === 1 && test.in) {
+        let n = 0;
+        for (const value of new Set(test.in)) n += index.get(value)?.size ?? 0;
+        return n;
+      }
+    }
+    let n = 0;
+    for (const row of this.#candidates(where)) if (matches(row, where)) n++;
+    return n;
+  }
+
+  /** Rows that may match: the smallest set an index gives, else every row. */
+  #candidates(where: Where<T> | undefined): Iterable<T> {
+    const ids = where ? this.#plan(where) : undefined;
+    if (!ids) return this.rows.values();
+    const rows = this.rows;
+    return (function* () {
+      for (const id of ids) {
+        const row = rows.get(id);
+        if (row) yield row;
+      }
+    })();
+  }
+
+  #plan(where: Where<T>): ReadonlySet<string> | readonly string[] | undefined {
+    let best: ReadonlySet<string> | readonly string[] | undefined;
+    const size = (ids: ReadonlySet<string> | readonly string[]) =>
+      'size' in ids ? (ids as ReadonlySet<string>).size : ids.length;
+    const consider = (ids: ReadonlySet<string> | readonly string[] | undefined) => {
+      if (ids && (!best || size(ids) < size(best))) best = ids;
+    };
+    for (const [field, test] of fieldTests(where)) {
+      const values: readonly Scalar[] | undefined = !isCondition(test)
+        ? [test as Scalar]
+        : test.in && Object.keys(test).length >= 1
+          ? test.in
+          : undefined;
+      if (!values) continue;
+      if (field === 'id') {
+        consider(values.filter((v): v is string => typeof v === 'string'));
+        continue;
+      }
+      const unique = this.#unique.get(field);
+      if (unique && values.every((v) => v !== null)) {
+        consider(values.flatMap((v) => unique.get(v) ?? []) as string[]);
+        continue;
+      }
+      const index = this.#indexes.get(field);
+      if (!index) continue;
+      if (values.length === 1) consider(index.get(values[0]!) ?? EMPTY_IDS);
+      else {
+        const ids = new Set<string>();
+        for (const value of values) for (const id of index.get(value) ?? []) ids.add(id);
+        consider(ids);
+      }
+    }
+    const anyOf = (where as { anyOf?: ReadonlyArray<Where<T>> }).anyOf;
+    if (!best && anyOf && anyOf.length > 0) {
+      // Every branch narrowed by an index: the union of theirs.
+      const union = new Set<string>();
+      for (const branch of anyOf) {
+        const ids = this.#plan(branch);
+        if (!ids) return undefined;
+        for (const id of ids) union.add(id);
+      }
+      return union;
+    }
+    return best;
   }
 
   insert(changes: Changes, record: T): T {
@@ -260,9 +352,23 @@ class Table<T extends { id: string }> {
       if (before !== null && before !== undefined && index.get(before) === id) index.delete(before);
       if (after !== null && after !== undefined) index.set(after, id);
     }
+    for (const [field, index] of this.#indexes) {
+      const before = old ? fieldOf(old, field) : undefined;
+      const after = next ? fieldOf(next, field) : undefined;
+      if (before === after) continue;
+      if (before !== undefined) {
+        const ids = index.get(before);
+        ids?.delete(id);
+        if (ids?.size === 0) index.delete(before);
+      }
+      if (after !== undefined) {
+        const ids = index.get(after);
+        if (ids) ids.add(id);
+        else index.set(after, new Set([id]));
+      }
+    }
     if (next) this.rows.set(id, next);
     else this.rows.delete(id);
-    this.hooks.changed();
   }
 }
 
@@ -276,27 +382,66 @@ class TableRepository<T extends { id: string }> implements Repository<T> {
     return this.table.rows.get(id);
   }
 
-  async find(where: Partial<T> = {}): Promise<T[]> {
-    return this.table.match(where);
+  async find(where?: Where<T>, options?: FindOptions<T>): Promise<T[]> {
+    return this.table.find(where, options);
   }
 
-  async count(where: Partial<T> = {}): Promise<number> {
-    return Object.keys(where).length === 0 ? this.table.rows.size : this.table.match(where).length;
+  async count(where?: Where<T>): Promise<number> {
+    return this.table.count(where);
   }
 
   async insert(record: T): Promise<T> {
     return this.writer.write((changes) => this.table.insert(changes, record));
   }
 
-  async update(id: string, patch: Partial<Omit<T, 'id'>>, options?: UpdateOptions): Promise<T> {
-    if (options?.telemetry) return this.table.update(undefined, id, patch);
+  async insertMany(records: readonly T[]): Promise<void> {
+    return this.writer.write((changes) => {
+      const undo = new Changes();
+      try {
+        for (const record of records) this.table.insert(undo, record);
+      } catch (error) {
+        undo.rollback();
+        throw error;
+      }
+      changes.absorb(undo);
+    });
+  }
+
+  async update(id: string, patch: Partial<Omit<T, 'id'>>): Promise<T> {
     return this.writer.write((changes) => this.table.update(changes, id, patch));
   }
 
   async delete(id: string): Promise<boolean> {
     return this.writer.write((changes) => this.table.delete(changes, id));
   }
+
+  async deleteWhere(where: Where<T>): Promise<number> {
+    return this.writer.write((changes) => {
+      const doomed = this.table.find(where);
+      for (const row of doomed) this.table.delete(changes, row.id);
+      return doomed.length;
+    });
+  }
 }
+
+const EMPTY_IDS: ReadonlySet<string> = new Set();
+
+/** The latest values with `changes` applied key by key (keys come from outside: own properties only). */
+function mergeValues(
+  old: Device['values'],
+  changes: Readonly<Record<string, LatestValue | null>>,
+): Device['values'] {
+  const next: Device['values'] = { ...old };
+  for (const [key, value] of Object.entries(changes)) {
+    // own-key: a delete removes only an own property, whatever the name
+    if (value === null) delete next[key];
+    else Object.defineProperty(next, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return next;
+}
+const GRANT_ORDER: FindOptions<DeviceGrant> = { orderBy: { field: 'createdAt' } };
+/** Deeper than any tree the org service allows (the default limit is 4 levels). */
+const MAX_ORG_DEPTH = 64;
 
 export interface EmbeddedStoreOptions {
   /** The snapshot file; omit for a store that lives only in memory (tests, benchmarks). */
@@ -370,29 +515,17 @@ export class EmbeddedStore implements Store {
   readonly getMeta: StoreTables['getMeta'];
   readonly setMeta: StoreTables['setMeta'];
 
-  /** Lookups derived from whole tables, rebuilt after a change (orgs and grants change rarely). */
-  #childrenByParent: Map<string, Org[]> | undefined;
-  #grantsByUser: Map<string, DeviceGrant[]> | undefined;
-  #grantsByDevice: Map<string, DeviceGrant[]> | undefined;
-
   constructor(options: EmbeddedStoreOptions = {}) {
     this.#options = options;
     this.#file = options.file;
     this.#files = options.files ?? nodeStoreFiles;
     this.#clock = options.clock ?? new SystemClock();
     this.#telemetryFlushDelayMs = options.telemetryFlushDelayMs ?? 5000;
-    const hooks = (name: TableName): TableHooks => ({
-      changed: () => {
-        if (name === 'orgs') this.#childrenByParent = undefined;
-        if (name === 'grants') {
-          this.#grantsByUser = undefined;
-          this.#grantsByDevice = undefined;
-        }
-      },
+    const hooks: TableHooks = {
       telemetry: (table, id, fields) => this.#markTelemetry(table, id, fields),
-    });
+    };
     this.#tables = Object.fromEntries(
-      TABLES.map((spec) => [spec.name, new Table<Row>(spec, hooks(spec.name))]),
+      TABLES.map((spec) => [spec.name, new Table<Row>(spec, hooks)]),
     ) as Record<TableName, Table<Row>>;
     this.#autocommit = {
       write: (apply) => {
@@ -427,9 +560,29 @@ export class EmbeddedStore implements Store {
         t[name].lookup(field, normalise(value)) as T | undefined;
     return {
       orgs: Object.assign(repo<Org>('orgs'), {
-        childrenOf: async (parentId: string) => {
-          this.#childrenByParent ??= groupBy(t.orgs.rows.values() as Iterable<Org>, (o) => o.parentId);
-          return this.#childrenByParent.get(parentId)?.slice() ?? [];
+        subtree: async (orgId: string) => {
+          const orgs = t.orgs as unknown as Table<Org>;
+          const root = orgs.rows.get(orgId);
+          if (!root) return [];
+          const out = [root];
+          const seen = new Set([orgId]);
+          for (let level = [root]; level.length > 0; ) {
+            const parentIds = level.map((o) => o.id);
+            level = orgs.find({ parentId: { in: parentIds } }).filter((o) => !seen.has(o.id));
+            for (const o of level) seen.add(o.id);
+            out.push(...level);
+          }
+          return out;
+        },
+        ancestors: async (orgId: string) => {
+          const out: Org[] = [];
+          let org = t.orgs.rows.get(orgId) as Org | undefined;
+          // A loop cannot be stored (validated at load), but a bound costs nothing.
+          while (org && out.length < MAX_ORG_DEPTH) {
+            out.push(org);
+            org = org.parentId === null ? undefined : (t.orgs.rows.get(org.parentId) as Org | undefined);
+          }
+          return out;
         },
       }),
       users: Object.assign(repo<User>('users'), {
@@ -442,6 +595,21 @@ export class EmbeddedStore implements Store {
       devices: Object.assign(repo<Device>('devices'), {
         byTokenHash: lookup<Device>('devices', 'tokenHash'),
         byClaimCodeHash: lookup<Device>('devices', 'claimCodeHash'),
+        putValues: async (
+          deviceId: string,
+          values: Readonly<Record<string, LatestValue | null>>,
+          lastSeenAt?: number,
+        ) => {
+          const devices = t.devices as unknown as Table<Device>;
+          const old = devices.rows.get(deviceId);
+          if (!old) throw new TetherError('NOT_FOUND', `device ${deviceId} does not exist.`);
+          const patch: Partial<Device> = { values: mergeValues(old.values, values) };
+          if (lastSeenAt !== undefined) patch.lastSeenAt = lastSeenAt;
+          // Read and written in one synchronous step: no other write can come between.
+          // Outside a transaction it is telemetry (journaled with the window); inside, part of it.
+          if (writer === this.#autocommit) return devices.update(undefined, deviceId, patch);
+          return writer.write((changes) => devices.update(changes, deviceId, patch));
+        },
       }),
       roles: repo<Role>('roles'),
       invitations: Object.assign(repo<Invitation>('invitations'), {
@@ -451,17 +619,10 @@ export class EmbeddedStore implements Store {
         byTokenHash: lookup<LinkToken>('linkTokens', 'tokenHash'),
       }),
       grants: Object.assign(repo<DeviceGrant>('grants'), {
-        forUser: async (userId: string) => {
-          this.#grantsByUser ??= groupBy(t.grants.rows.values() as Iterable<DeviceGrant>, (g) => g.userId);
-          return this.#grantsByUser.get(userId)?.slice() ?? [];
-        },
-        forDevice: async (deviceId: string) => {
-          this.#grantsByDevice ??= groupBy(
-            t.grants.rows.values() as Iterable<DeviceGrant>,
-            (g) => g.deviceId,
-          );
-          return this.#grantsByDevice.get(deviceId)?.slice() ?? [];
-        },
+        forUser: async (userId: string) =>
+          (t.grants as unknown as Table<DeviceGrant>).find({ userId }, GRANT_ORDER),
+        forDevice: async (deviceId: string) =>
+          (t.grants as unknown as Table<DeviceGrant>).find({ deviceId }, GRANT_ORDER),
       }),
       audit: {
         append: async (event) =>
@@ -871,18 +1032,6 @@ export class EmbeddedStore implements Store {
     this.#telemetryFlush = flushing;
     return flushing;
   }
-}
-
-function groupBy<T>(rows: Iterable<T>, key: (row: T) => string | null): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const row of rows) {
-    const k = key(row);
-    if (k === null) continue;
-    const list = out.get(k);
-    if (list) list.push(row);
-    else out.set(k, [row]);
-  }
-  return out;
 }
 
 export { AUDIT_KEEP };

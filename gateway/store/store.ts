@@ -18,25 +18,77 @@ import type {
   User,
 } from './types.js';
 
-export interface UpdateOptions {
+/** A datastream's latest value, as a device reported it (or a person wrote it). */
+export type LatestValue = Device['values'][string];
+
+/** A value a query compares: the record fields that hold a string, number, boolean or null. */
+export type Scalar = string | number | boolean | null;
+
+/** The fields of T that queries filter and order on (nested objects and lists are not queryable). */
+export type QueryField<T> = {
+  [K in keyof T & string]-?: Exclude<T[K], undefined> extends Scalar ? K : never;
+}[keyof T & string];
+
+/**
+ * Conditions on one field; several in one object must all hold. As in SQL, `gt`/`gte`/`lt`/`lte`
+ * and `in` never match null; `ne` does (null is distinct from every value), and `ne: null` is
+ * "is not null". An absent optional field is null.
+ */
+export interface Condition<V> {
+  in?: readonly V[];
+  notIn?: readonly V[];
+  ne?: V | null;
+  gt?: V;
+  gte?: V;
+  lt?: V;
+  lte?: V;
+}
+
+/**
+ * Which records: every field condition holds (a bare value is equality; null is "is null"), and
+ * when `anyOf` is given, at least one of its filters holds too.
+ */
+export type Where<T> = {
+  [K in QueryField<T>]?: T[K] | null | Condition<NonNullable<T[K]>>;
+} & { anyOf?: ReadonlyArray<Where<T>> };
+
+export interface OrderBy<T> {
+  field: QueryField<T>;
+  /** Default ascending. Nulls sort last ascending and first descending (as PostgreSQL). */
+  direction?: 'asc' | 'desc';
+}
+
+export interface FindOptions<T> {
   /**
-   * High-rate data (latest datastream values, last seen): the change may wait longer for the disk
-   * than other changes, so continuous telemetry does not re-serialize the database every flush
-   * window. Other changes still flush on their own schedule and carry it along.
+   * Default: by id. Rows that tie on every key are ordered by id in the last key's direction, so
+   * an order is total and pages never overlap. Text compares by code point, not by locale.
    */
-  telemetry?: boolean;
+  orderBy?: OrderBy<T> | ReadonlyArray<OrderBy<T>>;
+  /** At most this many rows (a whole number, 0 or more). */
+  limit?: number;
+  /** Skip this many rows first. */
+  offset?: number;
+  /**
+   * Keyset paging: only rows after this one in the query's order. Pass the last row of the
+   * previous page (or its id and order fields); cheaper than a large offset on a large table.
+   */
+  after?: { id: string } & Partial<T>;
 }
 
 export interface Repository<T extends { id: string }> {
   get(id: string): Promise<T | undefined>;
-  /** Records whose fields equal every field of `where` (all records when empty). */
-  find(where?: Partial<T>): Promise<T[]>;
-  count(where?: Partial<T>): Promise<number>;
+  /** The records that match `where` (all when omitted), in order, one page when asked. */
+  find(where?: Where<T>, options?: FindOptions<T>): Promise<T[]>;
+  count(where?: Where<T>): Promise<number>;
   /** Fails with CONFLICT when the id or a unique field is taken. */
   insert(record: T): Promise<T>;
-  /** Shallow-merges `patch`; fails with NOT_FOUND or CONFLICT. */
-  update(id: string, patch: Partial<Omit<T, 'id'>>, options?: UpdateOptions): Promise<T>;
+  /** Several records at once, all or none (CONFLICT names the first taken id or unique field). */
+  insertMany(records: readonly T[]): Promise<void>;
+  /** Shallow-merges `patch` (a field set to undefined is removed); fails with NOT_FOUND or CONFLICT. */
+  update(id: string, patch: Partial<Omit<T, 'id'>>): Promise<T>;
   delete(id: string): Promise<boolean>;
+  /** Deletes every record that matches; how many went. */
+  deleteWhere(where: Where<T>): Promise<number>;
 }
 
 export interface UserRepository extends Repository<User> {
@@ -48,6 +100,18 @@ export interface DeviceRepository extends Repository<Device> {
   byTokenHash(tokenHash: string): Promise<Device | undefined>;
   /** A static-token device by the hash of its (unused) claim code: O(1). */
   byClaimCodeHash(claimCodeHash: string): Promise<Device | undefined>;
+  /**
+   * Telemetry, the MQTT hot path: upserts the latest values key by key (a key given null is
+   * removed, keys not named are kept, so two writes of different keys both survive, whatever
+   * their order) and sets lastSeenAt when given, in one step. Durable within the store's
+   * telemetry window rather than when it resolves: continuous telemetry is batched. NOT_FOUND
+   * when the device does not exist.
+   */
+  putValues(
+    deviceId: string,
+    values: Readonly<Record<string, LatestValue | null>>,
+    lastSeenAt?: number,
+  ): Promise<Device>;
 }
 
 export interface RefreshTokenRepository extends Repository<RefreshToken> {
@@ -55,8 +119,13 @@ export interface RefreshTokenRepository extends Repository<RefreshToken> {
 }
 
 export interface OrgRepository extends Repository<Org> {
-  /** Direct children: every authenticated request walks the caller's subtree with this. */
-  childrenOf(parentId: string): Promise<Org[]>;
+  /**
+   * The org and every org below it, the org first, then level by level (each level by id): one
+   * query, whatever the depth. Every authenticated request reads the caller's subtree.
+   */
+  subtree(orgId: string): Promise<Org[]>;
+  /** The org and its ancestors up to the root, the org first; empty when it does not exist. */
+  ancestors(orgId: string): Promise<Org[]>;
 }
 
 export interface InvitationRepository extends Repository<Invitation> {
@@ -113,8 +182,8 @@ export interface StoreHealth {
  * A change through the store's own tables is committed by itself: its promise resolves once it
  * is durable (on disk for the embedded store), so an HTTP 2xx sent after awaiting it means the
  * change survives a crash. A write that cannot be made durable rejects with STORE_UNAVAILABLE and
- * is not applied. Telemetry updates (UpdateOptions.telemetry) are the exception: they resolve at
- * once and reach the disk within the store's telemetry window.
+ * is not applied. Telemetry (DeviceRepository.putValues) is the exception: it resolves at once
+ * and is durable within the store's telemetry window.
  */
 export interface Store extends StoreTables {
   /** Which implementation: backups name the store they came from. */

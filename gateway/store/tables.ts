@@ -32,6 +32,11 @@ export interface TableSpec {
   /** Fields whose non-null values are unique across the table; each gets an O(1) index. */
   readonly unique: readonly string[];
   /**
+   * Fields queries select by (an org's devices, a user's tokens): the embedded store keeps an
+   * index per field (value → ids), PostgreSQL an index per column.
+   */
+  readonly indexed: readonly string[];
+  /**
    * Fields that must name an existing row of another table (null is allowed where the record
    * type allows it). Only references every deletion path keeps: a file that breaks one was not
    * written by Tether.
@@ -59,6 +64,7 @@ export const TABLES: readonly TableSpec[] = [
     label: 'organization',
     schema: OrgRecord,
     unique: [],
+    indexed: ['parentId'],
     references: { parentId: 'orgs' },
   }),
   table({
@@ -66,6 +72,7 @@ export const TABLES: readonly TableSpec[] = [
     label: 'user',
     schema: UserRecord,
     unique: ['email'],
+    indexed: ['orgId'],
     references: { orgId: 'orgs' },
   }),
   table({
@@ -73,6 +80,7 @@ export const TABLES: readonly TableSpec[] = [
     label: 'refresh token',
     schema: RefreshTokenRecord,
     unique: ['tokenHash'],
+    indexed: ['userId'],
     references: { userId: 'users' },
   }),
   table({
@@ -80,6 +88,7 @@ export const TABLES: readonly TableSpec[] = [
     label: 'template',
     schema: TemplateRecord,
     unique: [],
+    indexed: ['orgId'],
     references: { orgId: 'orgs' },
   }),
   table({
@@ -87,14 +96,23 @@ export const TABLES: readonly TableSpec[] = [
     label: 'device',
     schema: DeviceRecord,
     unique: ['tokenHash', 'claimCodeHash'],
+    indexed: ['orgId', 'ownerId', 'makerOrgId'],
     references: { orgId: 'orgs' },
   }),
-  table({ name: 'roles', label: 'role', schema: RoleRecord, unique: [], references: { orgId: 'orgs' } }),
+  table({
+    name: 'roles',
+    label: 'role',
+    schema: RoleRecord,
+    unique: [],
+    indexed: ['orgId'],
+    references: { orgId: 'orgs' },
+  }),
   table({
     name: 'invitations',
     label: 'invitation',
     schema: InvitationRecord,
     unique: ['tokenHash'],
+    indexed: ['orgId', 'userId'],
     references: { orgId: 'orgs' },
   }),
   table({
@@ -102,9 +120,17 @@ export const TABLES: readonly TableSpec[] = [
     label: 'link token',
     schema: LinkTokenRecord,
     unique: ['tokenHash'],
+    indexed: ['email', 'userId', 'orgId'],
     references: {},
   }),
-  table({ name: 'grants', label: 'device grant', schema: DeviceGrantRecord, unique: [], references: {} }),
+  table({
+    name: 'grants',
+    label: 'device grant',
+    schema: DeviceGrantRecord,
+    unique: [],
+    indexed: ['deviceId', 'userId', 'email'],
+    references: {},
+  }),
 ];
 
 export const TABLE_NAMES: ReadonlySet<string> = new Set(TABLES.map((t) => t.name));

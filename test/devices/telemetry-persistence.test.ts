@@ -44,11 +44,7 @@ describe('telemetry writes', () => {
   it('journals the window once, however many values arrive, with the latest of each', async () => {
     const before = store.writeCount;
     for (let i = 0; i < 1000; i++) {
-      await store.devices.update(
-        'dev_1',
-        { values: { temp: { value: i, at: i } }, lastSeenAt: i },
-        { telemetry: true },
-      );
+      await store.devices.putValues('dev_1', { temp: { value: i, at: i } }, i);
     }
     expect((await store.devices.get('dev_1'))?.values).toEqual({ temp: { value: 999, at: 999 } });
     await clock.advance(4_900);
@@ -63,7 +59,7 @@ describe('telemetry writes', () => {
   });
 
   it('journals a normal change at once, without waiting for the telemetry window', async () => {
-    await store.devices.update('dev_1', { values: { temp: { value: 1, at: 1 } } }, { telemetry: true });
+    await store.devices.putValues('dev_1', { temp: { value: 1, at: 1 } });
     await store.devices.update('dev_1', { name: 'renamed' });
     const recovered = await afterCrash();
     expect(recovered?.name).toBe('renamed');
@@ -72,7 +68,7 @@ describe('telemetry writes', () => {
   });
 
   it('drops the telemetry of a device deleted before its window ends', async () => {
-    await store.devices.update('dev_1', { lastSeenAt: 5 }, { telemetry: true });
+    await store.devices.putValues('dev_1', {}, 5);
     await store.devices.delete('dev_1');
     await clock.advance(5_000);
     await store.committed();

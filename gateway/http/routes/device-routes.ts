@@ -41,16 +41,19 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
     },
     async (request) => {
       const q = request.query;
-      const all = await devices.listVisible(actorOf(request), {
-        ...(q.templateId ? { templateId: q.templateId } : {}),
-        ...(q.ownerId ? { ownerId: q.ownerId } : {}),
-        ...(q.status ? { status: q.status as 'pending' | 'active' | 'unclaimed' | 'revoked' } : {}),
-        ...(q.online ? { online: q.online === 'true' } : {}),
-        ...(q.activated ? { activated: q.activated === 'true' } : {}),
-      });
       const offset = Number(q.offset ?? 0);
-      const page = q.limit ? all.slice(offset, offset + Number(q.limit)) : all.slice(offset);
-      return { devices: page, total: all.length, offset };
+      const { devices: page, total } = await devices.pageVisible(
+        actorOf(request),
+        {
+          ...(q.templateId ? { templateId: q.templateId } : {}),
+          ...(q.ownerId ? { ownerId: q.ownerId } : {}),
+          ...(q.status ? { status: q.status as 'pending' | 'active' | 'unclaimed' | 'revoked' } : {}),
+          ...(q.online ? { online: q.online === 'true' } : {}),
+          ...(q.activated ? { activated: q.activated === 'true' } : {}),
+        },
+        { offset, ...(q.limit ? { limit: Number(q.limit) } : {}) },
+      );
+      return { devices: page, total, offset };
     },
   );
 
