@@ -148,6 +148,7 @@ export class RoleService {
     if (key === 'admin')
       throw new TetherError('VALIDATION_FAILED', 'The Admin role always has every permission.');
     await plans.assertFeature(orgId, 'editablePermissions');
+    this.#notAbove(actor, role);
     const permissions = input.permissions ? this.#checkPermissions(actor, input.permissions) : undefined;
     if (input.name !== undefined) {
       if (role.builtIn) throw new TetherError('VALIDATION_FAILED', 'Built-in roles keep their names.');
@@ -161,6 +162,12 @@ export class RoleService {
     let updated = role;
     for (const id of orgIds) {
       await this.#materialize(id);
+      const current = await store.roles.get(roleRecordId(id, key));
+      if (!current) continue;
+      // The copies below may have drifted: each one is bounded the same way.
+      this.#notAbove(actor, current);
+    }
+    for (const id of orgIds) {
       if (!(await store.roles.get(roleRecordId(id, key)))) continue;
       const stored = await store.roles.update(roleRecordId(id, key), patch);
       if (id === orgId) updated = stored;
@@ -182,8 +189,9 @@ export class RoleService {
   ): Promise<{ movedUsers: number }> {
     const { store } = this.deps;
     await this.#org(actor, 'roles.edit', orgId);
-    await this.#role(orgId, key);
+    const role = await this.#role(orgId, key);
     if (key === 'admin') throw new TetherError('VALIDATION_FAILED', 'The Admin role cannot be deleted.');
+    this.#notAbove(actor, role);
     const holders = await store.users.find({ orgId, roleId: key });
     const invited = await store.invitations.find({ orgId, roleId: key, status: 'pending' });
     if ((holders.length > 0 || invited.length > 0) && moveUsersTo === undefined) {
@@ -203,6 +211,19 @@ export class RoleService {
     await store.roles.delete(roleRecordId(orgId, key));
     await this.#audit(actor, 'role.deleted', orgId, key, ip, { moveUsersTo, movedUsers: holders.length });
     return { movedUsers: holders.length };
+  }
+
+  /**
+   * As with people (UserService): nobody edits or deletes a role that holds permissions they lack,
+   * or a role-editor could rewrite the Staff role above them.
+   */
+  #notAbove(actor: AuthenticatedActor, role: Role): void {
+    if (!canAssignPermissions(actor, role.permissions)) {
+      throw new TetherError(
+        'PERMISSION_DENIED',
+        `The ${role.name} role holds permissions you do not; ask someone who holds them.`,
+      );
+    }
   }
 
   /** Stores the defaults of an org that has none, so that an edit or delete sticks. */

@@ -279,6 +279,64 @@ describe('roles', () => {
     const after = await gw.api<{ roleId: string }>('GET', `/api/users/${tech.id}`, undefined, admin);
     expect(after.body.roleId).toBe('user');
   });
+
+  it('a role editor cannot rewrite or delete a role above them, as they cannot edit a person above them', async () => {
+    gw = await startTestGateway();
+    const admin = await gw.login();
+    const rootId = (await gw.api<{ org: { id: string } }>('GET', '/api/me', undefined, admin)).body.org.id;
+    const editorRole = await gw.api<{ key: string }>(
+      'POST',
+      `/api/orgs/${rootId}/roles`,
+      {
+        name: 'Role editor',
+        permissions: ['org.view', 'roles.view', 'roles.edit', 'users.view', 'users.edit'],
+      },
+      admin,
+    );
+    const editor = await addUser(gw, admin, 'roles@example.com', editorRole.body.key);
+    const staff = await addUser(gw, admin, 'staff@example.com', 'staff');
+    // The user edit was already bounded...
+    const demote = await gw.api<Err>('PATCH', `/api/users/${staff.id}`, { name: 'x' }, editor.token);
+    expect(demote.body.error.code).toBe('PERMISSION_DENIED');
+    // ...and so is the role edit that would do the same to every Staff member at once.
+    const rewrite = await gw.api<Err>(
+      'PATCH',
+      `/api/orgs/${rootId}/roles/staff`,
+      { permissions: ['org.view'] },
+      editor.token,
+    );
+    expect(rewrite.status).toBe(403);
+    expect(rewrite.body.error).toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect(rewrite.body.error.message).toContain('Staff');
+    const removed = await gw.api<Err>(
+      'DELETE',
+      `/api/orgs/${rootId}/roles/staff?moveUsersTo=user`,
+      undefined,
+      editor.token,
+    );
+    expect(removed.status).toBe(403);
+    const roles = await gw.api<{ roles: Array<{ key: string; permissions: string[] }> }>(
+      'GET',
+      `/api/orgs/${rootId}/roles`,
+      undefined,
+      admin,
+    );
+    expect(roles.body.roles.find((r) => r.key === 'staff')!.permissions).toContain('devices.org.control');
+    // A role within their own permissions stays theirs to edit.
+    const viewer = await gw.api<{ key: string }>(
+      'POST',
+      `/api/orgs/${rootId}/roles`,
+      { name: 'Viewer', permissions: ['org.view'] },
+      admin,
+    );
+    const edited = await gw.api(
+      'PATCH',
+      `/api/orgs/${rootId}/roles/${viewer.body.key}`,
+      { permissions: ['org.view', 'users.view'] },
+      editor.token,
+    );
+    expect(edited.status).toBe(200);
+  });
 });
 
 describe('organizations', () => {
