@@ -43,14 +43,29 @@ export type FirstRunResult =
   | { state: 'created'; user: PublicUser; org: Org }
   | { state: 'setup-required'; setupCode: string };
 
+/**
+ * The one form of an address: NFKC (full-width and other compatibility letters become the letters
+ * they look like, so "ａdmin@…" is admin@…), trimmed, lower-cased. An address holding a control or
+ * format character (NUL, a right-to-left mark, a zero-width joiner) or an inner space is refused:
+ * it would look like one mailbox and address another.
+ */
 export function normalizeEmail(email: string): string {
-  const value = email.trim().toLowerCase();
-  if (!EMAIL.test(value)) {
+  const value = email.normalize('NFKC').trim().toLowerCase();
+  if (!EMAIL.test(value) || /[\p{C}\p{Z}]/u.test(value)) {
     throw new TetherError('VALIDATION_FAILED', `"${email.slice(0, 80)}" is not an email address.`, {
       details: { field: 'email' },
     });
   }
   return value;
+}
+
+/** An address as typed at login: normalised where it is one, so that it finds its account. */
+function loginEmail(email: string): string {
+  try {
+    return normalizeEmail(email);
+  } catch {
+    return email.trim().toLowerCase();
+  }
 }
 
 export class AuthService {
@@ -163,7 +178,8 @@ export class AuthService {
 
   async login(input: { email: string; password: string; ip: string }): Promise<SessionTokens> {
     const { store, passwords, auditor } = this.deps;
-    const email = input.email.trim().toLowerCase();
+    // The same form as at sign-up, so a look-alike spelling shares the account's failure count.
+    const email = loginEmail(input.email);
     const keys = [`ip:${input.ip}`, `account:${email}`];
     await this.#limiter.check(keys);
     const user = await store.users.byEmail(email);

@@ -1,4 +1,10 @@
-/** Printing for people (aligned tables, step lines) and for machines (--json). */
+/**
+ * Printing for people (aligned tables, step lines) and for machines (--json). Everything the CLI
+ * prints that came from outside — names, values, addresses, messages from the gateway or a device
+ * — goes through terminalSafe() first (directly, through printTable/printJson, or through the
+ * `safe` template tag): a device or template name must not be able to move the cursor, recolour
+ * the terminal, rewrite the title, or reorder what a person reads.
+ */
 import { isTetherError, type TetherError, toTetherError } from '../../shared/errors.js';
 import { ownValue } from '../../shared/own-keys.js';
 
@@ -6,8 +12,45 @@ export interface OutputOptions {
   json?: boolean;
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/**
+ * C0 controls (ESC starts every ANSI sequence), DEL, C1 controls (0x9b is a one-byte CSI on some
+ * terminals), bidi marks, embeddings, overrides and isolates (text that reads in another order
+ * than it is), and the Unicode line and paragraph separators.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/g;
+const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+/** What JSON.stringify leaves raw inside strings (it escapes C0 itself; its own line breaks stay). */
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/g;
+
+/** Text from outside, with every unsafe character shown as a visible `\u001b`-style escape. */
+export function terminalSafe(value: unknown): string {
+  return String(value).replace(UNSAFE, escapeChar);
+}
+
+/** A template tag: the literal parts are ours, every interpolated value is terminalSafe'd. */
+export function safe(strings: TemplateStringsArray, ...values: unknown[]): string {
+  let out = strings[0] ?? '';
+  for (let i = 0; i < values.length; i++) out += terminalSafe(values[i]) + (strings[i + 1] ?? '');
+  return out;
+}
+
+/** One line for a person, on stdout. */
+export function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** One line on stderr: notes and warnings beside stdout's data. */
+export function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/**
+ * JSON for scripts. JSON.stringify escapes C0 controls already; DEL, C1 controls and bidi marks
+ * are escaped too, so `--json` output is as safe in a terminal and parses to the same data.
+ */
+export function printJson(value: unknown, indent: number | undefined = 2): void {
+  process.stdout.write(`${JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, escapeChar)}\n`);
 }
 
 /** A plain aligned table; columns are the keys of the first row unless given. */
@@ -18,7 +61,7 @@ export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns
   }
   const cols = columns ?? Object.keys(rows[0]!);
   const cell = (v: unknown) =>
-    v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    terminalSafe(v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(ownValue(r, c)).length)));
   const line = (values: string[]) =>
     values
@@ -46,7 +89,7 @@ export class StepReporter {
   start(label: string): void {
     this.#current = label;
     this.#startedAt = Date.now();
-    if (!this.quiet && tty) process.stderr.write(`  ${mark.run} ${label}`);
+    if (!this.quiet && tty) process.stderr.write(`  ${mark.run} ${terminalSafe(label)}`);
   }
 
   succeed(detail?: string): void {
@@ -60,9 +103,22 @@ export class StepReporter {
   #finish(symbol: string, detail?: string): void {
     if (this.quiet || !this.#current) return;
     const ms = Date.now() - this.#startedAt;
-    const text = `  ${symbol} ${this.#current}${detail ? ` — ${detail}` : ''} (${ms} ms)\n`;
+    const text = `  ${symbol} ${terminalSafe(this.#current)}${detail ? ` — ${terminalSafe(detail)}` : ''} (${ms} ms)\n`;
     process.stderr.write(tty ? `\r\u001b[2K${text}` : text);
     this.#current = undefined;
+  }
+}
+
+/**
+ * A reader that stops early (`tether org list | head -2`) closes the pipe: the command ends quietly
+ * and successfully, as Unix tools do, instead of dying on an unhandled EPIPE with a stack trace.
+ */
+export function quietOnClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
   }
 }
 
@@ -70,11 +126,13 @@ export class StepReporter {
 export function reportError(error: unknown, options: OutputOptions = {}): number {
   const tether: TetherError = toTetherError(error);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ error: tether.toJSON() })}\n`);
+    printJson({ error: tether.toJSON() }, undefined);
   } else {
-    process.stderr.write(`error ${tether.code}: ${tether.message}\n`);
+    // A message may quote what someone typed or a device sent; its own line breaks stay.
+    const message = tether.message.split('\n').map(terminalSafe).join('\n');
+    process.stderr.write(`error ${tether.code}: ${message}\n`);
     if (!isTetherError(error) && process.env.TETHER_DEBUG)
-      process.stderr.write(`${(error as Error)?.stack}\n`);
+      process.stderr.write(`${terminalSafe((error as Error)?.stack)}\n`);
   }
   return tether.exitCode;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function deviceClaimCommand(device: Command): void {
   device
@@ -16,6 +16,6 @@ export function deviceClaimCommand(device: Command): void {
         ...(opts.name ? { name: opts.name } : {}),
       });
       if (opts.json) printJson(d);
-      else process.stdout.write(`Claimed ${d.id} ("${d.name}"): it is yours now.\n`);
+      else say(safe`Claimed ${d.id} ("${d.name}"): it is yours now.`);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 import { prompt } from '../cli/prompt.js';
 
 export function deviceDeleteCommand(device: Command): void {
@@ -23,8 +23,8 @@ export function deviceDeleteCommand(device: Command): void {
       );
       if (opts.json) printJson(result);
       else
-        process.stdout.write(
-          `Deleted ${deviceId}${result.wasOnline ? '; it was online and was told to wipe itself' : ''}.\n`,
+        say(
+          safe`Deleted ${deviceId}${result.wasOnline ? '; it was online and was told to wipe itself' : ''}.`,
         );
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { writeMintExport } from '../../gateway/devices/static-token-export.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function deviceDisclaimCommand(device: Command): void {
   device
@@ -29,8 +29,6 @@ export function deviceDisclaimCommand(device: Command): void {
         ]);
       }
       if (opts.json) return printJson(result);
-      process.stdout.write(
-        `${deviceId} is back in the pool. New claim code (shown once): ${result.claimCode}\n`,
-      );
+      say(safe`${deviceId} is back in the pool. New claim code (shown once): ${result.claimCode}`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson, printTable } from '../cli/output.js';
+import { note, printJson, printTable, safe } from '../cli/output.js';
 
 interface DeviceRow {
   id: string;
@@ -64,7 +64,7 @@ export function deviceListCommand(device: Command): void {
           })),
         );
         if (devices.length < total) {
-          process.stderr.write(`(${offset + 1}–${offset + devices.length} of ${total}; --offset for more)\n`);
+          note(safe`(${offset + 1}–${offset + devices.length} of ${total}; --offset for more)`);
         }
       },
     );

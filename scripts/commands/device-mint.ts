@@ -3,7 +3,7 @@ import { type QrFormat, writeMintExport } from '../../gateway/devices/static-tok
 import { MAX_MINT_PER_REQUEST, type MintedDevice } from '../../gateway/devices/static-token-service.js';
 import { TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 /**
  * A one-line progress bar on stderr (stdout stays for --json). On a terminal it redraws in place;
@@ -98,10 +98,7 @@ export function deviceMintCommand(device: Command): void {
           bar.update(minted);
         }
         if (opts.json) printJson({ minted, out: opts.out, csv });
-        else
-          process.stdout.write(
-            `Minted ${minted} devices; tokens in ${csv}, claim QR codes in ${opts.out}.\n`,
-          );
+        else say(safe`Minted ${minted} devices; tokens in ${csv}, claim QR codes in ${opts.out}.`);
       },
     );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function deviceReconfigureCommand(device: Command): void {
   device
@@ -15,10 +15,10 @@ export function deviceReconfigureCommand(device: Command): void {
         `/api/devices/${encodeURIComponent(deviceId)}/reconfigure`,
       );
       if (opts.json) return printJson(result);
-      process.stdout.write(
+      say(
         result.online
-          ? `Sent: ${deviceId} is entering provisioning mode.\n`
-          : `${deviceId} is offline: nothing was sent. Use the reset button, or retry when it is online.\n`,
+          ? safe`Sent: ${deviceId} is entering provisioning mode.`
+          : safe`${deviceId} is offline: nothing was sent. Use the reset button, or retry when it is online.`,
       );
     });
 }

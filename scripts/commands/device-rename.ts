@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function deviceRenameCommand(device: Command): void {
   device
@@ -16,6 +16,6 @@ export function deviceRenameCommand(device: Command): void {
         { name },
       );
       if (opts.json) printJson(d);
-      else process.stdout.write(`Renamed ${d.id} to "${d.name}".\n`);
+      else say(safe`Renamed ${d.id} to "${d.name}".`);
     });
 }

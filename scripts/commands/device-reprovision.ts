@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function deviceReprovisionCommand(device: Command): void {
   device
@@ -15,8 +15,7 @@ export function deviceReprovisionCommand(device: Command): void {
         `/api/devices/${encodeURIComponent(deviceId)}/reprovision`,
       );
       if (opts.json) return printJson({ deviceId, ...result });
-      process.stdout.write(
-        `New token for ${deviceId} (shown once): ${result.token}\n${result.wasOnline ? 'Its connection with the old token was dropped.\n' : ''}`,
-      );
+      say(safe`New token for ${deviceId} (shown once): ${result.token}`);
+      if (result.wasOnline) say('Its connection with the old token was dropped.');
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function deviceRevokeCommand(device: Command): void {
   device
@@ -17,6 +17,6 @@ export function deviceRevokeCommand(device: Command): void {
         `/api/static-tokens/${encodeURIComponent(deviceId)}`,
       );
       if (opts.json) printJson(d);
-      else process.stdout.write(`Revoked the static token of ${d.id}.\n`);
+      else say(safe`Revoked the static token of ${d.id}.`);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function deviceTransferCommand(device: Command): void {
   device
@@ -21,10 +21,7 @@ export function deviceTransferCommand(device: Command): void {
           { ...(opts.user ? { userId: opts.user } : {}), ...(opts.org ? { orgId: opts.org } : {}) },
         );
         if (opts.json) printJson(d);
-        else
-          process.stdout.write(
-            `Transferred ${d.id} to org ${d.orgId}${d.ownerId ? `, owner ${d.ownerId}` : ''}.\n`,
-          );
+        else say(safe`Transferred ${d.id} to org ${d.orgId}${d.ownerId ? safe`, owner ${d.ownerId}` : ''}.`);
       },
     );
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { TetherError } from '../../shared/errors.js';
 import { readServerSentEvents } from '../../shared/sse.js';
 import { readSession, sessionClient } from '../cli/cli-context.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 /**
  * Follows the push stream: one line per live value or state change (or one JSON object per line
@@ -24,21 +25,21 @@ export function deviceWatchCommand(device: Command): void {
       process.once('SIGINT', () => controller.abort());
       for await (const { event, data } of sse(`${client.baseUrl}${path}`, accessToken, controller.signal)) {
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
+          printJson({ event, ...data }, undefined);
           continue;
         }
         const at = new Date().toISOString().slice(11, 19);
         const id = (data.deviceId ?? (data.device as { id?: string } | undefined)?.id ?? '') as string;
         if (event === 'snapshot') {
-          process.stdout.write(`${at} watching ${(data.devices as unknown[]).length} device(s)\n`);
+          say(safe`${at} watching ${(data.devices as unknown[]).length} device(s)`);
         } else if (event === 'value') {
-          process.stdout.write(`${at} ${id} ${String(data.name)} = ${JSON.stringify(data.value)}\n`);
+          say(safe`${at} ${id} ${String(data.name)} = ${JSON.stringify(data.value)}`);
         } else if (event === 'event') {
-          process.stdout.write(`${at} ${id} event ${String(data.code)} ${String(data.description ?? '')}\n`);
+          say(safe`${at} ${id} event ${String(data.code)} ${String(data.description ?? '')}`);
         } else if (event === 'end') {
           throw new TetherError('AUTH_REQUIRED', 'The gateway ended the stream: log in again.');
         } else {
-          process.stdout.write(`${at} ${id} ${event}\n`);
+          say(safe`${at} ${id} ${event}`);
         }
       }
     });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function deviceWriteCommand(device: Command): void {
   device
@@ -22,8 +22,8 @@ export function deviceWriteCommand(device: Command): void {
           { value },
         );
         if (opts.json) return printJson(result);
-        process.stdout.write(
-          `${datastream} = ${JSON.stringify(result.value)}${result.online ? '' : ' (device offline: it gets the value with get/ds)'}\n`,
+        say(
+          safe`${datastream} = ${JSON.stringify(result.value)}${result.online ? '' : ' (device offline: it gets the value with get/ds)'}`,
         );
       },
     );

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { GatewayClient } from '../../shared/gateway-client.js';
 import { gatewayUrl, writeSession } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 import { promptHidden } from '../cli/prompt.js';
 
 export function loginCommand(program: Command): void {
@@ -26,6 +26,6 @@ export function loginCommand(program: Command): void {
       if (!tokens) throw new Error('login returned no session');
       await writeSession({ ...tokens, gatewayUrl: baseUrl, email: user.email });
       if (opts.json) printJson({ user, gatewayUrl: baseUrl });
-      else process.stdout.write(`Logged in to ${baseUrl} as ${user.email}.\n`);
+      else say(safe`Logged in to ${baseUrl} as ${user.email}.`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function orgCreateCommand(org: Command): void {
   org
@@ -26,7 +26,7 @@ export function orgCreateCommand(org: Command): void {
           ...(opts.partner ? { kind: 'partner' } : {}),
         });
         if (opts.json) printJson(created);
-        else process.stdout.write(`Created organization ${created.id} (${created.name}).\n`);
+        else say(safe`Created organization ${created.id} (${created.name}).`);
       },
     );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function orgDeleteCommand(org: Command): void {
   org
@@ -18,8 +18,8 @@ export function orgDeleteCommand(org: Command): void {
       );
       if (opts.json) return printJson(result);
       const d = result.deleted;
-      process.stdout.write(
-        `Deleted ${orgId} (with ${d.orgs} sub-orgs, ${d.users} users, ${d.devices} devices, ${d.templates} templates).\n`,
+      say(
+        safe`Deleted ${orgId} (with ${d.orgs} sub-orgs, ${d.users} users, ${d.devices} devices, ${d.templates} templates).`,
       );
     });
 }

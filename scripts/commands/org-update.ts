@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function orgUpdateCommand(org: Command): void {
   org
@@ -33,8 +33,7 @@ export function orgUpdateCommand(org: Command): void {
           body,
         );
         if (opts.json) printJson(updated);
-        else
-          process.stdout.write(`Updated ${updated.id} (${updated.name}, plan ${updated.effectivePlan}).\n`);
+        else say(safe`Updated ${updated.id} (${updated.name}, plan ${updated.effectivePlan}).`);
       },
     );
 }

@@ -9,7 +9,7 @@ import { createBleTransport } from '../../provisioning/transport/ble-transport.j
 import { SoftApHttpTransport } from '../../provisioning/transport/softap-http.js';
 import type { DiscoveredDevice, ProvisioningTransport } from '../../provisioning/transport/transport.js';
 import { isTetherError } from '../../shared/errors.js';
-import { printJson, printTable } from '../cli/output.js';
+import { note, printJson, printTable, safe } from '../cli/output.js';
 
 interface ScanOptions {
   timeout: string;
@@ -94,7 +94,7 @@ export function provisionScanCommand(provision: Command): void {
         }
       }
       if (opts.json) return printJson({ devices: found, warnings });
-      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+      for (const warning of warnings) note(safe`warning: ${warning}`);
       printTable(
         found.map((d) => ({
           name: d.name,

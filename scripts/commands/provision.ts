@@ -12,7 +12,7 @@ import type { ProvisioningTransport } from '../../provisioning/transport/transpo
 import { NodeWifiJoiner, type WifiJoiner } from '../../provisioning/transport/wifi-joiner.js';
 import { isTetherError, TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson, StepReporter } from '../cli/output.js';
+import { note, printJson, StepReporter, safe, say } from '../cli/output.js';
 import { prompt, promptHidden } from '../cli/prompt.js';
 
 interface ProvisionOptions {
@@ -139,13 +139,10 @@ export function provisionCommand(program: Command): Command {
             cloudTimeoutMs: Number(opts.timeout) * 1000,
             ...(opts.name ? { deviceName: opts.name } : {}),
             onStep,
-            onWarning: (warning) => process.stderr.write(`warning: ${warning}\n`),
+            onWarning: (warning) => note(safe`warning: ${warning}`),
           });
           if (opts.json) printJson(result);
-          else
-            process.stdout.write(
-              `\nDevice ${result.deviceId} is active and yours (plaintext Edgent provisioning).\n`,
-            );
+          else say(safe`\nDevice ${result.deviceId} is active and yours (plaintext Edgent provisioning).`);
           return;
         }
         const result = await activateDevice(transport, gateway, {
@@ -169,15 +166,15 @@ export function provisionCommand(program: Command): Command {
         });
         if (opts.json) printJson(result);
         else
-          process.stdout.write(
-            `\nDevice ${result.deviceId} is active and yours (hardware ${result.hardwareId}, security ${result.security}, ${result.durationMs} ms).\n`,
+          say(
+            safe`\nDevice ${result.deviceId} is active and yours (hardware ${result.hardwareId}, security ${result.security}, ${result.durationMs} ms).`,
           );
       } catch (error) {
         steps.fail(isTetherError(error) ? error.code : undefined);
         if (isTetherError(error) && !opts.json) {
           const step = error.details?.step as keyof typeof STEP_LABELS | undefined;
-          if (step) process.stderr.write(`Failed at: ${STEP_LABELS[step] ?? step}\n`);
-          if (error.details?.hint) process.stderr.write(`What to do: ${String(error.details.hint)}\n`);
+          if (step) note(safe`Failed at: ${STEP_LABELS[step] ?? step}`);
+          if (error.details?.hint) note(safe`What to do: ${String(error.details.hint)}`);
         }
         throw error;
       } finally {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function roleCreateCommand(role: Command): void {
   role
@@ -20,7 +20,7 @@ export function roleCreateCommand(role: Command): void {
           { name: opts.name, permissions: opts.permission },
         );
         if (opts.json) return printJson(created);
-        process.stdout.write(`Created role ${created.key} (${created.name}).\n`);
+        say(safe`Created role ${created.key} (${created.name}).`);
       },
     );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function roleDeleteCommand(role: Command): void {
   role
@@ -20,7 +20,7 @@ export function roleDeleteCommand(role: Command): void {
           `/api/orgs/${encodeURIComponent(opts.org)}/roles/${encodeURIComponent(roleId)}${query}`,
         );
         if (opts.json) return printJson(result);
-        process.stdout.write(`Deleted role ${roleId}; ${result.movedUsers} user(s) moved.\n`);
+        say(safe`Deleted role ${roleId}; ${result.movedUsers} user(s) moved.`);
       },
     );
 }

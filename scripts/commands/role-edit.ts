@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function roleEditCommand(role: Command): void {
   role
@@ -40,9 +40,7 @@ export function roleEditCommand(role: Command): void {
           },
         );
         if (opts.json) return printJson(updated);
-        process.stdout.write(
-          `Role ${updated.name}: ${updated.permissions.join(', ') || '(no permissions)'}.\n`,
-        );
+        say(safe`Role ${updated.name}: ${updated.permissions.join(', ') || '(no permissions)'}.`);
       },
     );
 }

@@ -13,6 +13,7 @@ import type { DatastreamSpec } from '../../firmware-sim/telemetry.js';
 import { SystemClock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
+import { printJson, safe, say, terminalSafe } from '../cli/output.js';
 import { parseDatastreamSpec } from './template-create.js';
 
 export const DEFAULT_SIM_AP = 'TetherLab:tether-lab-pass';
@@ -131,10 +132,11 @@ export function simDeviceCommand(sim: Command): void {
         accessPoints: accessPoints.map((ap) => ap.ssid),
         wifi: accessPoints.map(({ ssid, passphrase }) => ({ ssid, passphrase })),
       };
-      process.stdout.write(opts.json ? `${JSON.stringify(details)}\n` : simDeviceBanner(details));
+      if (opts.json) printJson(details, undefined);
+      else process.stdout.write(simDeviceBanner(details));
       if (!opts.json) {
-        process.stdout.write(
-          `Reset button: kill -USR1 ${process.pid} (short press: nothing), kill -USR2 ${process.pid} (held ${device.timings.resetHoldMs / 1000} s: wipe).\n`,
+        say(
+          safe`Reset button: kill -USR1 ${process.pid} (short press: nothing), kill -USR2 ${process.pid} (held ${device.timings.resetHoldMs / 1000} s: wipe).`,
         );
       }
       // The reset button, from another terminal: a short press does nothing; a long hold wipes.
@@ -211,5 +213,6 @@ export function simDeviceBanner(d: SimDeviceDetails): string {
     );
   }
   lines.push('');
-  return lines.join('\n');
+  // Names, SSIDs and the QR payload come from outside: no escape sequence reaches the terminal.
+  return lines.map(terminalSafe).join('\n');
 }

@@ -17,7 +17,7 @@ import type { DatastreamSpec } from '../../firmware-sim/telemetry.js';
 import { TetherError } from '../../shared/errors.js';
 import { GatewayClient } from '../../shared/gateway-client.js';
 import { gatewayUrl, readSession, sessionClient } from '../cli/cli-context.js';
-import { printJson, printTable } from '../cli/output.js';
+import { note, printJson, printTable, safe } from '../cli/output.js';
 import { parseDatastreamSpec } from './template-create.js';
 
 interface SimFleetOptions {
@@ -134,8 +134,8 @@ export function simFleetCommand(sim: Command): void {
             await gateway.login(account.email, account.password);
             users.push({ email: account.email, gateway });
           }
-          process.stderr.write(
-            `Invited and logged in ${accounts.length} users: ${accounts.map((a) => a.email).join(', ')}\n`,
+          note(
+            safe`Invited and logged in ${accounts.length} users: ${accounts.map((a) => a.email).join(', ')}`,
           );
         }
       }

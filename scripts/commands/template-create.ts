@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 const DATASTREAM_TYPES = new Set(['int', 'double', 'string', 'enum', 'location']);
 
@@ -54,7 +54,7 @@ export function templateCreateCommand(template: Command): void {
           minSecurity: Number(opts.minSecurity),
         });
         if (opts.json) printJson(template);
-        else process.stdout.write(`Created template ${template.id} (${template.name}).\n`);
+        else say(safe`Created template ${template.id} (${template.name}).`);
       },
     );
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 import { parseDatastreamSpec } from './template-create.js';
 
 export function templateEditCommand(template: Command): void {
@@ -40,7 +40,7 @@ export function templateEditCommand(template: Command): void {
           patch,
         );
         if (opts.json) printJson(t);
-        else process.stdout.write(`Updated template ${t.id} (${t.name}).\n`);
+        else say(safe`Updated template ${t.id} (${t.name}).`);
       },
     );
 }

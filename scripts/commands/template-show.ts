@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson, printTable } from '../cli/output.js';
+import { printJson, printTable, safe, say } from '../cli/output.js';
 
 export function templateShowCommand(template: Command): void {
   template
@@ -18,9 +18,7 @@ export function templateShowCommand(template: Command): void {
         datastreams: Array<Record<string, unknown>>;
       }>('GET', `/api/templates/${encodeURIComponent(templateId)}`);
       if (opts.json) return printJson(t);
-      process.stdout.write(
-        `${t.id}  ${t.name}  hotspot prefix ${t.hotspotPrefix}  min security ${t.minSecurity}\n\n`,
-      );
+      say(safe`${t.id}  ${t.name}  hotspot prefix ${t.hotspotPrefix}  min security ${t.minSecurity}\n`);
       printTable(t.datastreams, ['pin', 'name', 'type', 'min', 'max', 'values', 'defaultValue']);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { GatewayClient } from '../../shared/gateway-client.js';
 import { gatewayUrl } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 import { promptHidden } from '../cli/prompt.js';
 
 export function userAcceptCommand(user: Command): void {
@@ -22,6 +22,6 @@ export function userAcceptCommand(user: Command): void {
         { auth: false },
       );
       if (opts.json) return printJson(created);
-      process.stdout.write(`Welcome, ${created.email}. Next: tether login --email ${created.email}\n`);
+      say(safe`Welcome, ${created.email}. Next: tether login --email ${created.email}`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function userDeleteCommand(user: Command): void {
   user
@@ -16,10 +16,9 @@ export function userDeleteCommand(user: Command): void {
         `/api/users/${encodeURIComponent(userId)}`,
       );
       if (opts.json) return printJson(result);
-      process.stdout.write(
-        `Deleted ${userId}; ${result.unownedDevices} device(s) now have no owner.` +
-          (result.orgNowEmpty ? ' Their organization has no members left (it was kept).' : '') +
-          '\n',
+      say(
+        safe`Deleted ${userId}; ${result.unownedDevices} device(s) now have no owner.` +
+          (result.orgNowEmpty ? ' Their organization has no members left (it was kept).' : ''),
       );
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function userInviteCommand(user: Command): void {
   user
@@ -33,8 +33,8 @@ export function userInviteCommand(user: Command): void {
           },
         );
         if (opts.json) return printJson(invitation);
-        process.stdout.write(
-          `Invited ${invitation.email} (invitation ${invitation.id}, valid until ${new Date(invitation.expiresAt).toISOString()}).\n`,
+        say(
+          safe`Invited ${invitation.email} (invitation ${invitation.id}, valid until ${new Date(invitation.expiresAt).toISOString()}).`,
         );
       },
     );

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { printJson, safe, say } from '../cli/output.js';
 
 export function userMoveCommand(user: Command): void {
   user
@@ -19,6 +19,6 @@ export function userMoveCommand(user: Command): void {
         { orgId: opts.org, roleId: opts.role },
       );
       if (opts.json) return printJson(moved);
-      process.stdout.write(`Moved ${moved.email} to ${moved.orgId} as ${moved.roleId}.\n`);
+      say(safe`Moved ${moved.email} to ${moved.orgId} as ${moved.roleId}.`);
     });
 }

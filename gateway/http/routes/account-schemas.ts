@@ -7,13 +7,7 @@ export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0
 export const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$' });
 export const Password = Type.String({ minLength: 1, maxLength: 256 });
 export const LinkToken = Type.String({ minLength: 16, maxLength: 256, pattern: '^[A-Za-z0-9_-]+$' });
-/** Printable text without control characters. */
-export const Name = Type.String({
-  minLength: 1,
-  maxLength: 120,
-  // \S alone would accept a NUL: one visible character, and no control characters anywhere.
-  pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',
-});
+export { Name } from './text-schemas.js';
 export const Plan = Type.Union([Type.Literal('free'), Type.Literal('pro'), Type.Literal('enterprise')]);
 export const UserTypeSchema = Type.Union([
   Type.Literal('developer'),

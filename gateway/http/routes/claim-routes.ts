@@ -2,6 +2,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
+import { Name } from './text-schemas.js';
 
 export const claimRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
   app,
@@ -16,7 +17,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices 
         body: Type.Object(
           {
             claimCode: Type.String({ minLength: 1, maxLength: 64 }),
-            name: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+            name: Type.Optional(Name),
           },
           { additionalProperties: false },
         ),

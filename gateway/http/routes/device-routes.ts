@@ -6,9 +6,9 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
+import { Name } from './text-schemas.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const NAME = Type.String({ minLength: 1, maxLength: 120 });
 const BoolText = Type.Union([Type.Literal('true'), Type.Literal('false')]);
 
 export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
@@ -63,7 +63,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
 
   app.patch(
     '/devices/:id',
-    { schema: { params: Params, body: Type.Object({ name: NAME }, { additionalProperties: false }) } },
+    { schema: { params: Params, body: Type.Object({ name: Name }, { additionalProperties: false }) } },
     async (request) =>
       devices.toPublic(
         await lifecycle.rename(actorOf(request), request.params.id, request.body.name, { ip: request.ip }),

@@ -8,6 +8,7 @@ import { toTetherError } from '../../../shared/errors.js';
 import type { SessionOutcome } from '../../devices/provisioning-service.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
+import { Name } from './text-schemas.js';
 
 const Params = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 64 }) });
 const HEARTBEAT_MS = 15_000;
@@ -25,7 +26,7 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySe
         body: Type.Object(
           {
             templateId: Type.String({ pattern: '^TMPL[A-Za-z0-9]{1,32}$' }),
-            name: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+            name: Type.Optional(Name),
           },
           { additionalProperties: false },
         ),

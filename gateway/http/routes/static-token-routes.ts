@@ -6,6 +6,7 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { claimedPoolRow, MAX_MINT_PER_REQUEST } from '../../devices/static-token-service.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
+import { PrintableName } from './text-schemas.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -24,7 +25,7 @@ export const staticTokenRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySer
           {
             templateId: Type.String({ pattern: '^TMPL[A-Za-z0-9]{1,32}$' }),
             count: Type.Integer({ minimum: 1, maximum: MAX_MINT_PER_REQUEST }),
-            namePrefix: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            namePrefix: Type.Optional(PrintableName(100)),
             orgId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
           },
           { additionalProperties: false },

@@ -2,6 +2,7 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { VIRTUAL_PIN_PATTERN } from '../../devices/virtual-pins.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
+import { Name, PrintableName } from './text-schemas.js';
 
 const Datastream = Type.Object(
   {
@@ -15,7 +16,7 @@ const Datastream = Type.Object(
     ]),
     min: Type.Optional(Type.Number()),
     max: Type.Optional(Type.Number()),
-    values: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 })),
+    values: Type.Optional(Type.Array(PrintableName(64), { maxItems: 64 })),
     defaultValue: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Number()])),
     pin: Type.Optional(Type.String({ pattern: VIRTUAL_PIN_PATTERN })),
   },
@@ -24,7 +25,7 @@ const Datastream = Type.Object(
 
 export const TemplateBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 120 }),
+    name: Name,
     datastreams: Type.Optional(Type.Array(Datastream, { maxItems: 255 })),
     hotspotPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_\\-]{1,24}$' })),
     minSecurity: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)])),
