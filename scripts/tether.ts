@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { runFleetWorker } from '../firmware-sim/fleet-worker.js';
 import { TETHER_VERSION } from '../shared/version.js';
-import { reportError } from './cli/output.js';
+import { quietOnClosedPipes, reportError } from './cli/output.js';
 import { backupCommand } from './commands/backup.js';
 import { deviceClaimCommand } from './commands/device-claim.js';
 import { deviceDeleteCommand } from './commands/device-delete.js';
@@ -116,6 +116,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipes();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
