@@ -195,6 +195,7 @@ export class Gateway {
       mailer,
       links,
       logger: moduleLogger(logger, 'accounts'),
+      limiters,
       // A device whose org is deleted is told to wipe itself, as a deleted device is.
       disconnectDevice: (deviceId, reason) =>
         void broker.disconnect(deviceId, reason, {

@@ -174,6 +174,18 @@ export const ConfigSchema = Type.Object(
         }),
         invitationTtlDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
         invitationsPerOrgPerDay: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+        mailRequestsPerIpPerHour: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 10,
+          description: 'Sign-ups and forgotten-password requests one IP address may make per hour.',
+        }),
+        registrationMailsPerAddressPerDay: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 3,
+          description: 'Sign-up verification mails one address may receive per day.',
+        }),
         verificationTtlHours: Type.Integer({ minimum: 1, maximum: 720, default: 24 }),
         passwordResetTtlMinutes: Type.Integer({ minimum: 5, maximum: 10_080, default: 60 }),
       },

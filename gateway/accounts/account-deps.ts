@@ -1,6 +1,7 @@
 /** What the account services share; app.ts builds one of these per gateway. */
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
+import type { FailureLimiterFactory } from '../../shared/failure-limiter.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Auditor } from '../audit.js';
 import type { EventBus } from '../events.js';
@@ -29,6 +30,8 @@ export interface AccountDeps {
   mailer: Mailer;
   links: LinkBuilder;
   logger: Logger;
+  /** The mail-request limits per IP (memory, or shared by a cluster). */
+  limiters: FailureLimiterFactory;
   /** Drops a device's live connection when an org is deleted with everything in it. */
   disconnectDevice?: (deviceId: string, reason: string) => void;
 }

@@ -11,6 +11,7 @@ import type { Invitation, Org, User, UserType } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import { type AuthenticatedActor, normalizeEmail, type PublicUser, publicUser } from './auth-service.js';
+import type { MailRequests } from './mail-requests.js';
 import { checkPasswordStrength } from './passwords.js';
 import { seedRoles } from './role-service.js';
 import { attachPendingShares } from './share-service.js';
@@ -21,7 +22,10 @@ const toPublic = ({ tokenHash: _t, ...rest }: Invitation): PublicInvitation => r
 const DAY_MS = 86_400_000;
 
 export class InvitationService {
-  constructor(private readonly deps: AccountDeps) {}
+  constructor(
+    private readonly deps: AccountDeps,
+    private readonly mailRequests: MailRequests,
+  ) {}
 
   async invite(
     actor: AuthenticatedActor,
@@ -195,7 +199,8 @@ export class InvitationService {
 
   /**
    * Self-registration, step 1: mail a verification link. Answers the same whether or not the
-   * email has an account, so it cannot be used to find out who has one.
+   * email has an account, so it cannot be used to find out who has one. Limited per IP (429) and
+   * per address (quietly: no more mail), never per maker.
    */
   async register(input: { orgId: string; email: string }, ip: string | null): Promise<void> {
     const { store, clock, config, plans, mailer, links, auditor } = this.deps;
@@ -203,18 +208,12 @@ export class InvitationService {
     if (!root || root.parentId !== null) throw notFound('Organization', input.orgId);
     await plans.assertFeature(root.id, 'selfRegistration');
     const email = normalizeEmail(input.email);
+    await this.mailRequests.admit(ip);
+    await this.mailRequests.sweep();
     const now = clock.now();
-    const today = await store.linkTokens.count({
-      orgId: root.id,
-      purpose: 'verify-email',
-      createdAt: { gt: now - DAY_MS },
-    });
-    if (today >= config.accounts.invitationsPerOrgPerDay) {
-      throw new TetherError('RATE_LIMITED', 'Too many sign-ups today. Try again tomorrow.', {
-        details: { retryAfterSeconds: 3600 },
-      });
-    }
     if (await store.users.byEmail(email)) return;
+    const perDay = config.accounts.registrationMailsPerAddressPerDay;
+    if (!(await this.mailRequests.mayMail(email, 'verify-email', perDay, DAY_MS))) return;
     const token = newSecret();
     const hours = config.accounts.verificationTtlHours;
     await store.linkTokens.insert({

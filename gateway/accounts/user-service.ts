@@ -16,6 +16,7 @@ import {
   publicUser,
   type SessionTokens,
 } from './auth-service.js';
+import type { MailRequests } from './mail-requests.js';
 import { checkPasswordStrength } from './passwords.js';
 import { permissionsFor } from './role-service.js';
 
@@ -23,7 +24,10 @@ import { permissionsFor } from './role-service.js';
 const RESETS_PER_HOUR = 3;
 
 export class UserService {
-  constructor(private readonly deps: AccountDeps) {}
+  constructor(
+    private readonly deps: AccountDeps,
+    private readonly mailRequests: MailRequests,
+  ) {}
 
   async list(actor: AuthenticatedActor, orgId?: string): Promise<PublicUser[]> {
     requirePermission(actor, 'users.view');
@@ -180,7 +184,9 @@ export class UserService {
 
   /** Always answers the same, whether or not the address has an account (no enumeration). */
   async forgotPassword(email: string, ip: string | null): Promise<void> {
-    const { store, clock, auditor } = this.deps;
+    const { store, auditor } = this.deps;
+    await this.mailRequests.admit(ip);
+    await this.mailRequests.sweep();
     let normalized: string;
     try {
       normalized = normalizeEmail(email);
@@ -189,13 +195,7 @@ export class UserService {
     }
     const user = await store.users.byEmail(normalized);
     if (user?.status !== 'active') return;
-    const hourAgo = clock.now() - 3_600_000;
-    const recent = await store.linkTokens.count({
-      email: normalized,
-      purpose: 'reset-password',
-      createdAt: { gt: hourAgo },
-    });
-    if (recent >= RESETS_PER_HOUR) return;
+    if (!(await this.mailRequests.mayMail(normalized, 'reset-password', RESETS_PER_HOUR, 3_600_000))) return;
     await auditor.record({
       actor: user.id,
       action: 'user.password-reset-requested',
