@@ -31,7 +31,8 @@ describe('tether org / user / role', () => {
   });
 
   it('walks an admin through orgs, invitations, roles, moves, resets and deletes', {
-    timeout: 90_000,
+    // About 25 CLI processes, each ~1 s of CPU to start: minutes on a busy 2-core machine.
+    timeout: 240_000,
   }, async () => {
     const org = await json<{ id: string }>('org', 'create', '-n', 'Field team');
     const orgs = await json<Array<{ id: string; name: string }>>('org', 'list');

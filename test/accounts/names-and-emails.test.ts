@@ -85,7 +85,9 @@ describe('names and emails', () => {
     expect(login.status).toBe(200);
   });
 
-  it('escapes what a device sends before it reaches a terminal, in tables and in --json', async () => {
+  it('escapes what a device sends before it reaches a terminal, in tables and in --json', {
+    timeout: 90_000,
+  }, async () => {
     const device = await activeDevice(gw, admin, templateId);
     const dev = await connectDevice(gw.brokerUrl, device.token);
     const evil = '\u001b]0;pwned\u0007\u001b[2J\u009b31mX\u202eevil';

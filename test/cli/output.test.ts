@@ -48,7 +48,7 @@ describe('a closed pipe', () => {
     await gw.stop();
   });
 
-  it('ends a command quietly, without an EPIPE stack trace', async () => {
+  it('ends a command quietly, without an EPIPE stack trace', { timeout: 90_000 }, async () => {
     for (const args of [['--help'], ['org', 'list'], ['user', 'list', '--json']]) {
       const { code, stderr } = await withClosedStdout(args, env);
       expect(stderr, args.join(' ')).toBe('');
