@@ -46,10 +46,11 @@ export function note(text: string): void {
 }
 
 /**
- * JSON for scripts. JSON.stringify escapes C0 controls already; DEL, C1 controls and bidi marks
- * are escaped too, so `--json` output is as safe in a terminal and parses to the same data.
+ * JSON for scripts (indent 0: one line). JSON.stringify escapes C0 controls already; DEL, C1
+ * controls and bidi marks are escaped too, so `--json` output is as safe in a terminal and parses
+ * to the same data.
  */
-export function printJson(value: unknown, indent: number | undefined = 2): void {
+export function printJson(value: unknown, indent = 2): void {
   process.stdout.write(`${JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, escapeChar)}\n`);
 }
 
@@ -126,7 +127,7 @@ export function quietOnClosedPipes(): void {
 export function reportError(error: unknown, options: OutputOptions = {}): number {
   const tether: TetherError = toTetherError(error);
   if (options.json) {
-    printJson({ error: tether.toJSON() }, undefined);
+    printJson({ error: tether.toJSON() }, 0);
   } else {
     // A message may quote what someone typed or a device sent; its own line breaks stay.
     const message = tether.message.split('\n').map(terminalSafe).join('\n');

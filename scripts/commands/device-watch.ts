@@ -25,7 +25,7 @@ export function deviceWatchCommand(device: Command): void {
       process.once('SIGINT', () => controller.abort());
       for await (const { event, data } of sse(`${client.baseUrl}${path}`, accessToken, controller.signal)) {
         if (opts.json) {
-          printJson({ event, ...data }, undefined);
+          printJson({ event, ...data }, 0);
           continue;
         }
         const at = new Date().toISOString().slice(11, 19);

@@ -132,7 +132,7 @@ export function simDeviceCommand(sim: Command): void {
         accessPoints: accessPoints.map((ap) => ap.ssid),
         wifi: accessPoints.map(({ ssid, passphrase }) => ({ ssid, passphrase })),
       };
-      if (opts.json) printJson(details, undefined);
+      if (opts.json) printJson(details, 0);
       else process.stdout.write(simDeviceBanner(details));
       if (!opts.json) {
         say(
