@@ -23,7 +23,7 @@ describe('tether org / user / role', () => {
     home = await mkdtemp(join(tmpdir(), 'tether-cli-'));
     const login = await cli('login', '-e', ADMIN.email, '-p', ADMIN.password);
     expect(login.code, login.stderr).toBe(0);
-  });
+  }, 90_000);
 
   afterAll(async () => {
     await gw.stop();
@@ -120,7 +120,7 @@ describe('tether org / user / role', () => {
     expect(plan.effectivePlan).toBe('pro');
   });
 
-  it('a refused command exits with the code of its error', async () => {
+  it('a refused command exits with the code of its error', { timeout: 90_000 }, async () => {
     const res = await cli('user', 'invite', ADMIN.email);
     expect(res.code).toBe(5);
     expect(res.stderr).toContain('already in use');

@@ -43,7 +43,7 @@ describe('a closed pipe', () => {
     gw = await startTestGateway();
     env = { TETHER_HOME: `${gw.dataDir}/cli-home`, TETHER_GATEWAY_URL: gw.baseUrl };
     expect((await runCli(['login', '-e', ADMIN.email, '-p', ADMIN.password], env)).code).toBe(0);
-  });
+  }, 90_000);
   afterAll(async () => {
     await gw.stop();
   });
