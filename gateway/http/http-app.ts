@@ -5,6 +5,7 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
@@ -81,8 +82,12 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir, tls
   const app = Fastify({
     // HTTPS when a certificate is configured: the same routes, and the broker's WebSocket upgrade
     // on this server then answers wss. An https.Server emits the same request and upgrade events.
-    serverFactory: (handler) =>
-      tls ? (createHttpsServer(tls, handler) as unknown as HttpServer) : createHttpServer(handler),
+    serverFactory: (handler) => {
+      if (!tls) return createHttpServer(handler);
+      const server = createHttpsServer(tls, handler);
+      server.on('tlsClientError', answerPlainHttpOnTls);
+      return server as unknown as HttpServer;
+    },
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: bodyLimitBytes,
@@ -193,6 +198,31 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new TetherError('REQUEST_TIMEOUT', 'The request did not arrive in time.')
         : new TetherError('VALIDATION_FAILED', 'This is not a valid HTTP request.');
+  writeRawError(socket, tether);
+}
+
+/**
+ * Plain HTTP (or ws://) sent to the HTTPS port: OpenSSL sees an HTTP request instead of a
+ * handshake. Without this the client gets an empty reply ("curl: (52)"); with it, an answer in
+ * the error envelope that says to use https. The TLS socket is already gone, its TCP socket
+ * (`_parent`, not in Node's typings) is still open; if a later Node hides it, the connection
+ * just closes as before.
+ */
+function answerPlainHttpOnTls(error: NodeJS.ErrnoException, tlsSocket: Duplex): void {
+  if (error.code !== 'ERR_SSL_HTTP_REQUEST') return;
+  const raw = (tlsSocket as Duplex & { _parent?: unknown })._parent;
+  if (!(raw instanceof Socket)) return;
+  writeRawError(
+    raw,
+    new TetherError(
+      'VALIDATION_FAILED',
+      'This port speaks HTTPS: use https:// (and wss:// for MQTT over WebSocket).',
+    ),
+  );
+}
+
+/** An error in the envelope, written on a socket no HTTP parser owns any more, which then closes. */
+function writeRawError(socket: Duplex, tether: TetherError): void {
   const body = JSON.stringify({ error: tether.toJSON() });
   if (socket.writable) {
     socket.write(

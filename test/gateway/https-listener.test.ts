@@ -7,6 +7,7 @@
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 import { connectDevice } from '../devices/device-fixtures.js';
 import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { runCli, startCli, stopCli } from '../support/run-cli.js';
@@ -74,8 +75,13 @@ describe.skipIf(!HAS_OPENSSL)('HTTPS and WSS on the HTTP listener', () => {
     expect(me.body).toMatchObject({ user: { email: ADMIN.email } });
     // Not trusted: the handshake fails before any byte of HTTP.
     await expect(httpsJson(`${https}/healthz`)).rejects.toThrow(/self[- ]signed|certificate/i);
-    // Plain HTTP on the TLS port gets no HTTP answer (tokens never travel in the clear there).
-    await expect(fetch(`${https.replace('https:', 'http:')}/healthz`)).rejects.toThrow();
+    // Plain HTTP on the TLS port is never served (tokens never travel in the clear there); it is
+    // told to use https instead of getting an empty reply.
+    const plain = await fetch(`${https.replace('https:', 'http:')}/api/me`);
+    expect(plain.status).toBe(400);
+    expect(await plain.json()).toEqual({
+      error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('use https://') },
+    });
   });
 
   it('serves MQTT over WebSocket as wss at /mqtt, next to the API', async () => {
@@ -111,7 +117,9 @@ describe.skipIf(!HAS_OPENSSL)('HTTPS and WSS on the HTTP listener', () => {
     await dev.client.endAsync();
     // A device that does not trust the certificate never reaches MQTT; plain ws is not served.
     await expect(connectDevice(wss, minted!.token)).rejects.toThrow(/self[- ]signed|certificate/i);
-    await expect(connectDevice(wss.replace(/^wss/, 'ws'), minted!.token)).rejects.toThrow();
+    const plainWs = new WebSocket(wss.replace(/^wss/, 'ws'), 'mqtt');
+    const refused = await new Promise<Error>((resolve) => plainWs.once('error', resolve));
+    expect(refused.message).toMatch(/Unexpected server response: 400/);
     // Left connected on purpose: stopping the gateway must close wss clients too (afterAll).
     await connectDevice(wss, minted!.token, { ca: cert.cert });
     // Blynk's HTTPS device API answers on the same port.
