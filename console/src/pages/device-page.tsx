@@ -34,6 +34,7 @@ import {
   Table,
 } from '../ui/components.js';
 import { useAction, useLoad } from '../ui/hooks.js';
+import { usePeople } from '../ui/people.js';
 import { applyDeviceEvent, OnlineBadge, statusTone } from './devices-page.js';
 
 /**
@@ -307,6 +308,7 @@ function DatastreamRow(props: {
 
 function Details(props: { device: Device; template: Template | undefined }) {
   const d = props.device;
+  const who = usePeople();
   return (
     <section aria-labelledby="details-title" class="card">
       <h2 id="details-title">Details</h2>
@@ -324,7 +326,7 @@ function Details(props: { device: Device; template: Template | undefined }) {
         <dt>Activated</dt>
         <dd>{formatTime(d.activatedAt)}</dd>
         <dt>Owner</dt>
-        <dd>{d.ownerId === me.value?.user.id ? 'you' : (d.ownerId ?? 'nobody')}</dd>
+        <dd data-owner={d.ownerId ?? ''}>{who(d.ownerId)}</dd>
       </dl>
     </section>
   );
@@ -544,16 +546,7 @@ function Lifecycle(props: { device: Device; rights: ReturnType<typeof access> })
 }
 
 export function AuditTable(props: { events: AuditEvent[]; label: string }) {
-  // People by email where the reader may list people; otherwise by id.
-  const users = useLoad(
-    (signal) =>
-      can('users.view')
-        ? api.get<{ users: PublicUser[] }>('/api/users', signal)
-        : Promise.resolve({ users: [] as PublicUser[] }),
-    [],
-  );
-  const emails = new Map((users.data?.users ?? []).map((u) => [u.id, u.email]));
-  const who = (id: string) => (id === me.value?.user.id ? 'you' : (emails.get(id) ?? id));
+  const who = usePeople();
   return (
     <Table label={props.label}>
       <thead>

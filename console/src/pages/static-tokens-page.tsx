@@ -21,6 +21,7 @@ import {
   Table,
 } from '../ui/components.js';
 import { useAction, useLoad } from '../ui/hooks.js';
+import { usePeople } from '../ui/people.js';
 import { PlanUsageNote } from '../ui/plan-usage.js';
 
 function download(name: string, type: string, body: string): void {
@@ -88,6 +89,7 @@ export function StaticTokensPage() {
     pool.reload();
   });
   const stamp = new Date().toISOString().slice(0, 10);
+  const who = usePeople();
   return (
     <Page title="Static tokens">
       <section class="card" aria-labelledby="mint-title">
@@ -184,7 +186,7 @@ export function StaticTokensPage() {
                   <td>
                     <Badge>{d.status}</Badge>
                   </td>
-                  <td>{d.ownerId ?? '—'}</td>
+                  <td>{d.ownerId ? who(d.ownerId) : '—'}</td>
                   <td class="button-row">
                     {d.ownerId ? (
                       <Button
