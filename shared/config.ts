@@ -56,6 +56,13 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '0.0.0.0', description: 'Address the HTTP API binds.' }),
         port: Port(8080, 'HTTP API port; 0 picks any free port.'),
         bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
+        requestsPerMinute: Type.Integer({
+          minimum: 0,
+          maximum: 10_000_000,
+          default: 6000,
+          description:
+            'API requests one IP address may make per minute (then a coded 429); 0 switches the limit off. Raise it for an integration that sends many commands from one address.',
+        }),
         publicUrl: Type.String({
           default: '',
           description: 'URL people reach the API at; derived when empty.',

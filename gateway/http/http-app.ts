@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type Server as HttpServer, STATUS_COD
 import { createServer as createHttpsServer } from 'node:https';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -141,6 +142,25 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir, tls
       if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
 
+  // A general limit per IP address on the API, beside the specific ones (logins, claims,
+  // sign-ups): in memory, O(1) per request, at most 5000 addresses tracked (an LRU). Pages,
+  // assets and health checks are not counted.
+  const { requestsPerMinute } = services.config.http;
+  if (requestsPerMinute > 0) {
+    app.register(rateLimit, {
+      max: requestsPerMinute,
+      timeWindow: 60_000,
+      allowList: (request) => !request.url.startsWith('/api/'),
+      errorResponseBuilder: (_request, context) => {
+        const retryAfterSeconds = Math.max(1, Math.ceil(context.ttl / 1000));
+        return new TetherError(
+          'RATE_LIMITED',
+          `Too many requests from your address: at most ${context.max} a minute. Try again in ${retryAfterSeconds} s.`,
+          { details: { retryAfterSeconds, limit: context.max } },
+        );
+      },
+    });
+  }
   app.register(healthRoutes, { services });
   app.register(metricsRoutes, { services });
   app.register(authRoutes, { services, prefix: '/api' });

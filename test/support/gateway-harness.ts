@@ -41,7 +41,9 @@ export async function startTestGateway(
     overrides: {
       ...overrides,
       dataDir,
-      http: { host: '127.0.0.1', port: 0, ...overrides.http },
+      // Tests send every request from one address, far faster than any person: no general limit
+      // unless a test asks for one (test/gateway/request-limit.test.ts).
+      http: { host: '127.0.0.1', port: 0, requestsPerMinute: 0, ...overrides.http },
       mqtt: { host: '127.0.0.1', port: 0, ...overrides.mqtt },
       admin: { email: ADMIN.email, password: ADMIN.password, ...overrides.admin },
     },
