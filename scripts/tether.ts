@@ -22,6 +22,7 @@ import { deviceTransferCommand } from './commands/device-transfer.js';
 import { deviceWatchCommand } from './commands/device-watch.js';
 import { deviceWriteCommand } from './commands/device-write.js';
 import { doctorCommand } from './commands/doctor.js';
+import { gatewayServiceCommand } from './commands/gateway-service.js';
 import { gatewayStartCommand } from './commands/gateway-start.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
@@ -60,7 +61,9 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride();
 
-  gatewayStartCommand(program.command('gateway').description('Run the gateway.'));
+  const gateway = program.command('gateway').description('Run the gateway, or install it as a service.');
+  gatewayStartCommand(gateway);
+  gatewayServiceCommand(gateway);
   backupCommand(program);
   restoreCommand(program);
   doctorCommand(program);
