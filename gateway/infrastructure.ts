@@ -16,6 +16,7 @@ import { EventBus } from './events.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { type Part, part } from './part.js';
 import { EmbeddedStore } from './store/embedded-store.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import type { Store } from './store/store.js';
 
 export interface InfrastructureOptions {
@@ -85,6 +86,7 @@ export function buildInfrastructure(options: InfrastructureOptions): Infrastruct
 }
 
 function buildStore({ config, clock, logger, dataDir, onStoreWrite }: InfrastructureOptions): Store {
+  if (config.store.backend === 'postgres') return new PostgresStore({ url: config.store.url });
   const log = moduleLogger(logger, 'store');
   return new EmbeddedStore({
     ...(dataDir ? { file: join(dataDir, 'tether.json') } : {}),

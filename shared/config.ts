@@ -231,6 +231,17 @@ export const ConfigSchema = Type.Object(
     ),
     store: Type.Object(
       {
+        backend: Type.Union([Type.Literal('embedded'), Type.Literal('postgres')], {
+          default: 'embedded',
+          description:
+            'embedded: one file in the data folder (one machine); postgres: the PostgreSQL database at store.url (needed for a cluster).',
+        }),
+        url: Type.String({
+          default: '',
+          pattern: '^(postgres(ql)?://.*)?$',
+          description: 'postgres://user:password@host:5432/database, with store.backend = postgres.',
+          ...secret,
+        }),
         telemetryFlushDelayMs: Type.Integer({
           minimum: 0,
           maximum: 600_000,
@@ -456,6 +467,10 @@ export function loadConfig(options: LoadConfigOptions = {}): TetherConfig {
     problems.push(
       'metrics.token: needs 16 characters or more when metrics.enabled is true (TETHER_METRICS_TOKEN)',
     );
+  }
+  const store = (withDefaults as { store?: { backend?: unknown; url?: unknown } }).store;
+  if (store?.backend === 'postgres' && !store.url) {
+    problems.push('store.url: needs a postgres:// URL when store.backend is postgres (TETHER_STORE_URL)');
   }
   if (problems.length > 0) {
     throw new TetherError('CONFIG_INVALID', `The configuration is invalid:\n  - ${problems.join('\n  - ')}`, {

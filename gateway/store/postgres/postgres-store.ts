@@ -1,0 +1,675 @@
+/**
+ * The store contract on PostgreSQL (store.backend = postgres, store.url): Kysely on node-postgres.
+ * The schema is versioned migrations (schema.ts) run at open. Queries, ordering and paging are SQL
+ * (sql-query.ts); the org subtree is one recursive query; a device's latest values are rows
+ * upserted key by key.
+ *
+ * Transactions. transaction(fn) is a database transaction that first takes one advisory lock, so
+ * transactions run one at a time across every gateway sharing the database, as they do in the
+ * embedded store: a check and the insert it guards (a plan limit, a claim code) cannot interleave
+ * with another transaction's. They are the rarer, deliberate changes (provisioning, claims, org
+ * deletion); single writes and telemetry do not take the lock.
+ *
+ * Durability: every write is committed (PostgreSQL's own WAL) before its promise resolves,
+ * telemetry included; there is no telemetry window to lose.
+ */
+import { Kysely, type Kysely as KyselyType, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { TetherError } from '../../../shared/errors.js';
+import type {
+  AuditLog,
+  DeviceRepository,
+  DumpPart,
+  FindOptions,
+  GrantRepository,
+  InvitationRepository,
+  LatestValue,
+  LinkTokenRepository,
+  OrgRepository,
+  Repository,
+  Store,
+  StoreHealth,
+  StoreTables,
+  Where,
+} from '../store.js';
+import { emptyImage } from '../store-image.js';
+import type { TableName } from '../tables.js';
+import type {
+  AuditEvent,
+  Device,
+  DeviceGrant,
+  Invitation,
+  LinkToken,
+  Meta,
+  Org,
+  RefreshToken,
+  Role,
+  Template,
+  User,
+} from '../types.js';
+import { COLUMNS, migrationProvider, uniqueIndexName } from './schema.js';
+import { afterSql, pageSql, whereSql } from './sql-query.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: tables are addressed by name; rows are checked by the contract
+type Db = KyselyType<any>;
+type Row = { id: string } & Record<string, unknown>;
+type Keyed = { id: string };
+
+/** Rows per statement of a bulk insert (PostgreSQL takes at most 65,535 parameters). */
+const INSERT_BATCH = 500;
+const DUMP_BATCH = 500;
+/** One key for every store transaction: they run one at a time ("tether" in ASCII). */
+const TRANSACTION_LOCK = 0x746574686572;
+/** Deeper than any tree the org service allows. */
+const MAX_ORG_DEPTH = 64;
+const AUDIT_KEEP = 100_000;
+const GRANT_ORDER: FindOptions<DeviceGrant> = { orderBy: { field: 'createdAt' } };
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+}
+
+export class PostgresStore implements Store {
+  readonly backend = 'postgres';
+  readonly #options: PostgresStoreOptions;
+  #db: Db | undefined;
+  #health: StoreHealth = { writable: true };
+  #appends = 0;
+
+  readonly orgs: OrgRepository;
+  readonly users: StoreTables['users'];
+  readonly refreshTokens: StoreTables['refreshTokens'];
+  readonly templates: Repository<Template>;
+  readonly devices: DeviceRepository;
+  readonly audit: AuditLog;
+  readonly roles: Repository<Role>;
+  readonly invitations: InvitationRepository;
+  readonly linkTokens: LinkTokenRepository;
+  readonly grants: GrantRepository;
+  readonly getMeta: StoreTables['getMeta'];
+  readonly setMeta: StoreTables['setMeta'];
+
+  constructor(options: PostgresStoreOptions) {
+    this.#options = options;
+    const tables = this.#tables(() => this.#open());
+    this.orgs = tables.orgs;
+    this.users = tables.users;
+    this.refreshTokens = tables.refreshTokens;
+    this.templates = tables.templates;
+    this.devices = tables.devices;
+    this.audit = tables.audit;
+    this.roles = tables.roles;
+    this.invitations = tables.invitations;
+    this.linkTokens = tables.linkTokens;
+    this.grants = tables.grants;
+    this.getMeta = tables.getMeta;
+    this.setMeta = tables.setMeta;
+  }
+
+  async open(): Promise<void> {
+    if (this.#db) return;
+    const pool = new pg.Pool({ connectionString: this.#options.url, max: this.#options.poolSize ?? 10 });
+    // An idle connection that breaks (the server restarts) must not end the process.
+    pool.on('error', (error) => this.#failed(error));
+    const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+    try {
+      const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+      if (error) {
+        if (isConnectionError(error)) throw unavailable(error, this.#options.url);
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+        throw new TetherError(
+          'STORE_UNAVAILABLE',
+          `The PostgreSQL schema could not be brought up to date${failed ? ` (migration ${failed})` : ''}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      const initial = emptyImage().meta;
+      await sql`INSERT INTO meta (id, doc) VALUES (1, ${JSON.stringify(initial)}::jsonb) ON CONFLICT (id) DO NOTHING`.execute(
+        db,
+      );
+    } catch (error) {
+      await db.destroy().catch(() => undefined);
+      throw unavailable(error, this.#options.url);
+    }
+    this.#db = db;
+    this.#health = { writable: true };
+  }
+
+  async close(): Promise<void> {
+    const db = this.#db;
+    this.#db = undefined;
+    await db?.destroy();
+  }
+
+  /** Every write is committed when it resolves: nothing waits. */
+  async flush(): Promise<void> {}
+
+  async committed(): Promise<void> {}
+
+  health(): StoreHealth {
+    return this.#health;
+  }
+
+  async transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T> {
+    const db = this.#open();
+    return run(
+      () =>
+        db.transaction().execute(async (trx) => {
+          await sql`SELECT pg_advisory_xact_lock(${TRANSACTION_LOCK})`.execute(trx);
+          let active = true;
+          try {
+            return await fn(
+              this.#tables(() => {
+                if (!active) {
+                  throw new TetherError(
+                    'INTERNAL',
+                    'This transaction has finished; its tables cannot be used any more.',
+                  );
+                }
+                return trx;
+              }),
+            );
+          } finally {
+            active = false;
+          }
+        }),
+      (error) => this.#failed(error),
+    );
+  }
+
+  /** One consistent copy: a repeatable-read, read-only transaction over every table. */
+  async *dump(): AsyncGenerator<DumpPart> {
+    const db = this.#open();
+    const trx = await startSnapshot(db);
+    try {
+      const meta = await readMeta(trx.db);
+      yield { kind: 'meta', schemaVersion: meta.schemaVersion, meta };
+      for (const table of Object.keys(COLUMNS)) {
+        let after: string | undefined;
+        for (;;) {
+          const rows = await readRows(
+            trx.db,
+            table,
+            after === undefined ? undefined : { id: { gt: after } },
+            {
+              limit: DUMP_BATCH,
+            },
+          );
+          if (rows.length > 0) yield { kind: 'rows', table, rows };
+          if (rows.length < DUMP_BATCH) break;
+          after = rows.at(-1)!.id;
+        }
+      }
+      let seq = 0;
+      for (;;) {
+        const { rows } = await sql<{ seq: string; doc: AuditEvent }>`
+          SELECT seq, doc FROM audit WHERE seq > ${seq} ORDER BY seq LIMIT ${DUMP_BATCH}`.execute(trx.db);
+        if (rows.length > 0) yield { kind: 'audit', events: rows.map((r) => r.doc) };
+        if (rows.length < DUMP_BATCH) break;
+        seq = Number(rows.at(-1)!.seq);
+      }
+      await trx.commit();
+    } catch (error) {
+      await trx.rollback();
+      throw error;
+    }
+  }
+
+  /** Whether the database holds no record at all (a restore or migration goes only into an empty store). */
+  async isEmpty(): Promise<boolean> {
+    const db = this.#open();
+    for (const table of [...Object.keys(COLUMNS), 'audit']) {
+      const { rows } = await sql`SELECT 1 FROM ${sql.id(table)} LIMIT 1`.execute(db);
+      if (rows.length > 0) return false;
+    }
+    return true;
+  }
+
+  #open(): Db {
+    if (!this.#db) throw new TetherError('INTERNAL', 'The store is not open.');
+    return this.#db;
+  }
+
+  #failed(error: unknown): void {
+    if (!isConnectionError(error)) return;
+    this.#health = {
+      writable: false,
+      error: { code: 'STORE_UNAVAILABLE', message: `PostgreSQL is unreachable: ${(error as Error).message}` },
+    };
+  }
+
+  /** The repositories, each statement run on what `db()` gives: the pool, or a transaction. */
+  #tables(db: () => Db): StoreTables {
+    const onError = (error: unknown) => this.#failed(error);
+    const ok = () => {
+      if (!this.#health.writable) this.#health = { writable: true };
+    };
+    const exec = <R>(op: () => Promise<R>) =>
+      run(op, onError).then((r) => {
+        ok();
+        return r;
+      });
+    const repo = <T extends { id: string }>(table: TableName) => new PgRepository<T>(table, db, exec);
+    const lookup =
+      <T>(table: TableName, field: string, normalise = (v: string) => v) =>
+      async (value: string): Promise<T | undefined> =>
+        (
+          await repo<{ id: string }>(table).find({ [field]: normalise(value) } as Where<{ id: string }>, {
+            limit: 1,
+          })
+        )[0] as T | undefined;
+    const devices = repo<Device>('devices');
+    return {
+      orgs: Object.assign(repo<Org>('orgs'), {
+        subtree: (orgId: string) =>
+          exec(async () => {
+            const { rows } = await sql<{ doc: Org }>`
+              WITH RECURSIVE tree AS (
+                SELECT id, doc, 0 AS depth FROM orgs WHERE id = ${orgId}
+                UNION ALL
+                SELECT o.id, o.doc, tree.depth + 1 FROM orgs o JOIN tree ON o."parentId" = tree.id
+                WHERE tree.depth < ${MAX_ORG_DEPTH}
+              )
+              SELECT doc FROM tree ORDER BY depth, id`.execute(db());
+            return rows.map((r) => r.doc);
+          }),
+        ancestors: (orgId: string) =>
+          exec(async () => {
+            const { rows } = await sql<{ doc: Org }>`
+              WITH RECURSIVE up AS (
+                SELECT id, "parentId", doc, 0 AS depth FROM orgs WHERE id = ${orgId}
+                UNION ALL
+                SELECT o.id, o."parentId", o.doc, up.depth + 1 FROM orgs o JOIN up ON o.id = up."parentId"
+                WHERE up.depth < ${MAX_ORG_DEPTH}
+              )
+              SELECT doc FROM up ORDER BY depth`.execute(db());
+            return rows.map((r) => r.doc);
+          }),
+      }),
+      users: Object.assign(repo<User>('users'), {
+        byEmail: lookup<User>('users', 'email', (email) => email.trim().toLowerCase()),
+      }),
+      refreshTokens: Object.assign(repo<RefreshToken>('refreshTokens'), {
+        byTokenHash: lookup<RefreshToken>('refreshTokens', 'tokenHash'),
+      }),
+      templates: repo<Template>('templates'),
+      devices: Object.assign(devices, {
+        byTokenHash: lookup<Device>('devices', 'tokenHash'),
+        byClaimCodeHash: lookup<Device>('devices', 'claimCodeHash'),
+        putValues: (
+          deviceId: string,
+          values: Readonly<Record<string, LatestValue | null>>,
+          lastSeenAt?: number,
+        ) =>
+          exec(async () => {
+            const set = Object.entries(values)
+              .filter((e): e is [string, LatestValue] => e[1] !== null)
+              .map(([name, v]) => ({ name, value: v.value, at: v.at }));
+            const removed = Object.entries(values)
+              .filter(([, v]) => v === null)
+              .map(([k]) => k);
+            const write = async (trx: Db) => {
+              // The device row first (locked until commit), then its keys upserted or removed.
+              const { rows } =
+                lastSeenAt === undefined
+                  ? await sql<{
+                      doc: Device;
+                    }>`SELECT doc FROM devices WHERE id = ${deviceId} FOR UPDATE`.execute(trx)
+                  : await sql<{ doc: Device }>`
+                      UPDATE devices SET "lastSeenAt" = ${lastSeenAt},
+                        doc = jsonb_set(doc, '{lastSeenAt}', to_jsonb(${lastSeenAt}::float8))
+                      WHERE id = ${deviceId} RETURNING doc`.execute(trx);
+              if (rows.length === 0) throw new TetherError('NOT_FOUND', `device ${deviceId} does not exist.`);
+              if (set.length > 0) {
+                await sql`
+                  INSERT INTO device_values ("deviceId", name, value, at)
+                  SELECT ${deviceId}, v.name, v.value, v.at
+                  FROM jsonb_to_recordset(${JSON.stringify(set)}::jsonb) AS v(name text, value jsonb, at float8)
+                  ON CONFLICT ("deviceId", name) DO UPDATE SET value = excluded.value, at = excluded.at`.execute(
+                  trx,
+                );
+              }
+              if (removed.length > 0) {
+                await sql`DELETE FROM device_values WHERE "deviceId" = ${deviceId} AND name = ANY(${removed})`.execute(
+                  trx,
+                );
+              }
+              const [device] = await withValues(trx, [rows[0]!.doc]);
+              return device!;
+            };
+            const current = db();
+            return current.isTransaction
+              ? write(current)
+              : current.transaction().execute((trx) => write(trx));
+          }),
+      }),
+      roles: repo<Role>('roles'),
+      invitations: Object.assign(repo<Invitation>('invitations'), {
+        byTokenHash: lookup<Invitation>('invitations', 'tokenHash'),
+      }),
+      linkTokens: Object.assign(repo<LinkToken>('linkTokens'), {
+        byTokenHash: lookup<LinkToken>('linkTokens', 'tokenHash'),
+      }),
+      grants: Object.assign(repo<DeviceGrant>('grants'), {
+        forUser: (userId: string) => repo<DeviceGrant>('grants').find({ userId }, GRANT_ORDER),
+        forDevice: (deviceId: string) => repo<DeviceGrant>('grants').find({ deviceId }, GRANT_ORDER),
+      }),
+      audit: {
+        append: (event) =>
+          exec(async () => {
+            await sql`INSERT INTO audit ("orgId", "targetId", doc)
+              VALUES (${event.orgId}, ${event.targetId}, ${JSON.stringify(event)}::jsonb)`.execute(db());
+            // The log keeps the newest AUDIT_KEEP events, as the embedded store does.
+            if (++this.#appends % 1000 === 0) {
+              await sql`DELETE FROM audit WHERE seq <= (SELECT max(seq) FROM audit) - ${AUDIT_KEEP}`.execute(
+                db(),
+              );
+            }
+          }),
+        list: (query = {}) =>
+          exec(async () => {
+            const orgs = query.orgIds === undefined ? sql`TRUE` : sql`"orgId" = ANY(${[...query.orgIds]})`;
+            const target = query.targetId === undefined ? sql`TRUE` : sql`"targetId" = ${query.targetId}`;
+            const { rows } = await sql<{ doc: AuditEvent }>`
+              SELECT doc FROM audit WHERE ${orgs} AND ${target} ORDER BY seq DESC LIMIT ${query.limit ?? 100}`.execute(
+              db(),
+            );
+            return rows.map((r) => r.doc);
+          }),
+      },
+      getMeta: () => exec(() => readMeta(db())),
+      setMeta: (patch) =>
+        exec(async () => {
+          const { rows } = await sql<{ doc: Meta }>`
+            UPDATE meta SET doc = doc || ${JSON.stringify(patch)}::jsonb WHERE id = 1 RETURNING doc`.execute(
+            db(),
+          );
+          return rows[0]!.doc;
+        }),
+    };
+  }
+}
+
+class PgRepository<T extends { id: string }> implements Repository<T> {
+  constructor(
+    private readonly table: TableName,
+    private readonly db: () => Db,
+    private readonly exec: <R>(op: () => Promise<R>) => Promise<R>,
+  ) {}
+
+  get(id: string): Promise<T | undefined> {
+    return this.exec(
+      async () =>
+        (await readRows(this.db(), this.table, { id }, { limit: 1 }))[0] as unknown as T | undefined,
+    );
+  }
+
+  find(where?: Where<T>, options?: FindOptions<T>): Promise<T[]> {
+    return this.exec(
+      async () =>
+        (await readRows(
+          this.db(),
+          this.table,
+          where as Where<Keyed>,
+          options as unknown as FindOptions<Keyed>,
+        )) as unknown as T[],
+    );
+  }
+
+  count(where?: Where<T>): Promise<number> {
+    return this.exec(async () => {
+      const { rows } = await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM ${sql.id(this.table)} WHERE ${whereSql(this.table, where)}`.execute(
+        this.db(),
+      );
+      return rows[0]!.n;
+    });
+  }
+
+  async insert(record: T): Promise<T> {
+    await this.insertMany([record]);
+    return record;
+  }
+
+  insertMany(records: readonly T[]): Promise<void> {
+    return this.exec(async () => {
+      if (records.length === 0) return;
+      const write = async (db: Db) => {
+        for (let i = 0; i < records.length; i += INSERT_BATCH) {
+          await insertRows(db, this.table, records.slice(i, i + INSERT_BATCH) as unknown as Row[]);
+        }
+      };
+      const db = this.db();
+      // More than one statement: all or none, in a transaction of their own unless in one already.
+      if (records.length <= INSERT_BATCH || db.isTransaction) await write(db);
+      else await db.transaction().execute((trx) => write(trx));
+    });
+  }
+
+  update(id: string, patch: Partial<Omit<T, 'id'>>): Promise<T> {
+    return this.exec(async () => {
+      const db = this.db();
+      const fields = Object.entries(patch).filter(([field]) => field !== 'id');
+      const columns = COLUMNS[this.table]!;
+      const kept: Record<string, unknown> = {};
+      const removed: string[] = [];
+      let values: Device['values'] | undefined;
+      for (const [field, value] of fields) {
+        if (this.table === 'devices' && field === 'values') values = value as Device['values'];
+        else if (value === undefined) removed.push(field);
+        else kept[field] = value;
+      }
+      const sets = fields
+        .filter(([field]) => Object.hasOwn(columns, field))
+        .map(([field, value]) => sql`${sql.ref(field)} = ${value ?? null}`);
+      const statement = async (trx: Db) => {
+        const { rows } = await sql<{ doc: T }>`
+          UPDATE ${sql.id(this.table)}
+          SET ${sql.join([...sets, sql`doc = (doc || ${JSON.stringify(kept)}::jsonb) - ${removed}::text[]`])}
+          WHERE id = ${id} RETURNING doc`.execute(trx);
+        const row = rows[0];
+        if (!row) throw new TetherError('NOT_FOUND', `${label(this.table)} ${id} does not exist.`);
+        if (values !== undefined) {
+          await sql`DELETE FROM device_values WHERE "deviceId" = ${id}`.execute(trx);
+          await insertValues(trx, id, values);
+        }
+        return (
+          this.table === 'devices' ? (await withValues(trx, [row.doc as unknown as Device]))[0] : row.doc
+        ) as T;
+      };
+      if (values === undefined || db.isTransaction) return statement(db);
+      return db.transaction().execute((trx) => statement(trx));
+    });
+  }
+
+  delete(id: string): Promise<boolean> {
+    return this.exec(async () => {
+      const result = await sql`DELETE FROM ${sql.id(this.table)} WHERE id = ${id}`.execute(this.db());
+      return Number(result.numAffectedRows ?? 0) > 0;
+    });
+  }
+
+  deleteWhere(where: Where<T>): Promise<number> {
+    return this.exec(async () => {
+      const result =
+        await sql`DELETE FROM ${sql.id(this.table)} WHERE ${whereSql(this.table, where)}`.execute(this.db());
+      return Number(result.numAffectedRows ?? 0);
+    });
+  }
+}
+
+async function readRows(
+  db: Db,
+  table: string,
+  where: Where<Keyed> | undefined,
+  options?: FindOptions<Keyed>,
+): Promise<Row[]> {
+  const { rows } = await sql<{ doc: Row }>`
+    SELECT doc FROM ${sql.id(table)}
+    WHERE ${whereSql(table, where)} AND ${afterSql(table, options)}
+    ${pageSql(table, options)}`.execute(db);
+  const docs = rows.map((r) => r.doc);
+  return table === 'devices'
+    ? ((await withValues(db, docs as unknown as Device[])) as unknown as Row[])
+    : docs;
+}
+
+async function insertRows(db: Db, table: string, records: readonly Row[]): Promise<void> {
+  const columns = Object.keys(COLUMNS[table]!);
+  const rows = records.map((record) => {
+    const { values: _values, ...rest } = record as Row & { values?: unknown };
+    const doc = table === 'devices' ? rest : record;
+    return sql`(${sql.join([
+      record.id,
+      ...columns.map((c) => (Object.hasOwn(record, c) ? (record[c] ?? null) : null)),
+      sql`${JSON.stringify(doc)}::jsonb`,
+    ])})`;
+  });
+  await sql`INSERT INTO ${sql.id(table)} (id, ${sql.join(columns.map((c) => sql.ref(c)))}, doc)
+    VALUES ${sql.join(rows)}`.execute(db);
+  if (table === 'devices') {
+    for (const record of records)
+      await insertValues(db, record.id, (record as unknown as Device).values ?? {});
+  }
+}
+
+async function insertValues(db: Db, deviceId: string, values: Device['values']): Promise<void> {
+  const list = Object.entries(values).map(([name, v]) => ({ name, value: v.value, at: v.at }));
+  if (list.length === 0) return;
+  await sql`INSERT INTO device_values ("deviceId", name, value, at)
+    SELECT ${deviceId}, v.name, v.value, v.at
+    FROM jsonb_to_recordset(${JSON.stringify(list)}::jsonb) AS v(name text, value jsonb, at float8)`.execute(
+    db,
+  );
+}
+
+/** Devices with their latest values (own rows) put back in: one query for the whole page. */
+async function withValues(db: Db, devices: Device[]): Promise<Device[]> {
+  if (devices.length === 0) return devices;
+  const { rows } = await sql<{ deviceId: string; name: string; value: LatestValue['value']; at: number }>`
+    SELECT "deviceId", name, value, at FROM device_values WHERE "deviceId" = ANY(${devices.map((d) => d.id)})`.execute(
+    db,
+  );
+  const byDevice = new Map<string, Device['values']>();
+  for (const row of rows) {
+    let values = byDevice.get(row.deviceId);
+    if (!values) {
+      values = {};
+      byDevice.set(row.deviceId, values);
+    }
+    // Names come from outside: each only ever an own key.
+    Object.defineProperty(values, row.name, {
+      value: { value: row.value, at: row.at },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return devices.map((d) => ({ ...d, values: byDevice.get(d.id) ?? {} }));
+}
+
+async function readMeta(db: Db): Promise<Meta> {
+  const { rows } = await sql<{ doc: Meta }>`SELECT doc FROM meta WHERE id = 1`.execute(db);
+  return rows[0]?.doc ?? emptyImage().meta;
+}
+
+/** A repeatable-read, read-only transaction on one connection, for a dump read in pieces. */
+async function startSnapshot(
+  db: Db,
+): Promise<{ db: Db; commit(): Promise<void>; rollback(): Promise<void> }> {
+  const trx = await db
+    .startTransaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute();
+  return {
+    db: trx as unknown as Db,
+    commit: () => trx.commit().execute(),
+    rollback: () => trx.rollback().execute(),
+  };
+}
+
+const label = (table: string): string =>
+  ({
+    orgs: 'organization',
+    users: 'user',
+    refreshTokens: 'refresh token',
+    templates: 'template',
+    devices: 'device',
+    roles: 'role',
+    invitations: 'invitation',
+    linkTokens: 'link token',
+    grants: 'device grant',
+  })[table] ?? table;
+
+/** Runs a store operation; PostgreSQL's refusals become the contract's coded errors. */
+async function run<R>(op: () => Promise<R>, onError: (error: unknown) => void): Promise<R> {
+  try {
+    return await op();
+  } catch (error) {
+    onError(error);
+    throw translate(error);
+  }
+}
+
+function translate(error: unknown): unknown {
+  if (error instanceof TetherError) return error;
+  const e = error as { code?: string; table?: string; constraint?: string; message?: string };
+  if (e?.code === '23505') {
+    // devices_tokenHash_key, or the primary key devices_pkey
+    const constraint = e.constraint ?? '';
+    const table = e.table ?? constraint.split('_')[0] ?? '';
+    const field = constraint.endsWith('_pkey')
+      ? 'id'
+      : (Object.keys(COLUMNS[table] ?? {}).find((f) => uniqueIndexName(table, f) === constraint) ?? 'id');
+    return new TetherError('CONFLICT', `A ${label(table)} with this ${field} already exists.`, {
+      details: { field },
+      cause: error,
+    });
+  }
+  if (e?.code === '23503')
+    return new TetherError('NOT_FOUND', 'The record it refers to does not exist.', { cause: error });
+  // Text PostgreSQL cannot hold (a NUL character) or a value out of range: refused, not a crash.
+  if (e?.code === '22P05' || e?.code === '22021' || e?.code === '22003') {
+    return new TetherError(
+      'VALIDATION_FAILED',
+      'The store cannot hold this value (a NUL character or a number out of range).',
+      {
+        cause: error,
+      },
+    );
+  }
+  if (isConnectionError(error)) {
+    return new TetherError('STORE_UNAVAILABLE', `PostgreSQL is unreachable: ${e.message}`, { cause: error });
+  }
+  return error;
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03'].includes(
+      code,
+    ) ||
+    code.startsWith('08') ||
+    /Connection terminated/i.test((error as Error)?.message ?? '')
+  );
+}
+
+/** A failure to open: said with the server's address, never its password. */
+function unavailable(error: unknown, url: string): unknown {
+  if (error instanceof TetherError) return error;
+  let where = 'the configured server';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {}
+  return new TetherError(
+    'STORE_UNAVAILABLE',
+    `Cannot use PostgreSQL at ${where}: ${(error as Error).message}. Check store.url (TETHER_STORE_URL): the server runs, the database exists, and the user may create tables in it.`,
+    { cause: error },
+  );
+}

@@ -1,0 +1,166 @@
+/**
+ * The PostgreSQL schema, as versioned migrations run by Kysely's Migrator when the store opens
+ * (recorded in its kysely_migration table; a database newer than this Tether is refused).
+ *
+ * Each table keeps the whole record as `doc` (jsonb: what reads return, field for field) and its
+ * scalar fields again as columns, which is what queries filter, order and index on. Text columns
+ * use the "C" collation: ordering by code point, the same on every server and in the embedded
+ * store. A device's latest values are rows of their own (device_values), one per datastream, so a
+ * value is upserted by its key, never by rewriting the device.
+ *
+ * A migration is frozen once released: a later change is a new entry in MIGRATIONS, never an edit.
+ */
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+
+type ColumnType = 'text' | 'float8' | 'boolean';
+
+/** The queryable (scalar) fields of each table and their column types, as of migration 001. */
+export const COLUMNS: Readonly<Record<string, Readonly<Record<string, ColumnType>>>> = {
+  orgs: { name: 'text', parentId: 'text', plan: 'text', createdAt: 'float8', kind: 'text' },
+  users: {
+    orgId: 'text',
+    email: 'text',
+    name: 'text',
+    type: 'text',
+    roleId: 'text',
+    status: 'text',
+    passwordHash: 'text',
+    createdAt: 'float8',
+    sessionsValidAfter: 'float8',
+  },
+  refreshTokens: {
+    userId: 'text',
+    tokenHash: 'text',
+    createdAt: 'float8',
+    expiresAt: 'float8',
+    revokedAt: 'float8',
+  },
+  templates: {
+    orgId: 'text',
+    name: 'text',
+    hotspotPrefix: 'text',
+    minSecurity: 'float8',
+    createdAt: 'float8',
+  },
+  devices: {
+    orgId: 'text',
+    ownerId: 'text',
+    templateId: 'text',
+    name: 'text',
+    tokenHash: 'text',
+    status: 'text',
+    provisioningExpiresAt: 'float8',
+    createdBy: 'text',
+    createdAt: 'float8',
+    activatedAt: 'float8',
+    activatedBy: 'text',
+    hardwareId: 'text',
+    lastSeenAt: 'float8',
+    claimCodeHash: 'text',
+    makerOrgId: 'text',
+  },
+  roles: { orgId: 'text', key: 'text', name: 'text', builtIn: 'boolean', createdAt: 'float8' },
+  invitations: {
+    orgId: 'text',
+    email: 'text',
+    name: 'text',
+    userId: 'text',
+    roleId: 'text',
+    type: 'text',
+    tokenHash: 'text',
+    invitedBy: 'text',
+    createdAt: 'float8',
+    expiresAt: 'float8',
+    status: 'text',
+  },
+  linkTokens: {
+    purpose: 'text',
+    email: 'text',
+    userId: 'text',
+    orgId: 'text',
+    tokenHash: 'text',
+    createdAt: 'float8',
+    expiresAt: 'float8',
+    usedAt: 'float8',
+  },
+  grants: {
+    deviceId: 'text',
+    userId: 'text',
+    email: 'text',
+    level: 'text',
+    grantedBy: 'text',
+    createdAt: 'float8',
+  },
+};
+
+const UNIQUE: Readonly<Record<string, readonly string[]>> = {
+  users: ['email'],
+  refreshTokens: ['tokenHash'],
+  devices: ['tokenHash', 'claimCodeHash'],
+  invitations: ['tokenHash'],
+  linkTokens: ['tokenHash'],
+};
+
+const INDEXED: Readonly<Record<string, readonly string[]>> = {
+  orgs: ['parentId'],
+  users: ['orgId'],
+  refreshTokens: ['userId'],
+  templates: ['orgId'],
+  devices: ['orgId', 'ownerId', 'makerOrgId', 'createdAt'],
+  roles: ['orgId'],
+  invitations: ['orgId', 'userId'],
+  linkTokens: ['email', 'userId', 'orgId'],
+  grants: ['deviceId', 'userId', 'email'],
+};
+
+/** The name of the unique index on table.field: a CONFLICT names the field from it. */
+export const uniqueIndexName = (table: string, field: string): string => `${table}_${field}_key`;
+
+const v1: Migration = {
+  async up(db: Kysely<unknown>) {
+    for (const [table, columns] of Object.entries(COLUMNS)) {
+      const defs = Object.entries(columns).map(
+        ([field, type]) =>
+          sql`${sql.id(field)} ${sql.raw(type)}${sql.raw(type === 'text' ? ' COLLATE "C"' : '')}`,
+      );
+      await sql`CREATE TABLE ${sql.id(table)} (
+        id text COLLATE "C" PRIMARY KEY,
+        ${sql.join(defs)},
+        doc jsonb NOT NULL
+      )`.execute(db);
+      for (const field of UNIQUE[table] ?? []) {
+        await sql`CREATE UNIQUE INDEX ${sql.id(uniqueIndexName(table, field))} ON ${sql.id(table)} (${sql.id(field)})`.execute(
+          db,
+        );
+      }
+      for (const field of INDEXED[table] ?? []) {
+        await sql`CREATE INDEX ${sql.id(`${table}_${field}_idx`)} ON ${sql.id(table)} (${sql.id(field)})`.execute(
+          db,
+        );
+      }
+    }
+    await sql`CREATE TABLE device_values (
+      "deviceId" text COLLATE "C" NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+      name text COLLATE "C" NOT NULL,
+      value jsonb NOT NULL,
+      at float8 NOT NULL,
+      PRIMARY KEY ("deviceId", name)
+    )`.execute(db);
+    await sql`CREATE TABLE audit (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      "orgId" text COLLATE "C",
+      "targetId" text COLLATE "C",
+      doc jsonb NOT NULL
+    )`.execute(db);
+    await sql`CREATE INDEX audit_org_idx ON audit ("orgId", seq)`.execute(db);
+    await sql`CREATE INDEX audit_target_idx ON audit ("targetId", seq)`.execute(db);
+    await sql`CREATE TABLE meta (id int PRIMARY KEY CHECK (id = 1), doc jsonb NOT NULL)`.execute(db);
+  },
+};
+
+/** Every migration, by name; the Migrator runs them in name order. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = { '001_tables': v1 };
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...MIGRATIONS }),
+};
