@@ -15,6 +15,7 @@
  * Wi-Fi, and only an explicit wipe (reset hold, `downlink/wipe`, a revoked-token diag) erases it.
  * Every wait runs on the injected clock, so tests move time instead of sleeping.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
@@ -471,7 +472,9 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     const connection = (this.options.cloud ?? mqttCloudConnector)({
       brokerUrl: this.brokerUrl ?? '',
       token,
-      clientId: this.factory.hardwareId.replaceAll(':', '').toLowerCase(),
+      // A fresh random client id per connection: one derived from the MAC could be guessed, and
+      // the gateway keys sessions on the token anyway (Blynk allows any id, even an empty one).
+      clientId: `sim-${randomBytes(8).toString('hex')}`,
       connectTimeoutMs,
       onMessage: (topic, payload) => {
         if (generation === this.#generation && this.#cloud === connection)

@@ -69,6 +69,10 @@ interface DeviceSession extends DeviceLink {
   readonly seq: number;
   /** Set when the gateway drops the device: nothing it sends after that counts. */
   closing: boolean;
+  /** A newer connection of the same device, which takes this one over: its end is not "offline". */
+  successor: DeviceSession | undefined;
+  /** The connection has ended. */
+  gone: boolean;
   /** Publish on the device's downlink and resolve once aedes has handed it to the connection. */
   deliver(deviceTopic: string, payload: string, qos: 0 | 1): Promise<void>;
 }
@@ -307,7 +311,22 @@ export class DeviceBroker implements DeviceConnections {
     }
     this.deps.devices.authenticateToken(password.toString('utf8')).then(
       (device) => {
-        this.#sessions.set(client, this.#newSession(client, device.id));
+        const session = this.#newSession(client, device.id);
+        this.#sessions.set(client, session);
+        // The session's key is the device, not the id the client chose: two devices that pick the
+        // same client id (or none) never meet, and a second connection of one token takes over.
+        // aedes registers the client under this id and closes the one it replaces (on this node
+        // and, in a cluster, through its $SYS new/clients message on every other node).
+        const previous = this.#byDevice.get(device.id);
+        if (previous) previous.successor = session;
+        // Every authenticated connection ends here exactly once, also one that dies before it is
+        // registered (aedes emits clientDisconnect only for registered clients).
+        client.conn.once('close', () => this.#onGone(client));
+        this.deps.logger.debug(
+          { deviceId: device.id, clientId: client.id.slice(0, MAX_CLIENT_ID) },
+          'device connected',
+        );
+        client.id = brokerClientId(device.id);
         done(null, true);
       },
       (error: unknown) => {
@@ -332,6 +351,8 @@ export class DeviceBroker implements DeviceConnections {
       windowCount: 0,
       breaches: 0,
       closing: false,
+      successor: undefined,
+      gone: false,
       send: (deviceTopic, payload, qos = 0) => {
         void session.deliver(deviceTopic, payload, qos);
       },
@@ -366,7 +387,10 @@ export class DeviceBroker implements DeviceConnections {
     return session;
   }
 
-  /** The connection is established: it becomes the device's one session, taking over any other. */
+  /**
+   * The connection is established: it becomes the device's one session. aedes has already closed
+   * the connection it took over (same broker-side client id) before it gets here.
+   */
   #onReady(client: Client): void {
     const session = this.#sessions.get(client);
     if (!session || session.closing) return;
@@ -375,10 +399,7 @@ export class DeviceBroker implements DeviceConnections {
       session.close('its token was voided while it connected');
       return;
     }
-    const previous = this.#byDevice.get(deviceId);
     this.#byDevice.set(deviceId, session);
-    // One connection per token: the new one takes over.
-    if (previous && previous.client !== client) previous.close('another connection took over this token');
     void this.deps.devices.setOnline(deviceId, true);
   }
 
@@ -386,10 +407,15 @@ export class DeviceBroker implements DeviceConnections {
     const session = this.#sessions.get(client);
     if (!session) return;
     this.#sessions.delete(client);
-    if (this.#byDevice.get(session.deviceId) === session) {
-      this.#byDevice.delete(session.deviceId);
-      void this.deps.devices.setOnline(session.deviceId, false);
+    session.gone = true;
+    const { deviceId } = session;
+    if (this.#byDevice.get(deviceId) === session) this.#byDevice.delete(deviceId);
+    if (session.successor && !session.successor.gone) {
+      this.deps.logger.info({ deviceId }, 'another connection took over this token');
+      return; // the device stays online through its new connection
     }
+    if (!this.#byDevice.has(deviceId) && this.deps.devices.isOnline(deviceId))
+      void this.deps.devices.setOnline(deviceId, false);
   }
 
   #authorizePublish(
@@ -486,6 +512,9 @@ export class DeviceBroker implements DeviceConnections {
     return { ...packet, topic } as AedesPublishPacket;
   }
 }
+
+/** The id aedes knows a device's connection by: one per device, whatever client id it sent. */
+export const brokerClientId = (deviceId: string): string => deviceId;
 
 function listen(server: Server | TlsServer, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {

@@ -222,10 +222,14 @@ export class DeviceService {
   }
 
   async setOnline(deviceId: string, online: boolean): Promise<void> {
-    const device = await this.deps.store.devices.get(deviceId);
-    if (!device) return;
+    // Presence changes at once: the broker asks isOnline() in the same tick.
     if (online) this.#online.add(deviceId);
     else this.#online.delete(deviceId);
+    const device = await this.deps.store.devices.get(deviceId);
+    if (!device) {
+      this.#online.delete(deviceId);
+      return;
+    }
     const updated = await this.deps.store.devices.putValues(deviceId, {}, this.deps.clock.now());
     this.deps.events.emit(online ? 'device.online' : 'device.offline', { device: updated });
   }

@@ -192,6 +192,13 @@ describe('simulated device: flash', () => {
     await f.until(() => again.state === 'running');
     expect(again.bootCount).toBe(2);
     expect(f.cloud.attempts).toHaveLength(2);
+    // The MQTT client id is random per connection: nothing another device could guess from the
+    // MAC (the gateway keys sessions on the token, but a broker elsewhere may not).
+    const [one, two] = f.cloud.attempts.map((a) => a.clientId);
+    expect(one).not.toBe(two);
+    const mac = f.device.factory.hardwareId.replaceAll(':', '').toLowerCase();
+    for (const id of [one, two]) expect(id).not.toContain(mac.slice(-6));
+    expect(one).toMatch(/^sim-[0-9a-f]{16}$/);
   });
 });
 
