@@ -148,6 +148,7 @@ export class DeviceBroker implements DeviceConnections {
       authorizeForward: (client, packet) => this.#authorizeForward(client, packet),
       maxClientsIdLength: MAX_CLIENT_ID,
     });
+    endDevicePublishesAtTheGateway(aedes);
     aedes.on('clientReady', (client) => this.#onReady(client));
     aedes.on('clientDisconnect', (client) => this.#onGone(client));
     aedes.on('clientError', (client, error) =>
@@ -246,6 +247,15 @@ export class DeviceBroker implements DeviceConnections {
     }
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     this.#byDevice.clear();
+  }
+
+  /** Retained messages the broker holds: always 0, since no device publish is ever retained. */
+  async retainedMessages(): Promise<number> {
+    const persistence = (this.#aedes as unknown as { persistence?: RetainedSource } | undefined)?.persistence;
+    if (!persistence) return 0;
+    let count = 0;
+    for await (const _packet of persistence.createRetainedStream('#')) count++;
+    return count;
   }
 
   isConnected(deviceId: string): boolean {
@@ -511,6 +521,29 @@ export class DeviceBroker implements DeviceConnections {
     if (topic === null) return null;
     return { ...packet, topic } as AedesPublishPacket;
   }
+}
+
+interface RetainedSource {
+  createRetainedStream(pattern: string): AsyncIterable<unknown>;
+}
+
+/**
+ * A device's publish ends at the gateway: authorizePublish hands it to the uplink handler (or
+ * refuses it), and nothing a device sends is routed to other clients or stored as retained
+ * state, whatever its topic or retain flag. aedes would otherwise route every publish it
+ * accepts, including one that authorizePublish let through only to answer it with a diag. Only
+ * the gateway's own publishes (downlinks, which carry no client, and aedes' $SYS notices) are
+ * routed. This also spares each uplink the emitter's topic match.
+ */
+function endDevicePublishesAtTheGateway(aedes: Aedes): void {
+  type Publish = (packet: PublishPacket, client: unknown, done?: (error?: Error) => void) => void;
+  const route = (aedes.publish as unknown as Publish).bind(aedes);
+  const publish: Publish = (packet, client, done) => {
+    if (typeof client === 'function') return route(packet, null, client as (error?: Error) => void);
+    if (client) return done?.();
+    return route(packet, client, done);
+  };
+  (aedes as unknown as { publish: Publish }).publish = publish;
 }
 
 /** The id aedes knows a device's connection by: one per device, whatever client id it sent. */
