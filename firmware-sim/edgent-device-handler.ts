@@ -60,6 +60,8 @@ function apply(device: SimulatedDevice, config: EdgentConfig): Promise<EdgentApp
       token: config.token,
       brokerUrl: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`,
       templateId: device.factory.templateId,
+      // Edgent's open AP carries the token in plaintext: no provisioning security at all.
+      provisioningSecurity: 0,
     });
   } catch (error) {
     return Promise.resolve({ ok: false, lastError: EdgentError.config, message: (error as Error).message });

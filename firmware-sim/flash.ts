@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 
 export interface FlashContents {
   wifi?: { ssid: string; passphrase: string };
-  cloud?: { token: string; brokerUrl: string; templateId: string };
+  cloud?: { token: string; brokerUrl: string; templateId: string; provisioningSecurity?: 0 | 1 | 2 };
   /** Blynk.Edgent: config is marked valid only after the first cloud connection. */
   configValid?: boolean;
   /** Blynk.Edgent last_error (700–705), kept until the next successful configuration. */

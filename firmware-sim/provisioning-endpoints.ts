@@ -63,7 +63,7 @@ export function createProvisioningEndpoints(options: ProvisioningEndpointsOption
     activate: (request) => {
       device.sessionOpened();
       try {
-        return device.activate(request);
+        return device.activate({ ...request, provisioningSecurity: options.security.version });
       } catch (error) {
         throw new TetherError('VALIDATION_FAILED', (error as Error).message);
       }

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
+import type { McuInfo } from '../shared/topics.js';
 import {
   type CloudConnection,
   type CloudConnector,
@@ -52,6 +53,11 @@ export interface ActivationData {
   token: string;
   brokerUrl: string;
   templateId: string;
+  /**
+   * The security level of the provisioning session that delivered this data (0 for Blynk.Edgent's
+   * plaintext AP), reported to the gateway in info/mcu so it can enforce the product's minimum.
+   */
+  provisioningSecurity?: 0 | 1 | 2;
 }
 
 export interface DeviceTimings {
@@ -512,7 +518,10 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
         type,
         rxbuff: 1024,
         hwid: this.factory.hardwareId,
-      }),
+        ...(this.#flash.cloud?.provisioningSecurity === undefined
+          ? {}
+          : { provsec: this.#flash.cloud.provisioningSecurity }),
+      } satisfies McuInfo),
     );
     this.#startTelemetry();
   }

@@ -32,7 +32,14 @@ export type ProvisioningOutcome =
   | { state: 'waiting'; expiresAt: number }
   | {
       state: 'active';
-      device: { id: string; ownerId: string | null; name: string; hardwareId: string | null };
+      device: {
+        id: string;
+        ownerId: string | null;
+        name: string;
+        hardwareId: string | null;
+        /** The provisioning security the device reported; 'unknown' when it reported none. */
+        provisioningSecurity?: 0 | 1 | 2 | 'unknown';
+      };
     }
   | { state: 'failed' | 'expired'; code: string; message: string };
 

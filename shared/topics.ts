@@ -108,13 +108,20 @@ export function deviceTopicOf(deviceId: string, internal: string): string | null
   return internal.startsWith(prefix) ? internal.slice(prefix.length) : null;
 }
 
-/** The Blynk `info/mcu` payload (beyond Blynk: `hwid`). */
+/** The Blynk `info/mcu` payload (beyond Blynk: `hwid`, `provsec`). */
 export interface McuInfo {
   tmpl?: string;
   ver?: string;
   build?: string;
   type?: string;
+  /** The device's MQTT receive buffer in bytes: no downlink may be larger. */
   rxbuff?: number;
+  /** Tether: a stable hardware id (MAC, serial). */
   hwid?: string;
+  /**
+   * Tether: the security level (0, 1, 2) of the provisioning session that delivered the token.
+   * Stock Blynk firmware sends none; the gateway then records the device as "security unknown".
+   */
+  provsec?: number;
   [key: string]: unknown;
 }

@@ -14,7 +14,7 @@ import { can, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { EventBus } from '../events.js';
 import type { FindOptions, Store, Where } from '../store/store.js';
-import type { Datastream, DatastreamValue, Device } from '../store/types.js';
+import type { Datastream, DatastreamValue, Device, ProvisioningSecurity } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
 import { isWidgetProperty } from './widget-properties.js';
 
@@ -96,6 +96,7 @@ export class DeviceService {
       this.#fail(device.id, error);
       throw error;
     }
+    const security = await this.#checkProvisioningSecurity(device, info.provsec);
     const now = clock.now();
     const activated = await store.devices.update(device.id, {
       status: 'active',
@@ -105,6 +106,7 @@ export class DeviceService {
       firmware,
       provisioningExpiresAt: null,
       lastSeenAt: now,
+      provisioningSecurity: security,
     });
     this.#failures.delete(device.id);
     await auditor.record({
@@ -113,11 +115,50 @@ export class DeviceService {
       targetType: 'device',
       targetId: device.id,
       orgId: device.orgId,
-      details: { ownerId: activated.ownerId, hardwareId: activated.hardwareId },
+      details: {
+        ownerId: activated.ownerId,
+        hardwareId: activated.hardwareId,
+        provisioningSecurity: security,
+      },
     });
-    this.deps.logger.info({ deviceId: device.id, ownerId: activated.ownerId }, 'device activated');
+    this.deps.logger.info(
+      { deviceId: device.id, ownerId: activated.ownerId, provisioningSecurity: security },
+      security === 'unknown'
+        ? 'device activated; it reported no provisioning security (security unknown)'
+        : 'device activated',
+    );
     events.emit('device.activated', { device: activated });
     return activated;
+  }
+
+  /**
+   * The product's minimum provisioning security, enforced at the gateway: a companion that is not
+   * Tether's could provision a security-0 device for a product that requires security 2. A device
+   * that reports nothing (stock Blynk firmware) is let in and recorded as 'unknown'.
+   */
+  async #checkProvisioningSecurity(device: Device, reported: unknown): Promise<ProvisioningSecurity> {
+    if (reported === undefined || reported === null) return 'unknown';
+    if (reported !== 0 && reported !== 1 && reported !== 2) {
+      const error = new TetherError(
+        'VALIDATION_FAILED',
+        'info/mcu: provsec must be the provisioning security level, 0, 1 or 2.',
+        { details: { deviceId: device.id } },
+      );
+      this.#fail(device.id, error);
+      throw error;
+    }
+    const template = await this.deps.store.templates.get(device.templateId);
+    const minimum = template?.minSecurity ?? 2;
+    if (reported < minimum) {
+      const error = new TetherError(
+        'SECURITY_MISMATCH',
+        `The device was provisioned with security ${reported}, but product ${device.templateId} requires at least security ${minimum}. Provision it again with security ${minimum} (or lower the product's minimum).`,
+        { details: { deviceId: device.id, reported, minimum } },
+      );
+      this.#fail(device.id, error);
+      throw error;
+    }
+    return reported;
   }
 
   /** `ds/<name>`: validated against the template, then kept as the latest value. */

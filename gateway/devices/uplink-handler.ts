@@ -41,7 +41,7 @@ export class UplinkHandler {
       if (!isTetherError(error)) throw error;
       this.deps.metrics?.refused('uplink', error.code);
       link.send(downlink.diag, JSON.stringify({ code: error.code, message: error.message }));
-      if (error.code === 'TEMPLATE_MISMATCH') link.close(error.message);
+      if (error.code === 'TEMPLATE_MISMATCH' || error.code === 'SECURITY_MISMATCH') link.close(error.message);
     }
   }
 

@@ -113,7 +113,15 @@ export interface Device {
   meta?: Record<string, string>;
   /** Widget properties per datastream (Blynk `ds/<name>/prop/<property>`). */
   props?: Record<string, Record<string, string>>;
+  /**
+   * Dynamic activation only: the security level of the provisioning session that delivered the
+   * token, as the device reported it in info/mcu; 'unknown' when it reported none (stock Blynk
+   * firmware). Absent for static-token devices, which are not provisioned this way.
+   */
+  provisioningSecurity?: ProvisioningSecurity;
 }
+
+export type ProvisioningSecurity = 0 | 1 | 2 | 'unknown';
 
 export interface AuditEvent {
   id: string;

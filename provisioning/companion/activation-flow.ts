@@ -4,7 +4,7 @@
  * a stable code, and says what the person can do. The flow talks to a ProvisioningTransport (any
  * radio) and to the gateway through a small interface, never to a radio or HTTP directly.
  */
-import { isTetherError, TetherError } from '../../shared/errors.js';
+import { type ErrorCode, isTetherError, TetherError } from '../../shared/errors.js';
 import type { ProvisioningOutcome, ProvisioningSessionInfo } from '../../shared/gateway-client.js';
 import type { SecurityVersion } from '../protocol/messages/session-messages.js';
 import type { WifiCredentials } from '../protocol/messages/wifi-config-messages.js';
@@ -69,6 +69,11 @@ export interface ActivationResult {
   hardwareId: string;
   ownerId: string | null;
   security: SecurityVersion;
+  /**
+   * The level the device itself reported to the gateway; 'unknown' for firmware that reports
+   * none (stock Blynk firmware), which the gateway records as "security unknown".
+   */
+  deviceReportedSecurity: 0 | 1 | 2 | 'unknown';
   durationMs: number;
 }
 
@@ -78,7 +83,8 @@ export const NEXT_STEP_HINTS: Partial<Record<string, string>> = {
   WIFI_NETWORK_NOT_FOUND: 'Check the network name, and that the device is in range of the access point.',
   POP_INVALID: 'Check the proof-of-possession code on the device label or its QR code.',
   POP_LOCKED_OUT: 'Too many wrong codes: wait for the lockout to end, then use the code on the label.',
-  SECURITY_MISMATCH: 'The device offers weaker security than this product requires: update its firmware.',
+  SECURITY_MISMATCH:
+    'The device was (or would be) provisioned with weaker security than this product requires: provision it with the required level, or update its firmware.',
   TEMPLATE_MISMATCH:
     'The device runs firmware of another product: flash the right firmware or pick its template.',
   PROVISIONING_EXPIRED: 'The provisioning session ran out: start again.',
@@ -86,6 +92,14 @@ export const NEXT_STEP_HINTS: Partial<Record<string, string>> = {
   GATEWAY_UNREACHABLE: 'Check the gateway address and that it is running.',
   TIMEOUT: 'The device did not reach the gateway: check that the Wi-Fi network can reach the gateway.',
 };
+
+/** Refusals of the gateway that keep their own code (and hint) at the companion. */
+const GATEWAY_REFUSALS: ReadonlySet<string> = new Set([
+  'TEMPLATE_MISMATCH',
+  'PROVISIONING_EXPIRED',
+  'SECURITY_MISMATCH',
+  'VALIDATION_FAILED',
+]);
 
 /** Wi-Fi failures after which the device is certainly still waiting in provisioning. */
 const GIVE_BACK_AFTER: ReadonlySet<string> = new Set(['WIFI_AUTH_FAILED', 'WIFI_NETWORK_NOT_FOUND']);
@@ -195,6 +209,7 @@ export async function activateDevice(
     hardwareId,
     ownerId: device.ownerId,
     security,
+    deviceReportedSecurity: device.provisioningSecurity ?? 'unknown',
     durationMs: Date.now() - started,
   };
 }
@@ -240,9 +255,7 @@ export async function waitForCloudActivation(
   if (outcome.state === 'waiting')
     throw new TetherError('PROTOCOL_ERROR', 'The activation stream ended early.');
   throw new TetherError(
-    outcome.code === 'TEMPLATE_MISMATCH' || outcome.code === 'PROVISIONING_EXPIRED'
-      ? outcome.code
-      : 'PROTOCOL_ERROR',
+    GATEWAY_REFUSALS.has(outcome.code) ? (outcome.code as ErrorCode) : 'PROTOCOL_ERROR',
     outcome.message,
   );
 }

@@ -87,6 +87,7 @@ export async function activateEdgentDevice(
     hardwareId: board.mac,
     ownerId: device.ownerId,
     security: 0,
+    deviceReportedSecurity: device.provisioningSecurity ?? 'unknown',
     durationMs: Date.now() - started,
     warning: EDGENT_PLAINTEXT_WARNING,
   };

@@ -142,7 +142,10 @@ export function provisionCommand(program: Command): Command {
             onWarning: (warning) => note(safe`warning: ${warning}`),
           });
           if (opts.json) printJson(result);
-          else say(safe`\nDevice ${result.deviceId} is active and yours (plaintext Edgent provisioning).`);
+          else {
+            say(safe`\nDevice ${result.deviceId} is active and yours (plaintext Edgent provisioning).`);
+            sayUnknownSecurity(result.deviceReportedSecurity);
+          }
           return;
         }
         const result = await activateDevice(transport, gateway, {
@@ -165,10 +168,12 @@ export function provisionCommand(program: Command): Command {
           },
         });
         if (opts.json) printJson(result);
-        else
+        else {
           say(
             safe`\nDevice ${result.deviceId} is active and yours (hardware ${result.hardwareId}, security ${result.security}, ${result.durationMs} ms).`,
           );
+          sayUnknownSecurity(result.deviceReportedSecurity);
+        }
       } catch (error) {
         steps.fail(isTetherError(error) ? error.code : undefined);
         if (isTetherError(error) && !opts.json) {
@@ -181,4 +186,12 @@ export function provisionCommand(program: Command): Command {
         await joiner?.leave().catch(() => undefined);
       }
     });
+}
+
+/** Firmware that does not report its provisioning security is let in, and said so. */
+function sayUnknownSecurity(reported: 0 | 1 | 2 | 'unknown'): void {
+  if (reported === 'unknown')
+    say(
+      'Note: the device did not report the security of its provisioning session (stock Blynk firmware?); the gateway records it as "security unknown".',
+    );
 }

@@ -79,6 +79,8 @@ describe('Blynk.Edgent legacy provisioning', () => {
     );
     expect(read.body.status).toBe('active');
     expect(host.device.state).toBe('running');
+    // The plaintext AP is no security at all, and the device says so in info/mcu.
+    expect(result.deviceReportedSecurity).toBe(0);
   });
 
   it('refuses plaintext provisioning for a product that requires security', async () => {

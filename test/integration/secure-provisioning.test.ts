@@ -112,6 +112,8 @@ describe('secure provisioning over SoftAP and BLE', () => {
       input(host, templates[security]),
     );
     expect(result.security).toBe(security);
+    // The device reports the level it was provisioned with; the gateway keeps it.
+    expect(result.deviceReportedSecurity).toBe(security);
     await expectOwnedByAdmin(result.deviceId);
   });
 
@@ -200,6 +202,32 @@ describe('secure provisioning over SoftAP and BLE', () => {
     // Nothing secret was sent: the device never got past the version check.
     expect(host.device.state).toBe('wait-config');
     expect(await pendingDevices()).toEqual([]);
+  });
+
+  it('refuses at the gateway a device that a companion ignoring the product minimum provisioned', async () => {
+    // A third-party protocomm client does not know the product's minimum: it uses security 1.
+    const host = await device(templates[2], 1);
+    const gateway = await companion();
+    const unaware = {
+      createProvisioningSession: async (templateId: string, name?: string) => ({
+        ...(await gateway.createProvisioningSession(templateId, name)),
+        minSecurity: 0 as const,
+      }),
+      waitForActivation: gateway.waitForActivation.bind(gateway),
+    };
+    const error = await failure(
+      activateDevice(new SoftApHttpTransport(), unaware, input(host, templates[2])),
+    );
+    expect(error.code).toBe('SECURITY_MISMATCH');
+    expect(error.details?.step).toBe('cloud-activation');
+    expect(error.message).toMatch(/provisioned with security 1, but product .* requires at least security 2/);
+    const stillPending = await gw.api<{ status: string }>(
+      'GET',
+      `/api/devices/${(await pendingDevices())[0]}`,
+      undefined,
+      adminToken,
+    );
+    expect(stillPending.body.status).toBe('pending');
   });
 
   it('rejects a tampered encrypted message (AES-GCM) and applies nothing', async () => {
