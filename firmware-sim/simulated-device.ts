@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
+import { redirectUrl } from '../shared/redirect-url.js';
 import type { McuInfo } from '../shared/topics.js';
 import {
   type CloudConnection,
@@ -570,9 +571,13 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
         await this.wipe('the gateway deleted this device');
         return;
       case 'downlink/redirect': {
-        const url = payload.trim();
-        if (!/^(mqtts?|wss?):\/\/[^\s]+$/.test(url)) {
-          this.options.logger.warn({ url }, 'ignored a redirect to an unusable URL');
+        // Read as Blynk's samples read it (urlparse: scheme, host, explicit port); anything they
+        // could not follow is ignored here too.
+        let url: string;
+        try {
+          url = redirectUrl(payload);
+        } catch {
+          this.options.logger.warn({ url: payload.slice(0, 120) }, 'ignored a redirect to an unusable URL');
           return;
         }
         this.#flash = { ...this.#flash, redirectUrl: url };

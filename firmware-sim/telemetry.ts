@@ -38,7 +38,8 @@ export class TelemetryGenerator {
         return values[Math.floor(this.random() * values.length)] ?? '';
       }
       case 'location':
-        return `${(24 + this.random()).toFixed(5)},${(50 + this.random()).toFixed(5)}`;
+        // Blynk: the items of a multi-value payload are separated by NUL (longitude first).
+        return `${(24 + this.random()).toFixed(5)}\0${(50 + this.random()).toFixed(5)}`;
       case 'string':
         return `status ${Math.floor(this.random() * 1000)}`;
     }

@@ -23,6 +23,7 @@ import { DeviceService } from './devices/device-service.js';
 import { ProvisioningService } from './devices/provisioning-service.js';
 import { StaticTokenService } from './devices/static-token-service.js';
 import { TemplateService } from './devices/template-service.js';
+import { TimeZones } from './devices/time-zones.js';
 import { UplinkHandler } from './devices/uplink-handler.js';
 import { buildHttpApp, type HttpApp } from './http/http-app.js';
 import { HttpListener } from './http/http-listener.js';
@@ -132,6 +133,7 @@ export class Gateway {
       clock,
       logger: moduleLogger(logger, 'uplink'),
       metrics,
+      timeZones: new TimeZones(),
     });
     broker = new DeviceBroker({
       config: config.mqtt,

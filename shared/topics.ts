@@ -9,30 +9,37 @@ export type Uplink =
   | { kind: 'info-mcu' }
   | { kind: 'ds'; name: string }
   | { kind: 'ds-erase'; name: string }
+  | { kind: 'ds-timestamped-batch'; name: string }
   | { kind: 'ds-prop'; name: string; property: string }
+  | { kind: 'ds-prop-erase'; name: string; property: string }
   | { kind: 'batch-ds' }
   | { kind: 'event'; code: string }
   | { kind: 'meta'; field: string }
   | { kind: 'get-ds' }
   | { kind: 'get-meta' }
   | { kind: 'get-ds-all' }
-  | { kind: 'get-utc' };
+  | { kind: 'get-utc' }
+  | { kind: 'get-loc' };
 
 export type UplinkKind = Uplink['kind'];
 
-/** A name segment: no wildcards, no separators, no control characters, sane length. */
+/**
+ * Datastream and metadata names as Blynk accepts them: "Set Temperature", "Serial Number",
+ * "Температура". Up to 64 characters; none of MQTT's separators and wildcards (`/ + #`), no
+ * comma (get/ds and get/meta list names with commas), no control or invisible format
+ * characters (NUL, escapes, bidi marks), no space at either end, and not dots only.
+ */
+export const NAME_PATTERN = '^(?=[^\\s])(?!\\.+$)[^\\p{C}/+#,]{1,64}(?<=[^\\s])$';
+const NAME = new RegExp(NAME_PATTERN, 'u');
+
+/** A datastream or metadata name a device or a person may use. */
+export const isName = (value: string | undefined): value is string => value !== undefined && NAME.test(value);
+
+/** Event codes and widget property names: identifiers (Blynk: `temp_is_high`, `isDisabled`). */
 const SEGMENT = /^[A-Za-z0-9_\-.:]{1,64}$/;
-
-/** Dots-only segments ("." and "..") mean nothing in MQTT but read like paths: refuse them. */
 const DOTS = /^\.+$/;
-
 const segment = (value: string | undefined): value is string =>
   value !== undefined && SEGMENT.test(value) && !DOTS.test(value);
-
-/** Blynk metadata names carry spaces ("Serial Number", "Device Name"); still no wildcards or '/'. */
-const META_NAME = /^[A-Za-z0-9_\-.: ]{1,64}$/;
-const metaName = (value: string | undefined): value is string =>
-  value !== undefined && META_NAME.test(value) && !DOTS.test(value);
 
 /** Parse a device's uplink topic; null for anything the API does not define (deny by default). */
 export function parseUplink(topic: string): Uplink | null {
@@ -49,19 +56,23 @@ export function parseUplink(topic: string): Uplink | null {
       return { kind: 'get-meta' };
     case 'get/utc/all/json':
       return { kind: 'get-utc' };
+    case 'get/loc/all':
+      return { kind: 'get-loc' };
   }
   const parts = topic.split('/');
-  const [head, name, third, fourth] = parts;
-  if (head === 'ds' && segment(name)) {
+  const [head, name, third, fourth, fifth] = parts;
+  if (head === 'ds' && isName(name)) {
     if (parts.length === 2) return { kind: 'ds', name };
     if (parts.length === 3 && third === 'erase') return { kind: 'ds-erase', name };
-    if (parts.length === 4 && third === 'prop' && segment(fourth))
-      return { kind: 'ds-prop', name, property: fourth };
+    if (parts.length === 3 && third === 'timestamped_batch') return { kind: 'ds-timestamped-batch', name };
+    if (third !== 'prop' || !segment(fourth)) return null;
+    if (parts.length === 4) return { kind: 'ds-prop', name, property: fourth };
+    if (parts.length === 5 && fifth === 'erase') return { kind: 'ds-prop-erase', name, property: fourth };
     return null;
   }
   if (parts.length !== 2) return null;
   if (head === 'event' && segment(name)) return { kind: 'event', code: name };
-  if (head === 'meta' && metaName(name)) return { kind: 'meta', field: name };
+  if (head === 'meta' && isName(name)) return { kind: 'meta', field: name };
   return null;
 }
 
@@ -79,6 +90,7 @@ export const downlink = {
   redirect: 'downlink/redirect',
   diag: 'downlink/diag',
   utc: 'downlink/utc/all/json',
+  loc: 'downlink/loc/all',
   /**
    * Beyond Blynk: the device was deleted at the gateway; it should erase its token and Wi-Fi
    * credentials and return to factory state. Sent just before the connection is dropped.
@@ -91,9 +103,7 @@ export function isAllowedDeviceSubscription(filter: string): boolean {
   if (filter === DOWNLINK_FILTER) return true;
   if (!filter.startsWith(DOWNLINK_PREFIX) || filter.length > 256) return false;
   const rest = filter.slice(DOWNLINK_PREFIX.length).split('/');
-  return rest.every(
-    (part, i) => part === '+' || (part === '#' && i === rest.length - 1) || segment(part) || metaName(part),
-  );
+  return rest.every((part, i) => part === '+' || (part === '#' && i === rest.length - 1) || isName(part));
 }
 
 /** The broker's internal namespace. */

@@ -4,8 +4,9 @@
  */
 import { TetherError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { isTimeZoneName } from '../devices/time-zones.js';
 import { pages } from '../store/paging.js';
-import type { Device, Org, OrgKind, PlanName } from '../store/types.js';
+import type { Device, GeoPoint, Org, OrgKind, PlanName } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import type { AuthenticatedActor } from './auth-service.js';
@@ -82,7 +83,13 @@ export class OrgService {
   async update(
     actor: AuthenticatedActor,
     id: string,
-    input: { name?: string; parentId?: string; plan?: PlanName },
+    input: {
+      name?: string;
+      parentId?: string;
+      plan?: PlanName;
+      timezone?: string | null;
+      location?: GeoPoint | null;
+    },
     ip: string | null,
   ): Promise<OrgView> {
     const { store, auditor, config } = this.deps;
@@ -134,6 +141,24 @@ export class OrgService {
       if (org.parentId !== null) await this.#uniqueName(org.parentId, input.name, org.id);
       changes.name = { from: org.name, to: input.name };
       org = await store.orgs.update(org.id, { name: input.name });
+    }
+    // Device settings (get/utc/all/json and get/loc/all fall back to them); null clears.
+    if (input.timezone !== undefined && input.timezone !== (org.timezone ?? null)) {
+      if (input.timezone !== null && !isTimeZoneName(input.timezone)) {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          `${input.timezone} is not a time zone (write e.g. Europe/Kyiv).`,
+          {
+            details: { field: 'timezone' },
+          },
+        );
+      }
+      changes.timezone = { from: org.timezone ?? null, to: input.timezone };
+      org = await store.orgs.update(org.id, { timezone: input.timezone ?? undefined });
+    }
+    if (input.location !== undefined) {
+      changes.location = { from: org.location ?? null, to: input.location };
+      org = await store.orgs.update(org.id, { location: input.location ?? undefined });
     }
     if (Object.keys(changes).length > 0) {
       await auditor.record({

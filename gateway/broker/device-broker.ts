@@ -16,19 +16,21 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type S
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
-import { isTetherError, MqttReturnCode, TetherError, toTetherError } from '../../shared/errors.js';
+import { isTetherError, MqttReturnCode, toTetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import {
   deviceTopicOf,
-  downlink,
   internalTopic,
   isAllowedDeviceSubscription,
   parseUplink,
 } from '../../shared/topics.js';
+import type { DeviceConnections, DownlinkConfirmation } from '../devices/device-connections.js';
 import type { DeviceService } from '../devices/device-service.js';
-import type { DeviceLink, UplinkHandler } from '../devices/uplink-handler.js';
+import type { UplinkHandler } from '../devices/uplink-handler.js';
 import { loadTlsMaterial } from '../tls-material.js';
 import type { BrokerMetrics } from './broker-metrics.js';
+import { publishSize, ReconnectBackoff } from './device-limits.js';
+import { DeviceSession } from './device-session.js';
 import { capPacketSize } from './packet-size-guard.js';
 
 const DEVICE_USERNAME = 'device';
@@ -37,45 +39,14 @@ const MAX_CLIENT_ID = 64;
 export const BACKLOG_HIGH = 256;
 const BACKLOG_LOW = 16;
 
-/** Limit breaches answered on downlink/diag before the connection is closed. */
+/** Limit breaches answered on downlink/diag before the connection is closed... */
 const BREACHES_BEFORE_CLOSE = 3;
+/** ...counted so that one fades every this many milliseconds: breaches far apart never close. */
+const BREACH_DECAY_MS = 10_000;
+/** The gateway's reconnect back-off for a device closed for abuse: 5 s, 10 s, … up to 10 min. */
+const ABUSE_BACKOFF = { baseMs: 5_000, maxMs: 10 * 60_000, forgetMs: 30 * 60_000, maxEntries: 100_000 };
 /** Blynk serves MQTT over WebSocket at this path (blynk.cloud device MQTT API, "Authentication"). */
 export const MQTT_WEBSOCKET_PATH = '/mqtt';
-/**
- * How long a last message (downlink/wipe) gets to leave before the connection is destroyed:
- * aedes' close() destroys the socket, which would drop bytes still queued behind it.
- */
-const LINGER_MS = 100;
-
-/** What the device lifecycle needs from the broker: reach a connected device, or drop it. */
-export interface DeviceConnections {
-  isConnected(deviceId: string): boolean;
-  sendToDevice(deviceId: string, deviceTopic: string, payload: string, qos?: 0 | 1): boolean;
-  /** Drop the device's connection; with `last`, send that message first. Resolves once closed. */
-  disconnect(deviceId: string, reason: string, last?: { topic: string; payload: string }): Promise<boolean>;
-}
-
-interface DeviceSession extends DeviceLink {
-  client: Client;
-  /** Uplinks are handled one after another per device: a socket chunk arrives all at once. */
-  chain: Promise<void>;
-  /** Uplinks accepted and not yet handled. */
-  pending: number;
-  /** aedes callbacks held back while the backlog is high: aedes reads no more until they run. */
-  held: Array<() => void>;
-  windowStart: number;
-  windowCount: number;
-  breaches: number;
-  readonly seq: number;
-  /** Set when the gateway drops the device: nothing it sends after that counts. */
-  closing: boolean;
-  /** A newer connection of the same device, which takes this one over: its end is not "offline". */
-  successor: DeviceSession | undefined;
-  /** The connection has ended. */
-  gone: boolean;
-  /** Publish on the device's downlink and resolve once aedes has handed it to the connection. */
-  deliver(deviceTopic: string, payload: string, qos: 0 | 1): Promise<void>;
-}
 
 export interface DeviceBrokerDeps {
   config: TetherConfig['mqtt'];
@@ -110,6 +81,8 @@ export class DeviceBroker implements DeviceConnections {
   #sessionSeq = 0;
   #warnedNoCap = false;
   readonly #voidUpTo = new Map<string, number>();
+  /** Devices closed for abuse, refused at CONNECT for a growing window (node-local for now). */
+  readonly #backoff = new ReconnectBackoff(ABUSE_BACKOFF);
 
   constructor(private readonly deps: DeviceBrokerDeps) {}
 
@@ -150,6 +123,7 @@ export class DeviceBroker implements DeviceConnections {
     });
     endDevicePublishesAtTheGateway(aedes);
     aedes.on('clientReady', (client) => this.#onReady(client));
+    aedes.on('ack', (_packet, client) => this.#sessions.get(client)?.acknowledged());
     aedes.on('clientDisconnect', (client) => this.#onGone(client));
     aedes.on('clientError', (client, error) =>
       this.deps.logger.debug({ clientId: client.id, err: error.message }, 'client error'),
@@ -270,6 +244,17 @@ export class DeviceBroker implements DeviceConnections {
     return true;
   }
 
+  async sendAndConfirm(
+    deviceId: string,
+    deviceTopic: string,
+    payload: string,
+    timeoutMs: number,
+  ): Promise<DownlinkConfirmation> {
+    const session = this.#byDevice.get(deviceId);
+    if (!session) return { online: false, acked: false };
+    return session.confirm(deviceTopic, payload, timeoutMs);
+  }
+
   /** Uplinks of a device accepted and not yet handled (0 when not connected): for health and tests. */
   backlogOf(deviceId: string): number {
     return this.#byDevice.get(deviceId)?.pending ?? 0;
@@ -284,14 +269,10 @@ export class DeviceBroker implements DeviceConnections {
     this.#voidUpTo.set(deviceId, this.#sessionSeq);
     const session = this.#byDevice.get(deviceId);
     if (!session) return false;
-    session.closing = true;
     // Forget the session now: a new connection with a new token must not be taken for this one.
     this.#byDevice.delete(deviceId);
-    if (last) {
-      await session.deliver(last.topic, last.payload, 1);
-      await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
-    }
-    session.close(reason);
+    if (last) await session.closeAfter(last.topic, last.payload, 1, reason);
+    else session.close(reason);
     void this.deps.devices.setOnline(deviceId, false);
     return true;
   }
@@ -321,6 +302,16 @@ export class DeviceBroker implements DeviceConnections {
     }
     this.deps.devices.authenticateToken(password.toString('utf8')).then(
       (device) => {
+        const waitMs = this.#backoff.remainingMs(device.id, this.deps.clock.now());
+        if (waitMs > 0) {
+          // CONNACK 3 ("server unavailable") says "later"; 4 or 5 would read as a bad token.
+          refuse(
+            MqttReturnCode.serverUnavailable,
+            `device ${device.id} closed for repeated limit breaches: refused for ${Math.ceil(waitMs / 1000)} s more`,
+            'RATE_LIMITED',
+          );
+          return;
+        }
         const session = this.#newSession(client, device.id);
         this.#sessions.set(client, session);
         // The session's key is the device, not the id the client chose: two devices that pick the
@@ -349,52 +340,21 @@ export class DeviceBroker implements DeviceConnections {
   }
 
   #newSession(client: Client, deviceId: string): DeviceSession {
-    const aedes = this.#aedes;
-    const session: DeviceSession = {
-      deviceId,
-      client,
-      seq: ++this.#sessionSeq,
-      chain: Promise.resolve(),
-      pending: 0,
-      held: [],
-      windowStart: this.deps.clock.now(),
-      windowCount: 0,
-      breaches: 0,
-      closing: false,
-      successor: undefined,
-      gone: false,
-      send: (deviceTopic, payload, qos = 0) => {
-        void session.deliver(deviceTopic, payload, qos);
+    const aedes = this.#aedes as Aedes;
+    return new DeviceSession(deviceId, client, ++this.#sessionSeq, {
+      aedes,
+      clock: this.deps.clock,
+      logger: this.deps.logger,
+      breachDecayMs: BREACH_DECAY_MS,
+      onAbuse: (session) => {
+        const windowMs = this.#backoff.punish(session.deviceId, this.deps.clock.now());
+        this.deps.logger.info(
+          { deviceId: session.deviceId, refusedForMs: windowMs },
+          'device closed for repeated limit breaches: its reconnects are refused for a while',
+        );
       },
-      // Never rejects: a downlink that cannot be built is a gateway bug, logged, and it ends
-      // nothing but that one message.
-      deliver: (deviceTopic, payload, qos) =>
-        new Promise<void>((resolve) => {
-          if (!aedes) return resolve();
-          if (typeof payload !== 'string') {
-            this.deps.logger.error({ deviceId, topic: deviceTopic }, 'downlink payload is not text: dropped');
-            return resolve();
-          }
-          this.deps.metrics?.downlink(deviceTopic);
-          aedes.publish(
-            {
-              cmd: 'publish',
-              topic: internalTopic(deviceId, deviceTopic),
-              payload: Buffer.from(payload),
-              qos,
-              retain: false,
-              dup: false,
-            } as PublishPacket,
-            () => resolve(),
-          );
-        }),
-      close: (reason) => {
-        session.closing = true;
-        this.deps.logger.info({ deviceId, reason }, 'closing device connection');
-        client.close();
-      },
-    };
-    return session;
+      metrics: this.deps.metrics,
+    });
   }
 
   /**
@@ -440,37 +400,33 @@ export class DeviceBroker implements DeviceConnections {
     if (session.closing || session.seq <= (this.#voidUpTo.get(session.deviceId) ?? 0)) {
       return done(new Error('connection closing'));
     }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    // Whatever happens next, nothing a device sends is retained (nor routed: see the end of this file).
+    packet.retain = false;
+    const breach = this.#checkLimits(session, packet.topic, payload.length, packet.qos);
+    if (breach) {
+      this.deps.metrics?.refused('publish', breach.code);
+      session.breach(breach.code, breach.message, BREACHES_BEFORE_CLOSE);
+      return done(null); // dropped; a closing session ends with its diag flushed
+    }
     const uplink = parseUplink(packet.topic);
     if (!uplink) {
-      this.deps.metrics?.refused('publish', 'PERMISSION_DENIED');
-      return done(
-        new TetherError(
-          'PERMISSION_DENIED',
-          `topic ${packet.topic.slice(0, 80)} is not part of the device API`,
-        ),
-      );
-    }
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const breach = this.#checkLimits(session, payload.length);
-    if (breach) {
-      this.deps.metrics?.refused('publish', 'RATE_LIMITED');
-      session.send(downlink.diag, JSON.stringify({ code: 'RATE_LIMITED', message: breach }));
-      if (++session.breaches >= BREACHES_BEFORE_CLOSE) return done(new Error(breach));
+      // Not part of the device API: answered and logged; the connection stays (Blynk firmware may
+      // publish a topic Tether does not serve). Only the limits above close a connection.
+      this.#unsupported(session, packet.topic);
       return done(null);
     }
     this.deps.metrics?.uplink(uplink.kind);
-    packet.topic = internalTopic(session.deviceId, packet.topic);
-    packet.retain = false;
     session.pending++;
     session.chain = session.chain
       .then(() => this.deps.uplinks.handle(session, uplink, payload))
       .catch((error: unknown) => {
         // A handler that fails unexpectedly ends this device's connection, never the process.
         this.deps.logger.error({ err: error, deviceId: session.deviceId, code: 'INTERNAL' }, 'uplink failed');
-        const diag = { code: 'INTERNAL', message: 'The gateway failed to handle this message.' };
-        return session
-          .deliver(downlink.diag, JSON.stringify(diag), 0)
-          .then(() => session.close('INTERNAL: an uplink handler failed'));
+        session.close('INTERNAL: an uplink handler failed', {
+          code: 'INTERNAL',
+          message: 'The gateway failed to handle this message.',
+        });
       })
       .finally(() => {
         if (--session.pending <= BACKLOG_LOW && session.held.length > 0) {
@@ -488,18 +444,47 @@ export class DeviceBroker implements DeviceConnections {
     done(null);
   }
 
-  /** Size and per-second rate; the message is dropped and the device told on downlink/diag. */
-  #checkLimits(session: DeviceSession, size: number): string | undefined {
+  /**
+   * Size (the PUBLISH variable header plus payload, as Blynk counts it) and per-second rate. A
+   * breach is coded by its kind; the message is dropped and the device told on downlink/diag.
+   */
+  #checkLimits(
+    session: DeviceSession,
+    topic: string,
+    payloadBytes: number,
+    qos: number,
+  ): { code: 'PAYLOAD_TOO_LARGE' | 'RATE_LIMITED'; message: string } | undefined {
     const { maxMessageBytes, publishesPerSecond } = this.deps.config;
-    if (size > maxMessageBytes) return `message of ${size} bytes is over the limit of ${maxMessageBytes}`;
     const now = this.deps.clock.now();
     if (now - session.windowStart >= 1000) {
       session.windowStart = now;
       session.windowCount = 0;
     }
     if (++session.windowCount > publishesPerSecond)
-      return `more than ${publishesPerSecond} messages per second`;
+      return { code: 'RATE_LIMITED', message: `more than ${publishesPerSecond} messages per second` };
+    const size = publishSize(topic, payloadBytes, qos);
+    if (size > maxMessageBytes) {
+      return {
+        code: 'PAYLOAD_TOO_LARGE',
+        message: `message of ${size} bytes (topic and payload) is over the limit of ${maxMessageBytes}`,
+      };
+    }
     return undefined;
+  }
+
+  /** A topic outside the device API: a diag for the device, a log line for the people. */
+  #unsupported(session: DeviceSession, topic: string): void {
+    this.deps.metrics?.refused('publish', 'TOPIC_UNSUPPORTED');
+    const shown = topic.slice(0, 80);
+    session.diag(
+      'TOPIC_UNSUPPORTED',
+      `topic ${shown} is not part of the device API; the message was dropped`,
+    );
+    const level = session.unsupportedLogged++ < 10 ? 'info' : 'debug';
+    this.deps.logger[level](
+      { deviceId: session.deviceId, topic: shown },
+      'unsupported topic: answered on diag',
+    );
   }
 
   #authorizeSubscribe(

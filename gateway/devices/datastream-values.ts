@@ -30,7 +30,8 @@ export function parseDatastreamValue(ds: Datastream, raw: string): DatastreamVal
         return fail(`"${text.slice(0, 32)}" is not one of ${ds.values?.join(', ')}.`);
       return text;
     case 'location': {
-      // Blynk sends "lon,lat" as two numbers.
+      // Two numbers, longitude first, NUL-separated as Blynk's multi-value payloads (a comma is
+      // taken too).
       const parts = text.split(/[,\0]/).map(Number);
       const [lon, lat] = parts;
       if (
@@ -47,5 +48,9 @@ export function parseDatastreamValue(ds: Datastream, raw: string): DatastreamVal
   }
 }
 
+/** A value as a downlink carries it: multi-value items separated by NUL, as Blynk does. */
 export const formatDatastreamValue = (value: DatastreamValue): string =>
-  Array.isArray(value) ? value.join(',') : String(value);
+  Array.isArray(value) ? value.join(MULTI_VALUE_SEPARATOR) : String(value);
+
+/** Blynk's separator between the items of a multi-value payload (datastreams and properties). */
+export const MULTI_VALUE_SEPARATOR = '\0';

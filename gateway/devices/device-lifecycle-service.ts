@@ -7,15 +7,16 @@ import type { Clock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { newDeviceToken, sha256Hex } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
+import { redirectUrl } from '../../shared/redirect-url.js';
 import { downlink } from '../../shared/topics.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import { can, canControlDevice, canManageDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
-import type { DeviceConnections } from '../broker/device-broker.js';
 import type { EventBus } from '../events.js';
 import type { Store } from '../store/store.js';
 import type { DatastreamValue, Device } from '../store/types.js';
 import { formatDatastreamValue, parseDatastreamValue } from './datastream-values.js';
+import type { DeviceConnections } from './device-connections.js';
 import type { DeviceService } from './device-service.js';
 
 /** Where a request came from, for the audit trail. */
@@ -23,8 +24,10 @@ export interface RequestContext {
   ip: string | null;
 }
 
-export type DeviceCommand = 'reboot' | 'ping';
-
+/** How long an HTTP ping waits for the device's PUBACK. */
+const PING_TIMEOUT_MS = 5_000;
+/** How long a re-provision waits for the device to acknowledge downlink/reconfigure. */
+const RECONFIGURE_ACK_TIMEOUT_MS = 2_000;
 export class DeviceLifecycleService {
   constructor(
     private readonly deps: {
@@ -71,10 +74,11 @@ export class DeviceLifecycleService {
     }
     const value = parseDatastreamValue(ds, String(raw));
     const at = clock.now();
+    // Sent first: a value the device's receive buffer cannot take is refused before it is kept.
+    const online = connections.sendToDevice(device.id, downlink.ds(name), formatDatastreamValue(value));
     // A write is a command to the device; the latest value it leaves is telemetry (coalesced).
     const updated = await store.devices.putValues(device.id, { [name]: { value, at } });
     events.emit('device.value', { device: updated, name, value, at });
-    const online = connections.sendToDevice(device.id, downlink.ds(name), formatDatastreamValue(value));
     await this.#audit(actor, 'device.datastream-written', device, ctx, { datastream: name, online });
     return { value, online };
   }
@@ -91,18 +95,55 @@ export class DeviceLifecycleService {
     return { online };
   }
 
-  /** `downlink/reboot` (empty payload) or `downlink/ping` (QoS 1, empty: the PUBACK answers). */
-  async command(
+  /** `downlink/reboot`: an empty payload; the device restarts. */
+  async reboot(
     actor: AuthenticatedActor,
     deviceId: string,
-    command: DeviceCommand,
     ctx: RequestContext,
   ): Promise<{ online: boolean }> {
     const device = await this.#controllable(actor, deviceId);
-    const topic = command === 'reboot' ? downlink.reboot : downlink.ping;
-    const online = this.deps.connections.sendToDevice(device.id, topic, '', command === 'ping' ? 1 : 0);
-    await this.#audit(actor, `device.${command}-requested`, device, ctx, { online });
+    const online = this.deps.connections.sendToDevice(device.id, downlink.reboot, '');
+    await this.#audit(actor, 'device.reboot-requested', device, ctx, { online });
     return { online };
+  }
+
+  /**
+   * `downlink/ping`, always QoS 1 (Blynk): the device's PUBACK is the answer. Resolves with the
+   * round trip, or with `answered: false` when none came within `timeoutMs`.
+   */
+  async ping(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    ctx: RequestContext,
+    timeoutMs = PING_TIMEOUT_MS,
+  ): Promise<{ online: boolean; answered: boolean; rttMs?: number }> {
+    const device = await this.#controllable(actor, deviceId);
+    const result = await this.deps.connections.sendAndConfirm(device.id, downlink.ping, '', timeoutMs);
+    const answer = {
+      online: result.online,
+      answered: result.acked,
+      ...(result.rttMs !== undefined ? { rttMs: result.rttMs } : {}),
+    };
+    await this.#audit(actor, 'device.ping-requested', device, ctx, answer);
+    return answer;
+  }
+
+  /**
+   * `downlink/redirect`: the device moves to another broker (another gateway node, a new address).
+   * The payload is the URL, as Blynk sends it and its samples read it (`urlparse`): scheme mqtt,
+   * mqtts, ws or wss, a host and an explicit port.
+   */
+  async redirect(
+    actor: AuthenticatedActor,
+    deviceId: string,
+    url: string,
+    ctx: RequestContext,
+  ): Promise<{ online: boolean; url: string }> {
+    const device = await this.#controllable(actor, deviceId);
+    const target = redirectUrl(url);
+    const online = this.deps.connections.sendToDevice(device.id, downlink.redirect, target);
+    await this.#audit(actor, 'device.redirect-requested', device, ctx, { online, url: target });
+    return { online, url: target };
   }
 
   /**
@@ -187,13 +228,24 @@ export class DeviceLifecycleService {
     if (device.status === 'revoked') {
       throw new TetherError('CONFLICT', 'This device token was revoked; create a new device instead.');
     }
+    // A connected device hears downlink/reconfigure while its old token still works, so it goes
+    // back to provisioning instead of looping on refused connects; its PUBACK says it heard.
+    const told = await this.deps.connections.sendAndConfirm(
+      device.id,
+      downlink.reconfigure,
+      '',
+      RECONFIGURE_ACK_TIMEOUT_MS,
+    );
     const token = newDeviceToken();
     const updated = await this.deps.store.devices.update(device.id, { tokenHash: sha256Hex(token) });
     const wasOnline = await this.deps.connections.disconnect(
       device.id,
       're-provisioned: the old token is void',
     );
-    await this.#audit(actor, 'device.reprovisioned', device, ctx, { wasOnline });
+    await this.#audit(actor, 'device.reprovisioned', device, ctx, {
+      wasOnline: wasOnline || told.online,
+      reconfigureAcked: told.acked,
+    });
     this.deps.events.emit('device.changed', { device: updated });
     return { device: updated, token, wasOnline };
   }

@@ -33,6 +33,10 @@ const CREATION_ORDER: FindOptions<Device>['orderBy'] = { field: 'createdAt' };
 const MAX_META = 64;
 /** Widget properties per device, over all its datastreams. */
 const MAX_PROPS = 256;
+/** Points in one timestamped batch (a 1 KB message holds far fewer). */
+const MAX_POINTS = 256;
+/** Blynk takes timestamped points up to a month old, or a month ahead. */
+const POINT_WINDOW_MS = 31 * 24 * 3600_000;
 
 export class DeviceService {
   readonly #online = new Set<string>();
@@ -81,6 +85,15 @@ export class DeviceService {
     const device = await this.#require(deviceId);
     const firmware = { ver: str(info.ver), build: str(info.build), type: str(info.type) };
     if (device.status !== 'pending') {
+      // Firmware of another product would misread every datastream: refused, as for a pending
+      // device (firmware that names no template at all is let be).
+      if (info.tmpl !== undefined && info.tmpl !== device.templateId) {
+        throw new TetherError(
+          'TEMPLATE_MISMATCH',
+          `The device reports template ${String(info.tmpl).slice(0, 40)}, but it is a device of ${device.templateId}. Flash the firmware of the right product.`,
+          { details: { deviceId, expected: device.templateId } },
+        );
+      }
       // Devices publish info/mcu on every connection: write only what changed, so a fleet
       // reconnecting after a restart does not cost a database write per device.
       const hardwareId = str(info.hwid) ?? device.hardwareId;
@@ -173,6 +186,43 @@ export class DeviceService {
     return value;
   }
 
+  /**
+   * `ds/<name>/timestamped_batch`: `[[ms, value], …]`, each within a month of now (Blynk). Tether
+   * keeps the latest value of each datastream, not a history: every point is checked, and the
+   * newest becomes the latest value when it is newer than the one held.
+   */
+  async recordTimestampedBatch(deviceId: string, name: string, points: unknown): Promise<void> {
+    const { store, clock, events } = this.deps;
+    const device = await this.#require(deviceId);
+    const ds = await this.#datastream(device, name);
+    if (!Array.isArray(points) || points.length === 0 || points.length > MAX_POINTS) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `${name}/timestamped_batch: expected [[timestamp_ms, value], …] with 1 to ${MAX_POINTS} points.`,
+      );
+    }
+    const now = clock.now();
+    let newest: { value: DatastreamValue; at: number } | undefined;
+    for (const [i, point] of points.entries()) {
+      const [at, raw] = Array.isArray(point) && point.length === 2 ? point : [];
+      if (typeof at !== 'number' || !Number.isInteger(at) || Math.abs(at - now) > POINT_WINDOW_MS) {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          `${name}/timestamped_batch: point ${i} needs a timestamp in milliseconds within a month of now.`,
+        );
+      }
+      const text = Array.isArray(raw) ? raw.join(',') : typeof raw === 'object' ? undefined : String(raw);
+      if (text === undefined)
+        throw new TetherError('VALIDATION_FAILED', `${name}/timestamped_batch: point ${i} has no value.`);
+      const value = parseDatastreamValue(ds, text);
+      if (!newest || at >= newest.at) newest = { value, at };
+    }
+    const held = ownValue(device.values, name);
+    if (!newest || (held && held.at > newest.at)) return;
+    const updated = await store.devices.putValues(deviceId, { [name]: newest }, now);
+    events.emit('device.value', { device: updated, name, value: newest.value, at: newest.at });
+  }
+
   /** `ds/<name>/erase`: forget the latest value. */
   async eraseValue(deviceId: string, name: string): Promise<void> {
     const device = await this.#require(deviceId);
@@ -256,7 +306,7 @@ export class DeviceService {
   }
 
   /** `event/<code>`: an alert or log line from the device; pushed to people, not stored. */
-  recordEvent(device: Device, code: string, description: string): void {
+  async recordEvent(device: Device, code: string, description: string): Promise<void> {
     const at = this.deps.clock.now();
     this.deps.logger.info({ deviceId: device.id, code }, 'device event');
     this.deps.events.emit('device.event', { device, code, description: description.slice(0, MAX_TEXT), at });

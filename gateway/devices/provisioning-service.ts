@@ -12,10 +12,10 @@ import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { PlanLimits } from '../accounts/plan-limits.js';
 import { can, canManageDevice, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
-import type { DeviceConnections } from '../broker/device-broker.js';
 import type { EventBus } from '../events.js';
 import type { Store, StoreTables } from '../store/store.js';
 import type { Device } from '../store/types.js';
+import type { DeviceConnections } from './device-connections.js';
 import type { DeviceService } from './device-service.js';
 import type { TemplateService } from './template-service.js';
 

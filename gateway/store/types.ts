@@ -20,6 +20,18 @@ export interface Org {
    * self-registered clients), 'client' (one self-registered client), 'partner' (enterprise).
    */
   kind?: OrgKind;
+  /**
+   * The org's time zone (IANA name) for its devices' get/utc/all/json when neither the device's
+   * location nor its "Time Zone" metadata says (Blynk: Organization Timezone).
+   */
+  timezone?: string;
+  /** The org's location, for get/loc/all when the device knows none of its own. */
+  location?: GeoPoint;
+}
+
+export interface GeoPoint {
+  lat: number;
+  lon: number;
 }
 
 export type OrgKind = 'standard' | 'clients' | 'client' | 'partner';
@@ -65,6 +77,11 @@ export interface Datastream {
    * scripts address a datastream by (the MQTT API uses the name). Unique within a template.
    */
   pin?: string;
+  /**
+   * Blynk's "Sync with latest server value" (Advanced settings): get/ds/all answers with this
+   * datastream's latest value (or its default). Off unless set, as in Blynk.
+   */
+  sync?: boolean;
 }
 
 export interface Template {

@@ -11,20 +11,40 @@ export function orgUpdateCommand(org: Command): void {
     .option('-n, --name <name>', 'new name')
     .option('-p, --parent <orgId>', 'new parent organization')
     .option('--plan <plan>', 'plan of a root organization: free, pro or enterprise')
+    .option(
+      '--timezone <zone>',
+      "devices' time zone when they know none (IANA, e.g. Europe/Kyiv; 'none' clears)",
+    )
+    .option('--location <lat,lon>', "devices' location when they know none (e.g. 50.45,30.52; 'none' clears)")
     .option('-g, --gateway <url>', 'gateway URL')
     .option('--json', 'print JSON')
     .action(
       async (
         orgId: string,
-        opts: { name?: string; parent?: string; plan?: string; gateway?: string; json?: boolean },
+        opts: {
+          name?: string;
+          parent?: string;
+          plan?: string;
+          timezone?: string;
+          location?: string;
+          gateway?: string;
+          json?: boolean;
+        },
       ) => {
         const body = {
           ...(opts.name ? { name: opts.name } : {}),
           ...(opts.parent ? { parentId: opts.parent } : {}),
           ...(opts.plan ? { plan: opts.plan } : {}),
+          ...(opts.timezone ? { timezone: opts.timezone === 'none' ? null : opts.timezone } : {}),
+          ...(opts.location
+            ? { location: opts.location === 'none' ? null : parseLatLon(opts.location) }
+            : {}),
         };
         if (Object.keys(body).length === 0) {
-          throw new TetherError('VALIDATION_FAILED', 'Say what to change: --name, --parent or --plan.');
+          throw new TetherError(
+            'VALIDATION_FAILED',
+            'Say what to change: --name, --parent, --plan, --timezone or --location.',
+          );
         }
         const client = await sessionClient(opts.gateway);
         const updated = await client.request<{ id: string; name: string; effectivePlan: string }>(
@@ -36,4 +56,14 @@ export function orgUpdateCommand(org: Command): void {
         else say(safe`Updated ${updated.id} (${updated.name}, plan ${updated.effectivePlan}).`);
       },
     );
+}
+
+function parseLatLon(text: string): { lat: number; lon: number } {
+  const [lat, lon, ...rest] = text.split(',').map((p) => Number(p.trim()));
+  if (rest.length > 0 || !Number.isFinite(lat) || !Number.isFinite(lon))
+    throw new TetherError(
+      'VALIDATION_FAILED',
+      `--location ${text}: write latitude,longitude (e.g. 50.45,30.52).`,
+    );
+  return { lat: lat as number, lon: lon as number };
 }

@@ -6,21 +6,30 @@ import { printJson, safe, say } from '../cli/output.js';
 const DATASTREAM_TYPES = new Set(['int', 'double', 'string', 'enum', 'location']);
 
 /**
- * `--datastream temp:double:-40:125`, `--datastream mode:enum:off|heat|cool`, `--datastream label:string`;
- * a leading Blynk virtual pin gives the datastream that pin: `--datastream V1:temp:double:-40:125`.
+ * `--datastream temp:double:-40:125`, `--datastream "Set Temperature:double:10:30:sync"`,
+ * `--datastream mode:enum:off|heat|cool`, `--datastream label:string`. A leading Blynk virtual pin
+ * gives the datastream that pin (`--datastream V1:temp:double:-40:125`); a trailing `:sync` turns on
+ * Blynk's "Sync with latest server value" (get/ds/all sends it).
  */
 export function parseDatastreamSpec(spec: string): Record<string, unknown> {
   const pinned = /^([Vv]\d{1,3}):(.+)$/.exec(spec);
   if (pinned && !DATASTREAM_TYPES.has(pinned[2]!.split(':')[0]!)) {
     return { ...parseDatastreamSpec(pinned[2]!), pin: pinned[1]!.toUpperCase() };
   }
-  const [name, type, a, b] = spec.split(':');
+  const parts = spec.split(':');
+  const sync = parts.length > 2 && parts.at(-1) === 'sync';
+  if (sync) parts.pop();
+  const [name, type, a, b] = parts;
   if (!name || !type)
-    throw new TetherError('VALIDATION_FAILED', `Datastream "${spec}": write name:type[:min:max].`);
-  if (type === 'enum') return { name, type, values: (a ?? '').split('|').filter(Boolean) };
-  const out: Record<string, unknown> = { name, type };
-  if (a !== undefined && a !== '') out.min = Number(a);
-  if (b !== undefined && b !== '') out.max = Number(b);
+    throw new TetherError(
+      'VALIDATION_FAILED',
+      `Datastream "${spec}": write [pin:]name:type[:min:max][:sync].`,
+    );
+  const out: Record<string, unknown> =
+    type === 'enum' ? { name, type, values: (a ?? '').split('|').filter(Boolean) } : { name, type };
+  if (type !== 'enum' && a !== undefined && a !== '') out.min = Number(a);
+  if (type !== 'enum' && b !== undefined && b !== '') out.max = Number(b);
+  if (sync) out.sync = true;
   return out;
 }
 
@@ -31,7 +40,7 @@ export function templateCreateCommand(template: Command): void {
     .requiredOption('-n, --name <name>', 'template name')
     .option(
       '-d, --datastream <spec...>',
-      'datastreams, [pin:]name:type[:min:max] (types int, double, string, enum, location; pin V0-V255)',
+      'datastreams, [pin:]name:type[:min:max][:sync] (types int, double, string, enum, location; pin V0-V255; quote names with spaces; :sync = get/ds/all sends it)',
     )
     .option('--hotspot-prefix <prefix>', 'name prefix of the device access point / BLE advertisement')
     .option('--min-security <level>', 'lowest provisioning security a companion may accept (0, 1, 2)', '2')

@@ -9,7 +9,7 @@ export function templateEditCommand(template: Command): void {
     .command('edit <templateId>')
     .description('Edit a template: name, datastreams (replaces the list), hotspot prefix, minimum security.')
     .option('-n, --name <name>', 'new name')
-    .option('-d, --datastream <spec...>', 'the full datastream list, name:type[:min:max]')
+    .option('-d, --datastream <spec...>', 'the full datastream list, name:type[:min:max][:sync]')
     .option('--hotspot-prefix <prefix>', 'name prefix of the device access point / BLE advertisement')
     .option('--min-security <level>', 'lowest provisioning security a companion may accept (0, 1, 2)')
     .option('-g, --gateway <url>', 'gateway URL')

@@ -10,6 +10,7 @@ import {
   connackCode,
   connectDevice,
   createTemplate,
+  DATASTREAMS,
   mint,
   sleep,
 } from '../devices/device-fixtures.js';
@@ -37,7 +38,15 @@ describe('device MQTT API', () => {
       admin,
     );
 
+  /** Blynk's "Sync with latest server value" on every datastream of the test template. */
+  const syncAll = async () => {
+    const synced = DATASTREAMS.map((d) => ({ ...d, sync: true }));
+    const res = await gw.api('PATCH', `/api/templates/${templateId}`, { datastreams: synced }, admin);
+    expect(res.status).toBe(200);
+  };
+
   it('handles every uplink topic and answers on the matching downlink', async () => {
+    await syncAll();
     const minted = await activeDevice(gw, admin, templateId);
     const dev = await connectDevice(gw.brokerUrl, minted.token);
     const c = dev.client;
@@ -84,7 +93,8 @@ describe('device MQTT API', () => {
     const all = await Promise.all(
       ['temp', 'power', 'mode', 'label', 'where'].map((n) => dev.next(`downlink/ds/${n}`)),
     );
-    expect(all).toEqual(['21.5', '1', 'heat', 'kitchen', '30.52,50.45']);
+    // A multi-value downlink separates its items with NUL, as Blynk does.
+    expect(all).toEqual(['21.5', '1', 'heat', 'kitchen', '30.52\u000050.45']);
 
     await c.publishAsync('get/meta', 'Serial Number,Device Name,Device Owner');
     expect(await dev.next('downlink/meta/Serial Number')).toBe('SN-42');
@@ -92,8 +102,12 @@ describe('device MQTT API', () => {
     expect(await dev.next('downlink/meta/Device Owner')).toBe('admin@example.com');
 
     await c.publishAsync('get/utc/all/json', '');
-    const utc = JSON.parse(await dev.next('downlink/utc/all/json')) as { time: number };
+    const utc = JSON.parse(await dev.next('downlink/utc/all/json')) as { time: number; tz_name: string };
     expect(Math.abs(utc.time - Date.now())).toBeLessThan(5000);
+    // The device's location datastream (Kyiv) sets its time zone.
+    expect(utc.tz_name).toBe('Europe/Kyiv');
+    await c.publishAsync('get/loc/all', '');
+    expect(await dev.next('downlink/loc/all')).toBe('50.45,30.52');
 
     // event/<code> reaches the push stream as a bus event
     const seen = new Promise((resolve) => gw.gateway.services.events.on('device.event', resolve));
@@ -120,8 +134,9 @@ describe('device MQTT API', () => {
 
   it('answers get/ds with the template default when never set; takes booleans in batch_ds', async () => {
     const streams = [
-      { name: 'temp', type: 'double', min: -40, max: 125, defaultValue: 20 },
-      { name: 'power', type: 'int', min: 0, max: 1 },
+      { name: 'temp', type: 'double', min: -40, max: 125, defaultValue: 20, sync: true },
+      { name: 'power', type: 'int', min: 0, max: 1, sync: true },
+      { name: 'label', type: 'string', defaultValue: 'not synced' },
     ];
     const bad = await gw.api(
       'PATCH',
@@ -142,6 +157,11 @@ describe('device MQTT API', () => {
     await dev.client.publishAsync('get/ds/all', '');
     expect(await dev.next('downlink/ds/power')).toBe('1');
     expect(await dev.next('downlink/ds/temp')).toBe('20');
+    // get/ds/all follows each datastream's "sync with latest server value"; get/ds answers anyway.
+    await sleep(100);
+    expect(dev.inbox.filter((m) => m.topic === 'downlink/ds/label')).toEqual([]);
+    await dev.client.publishAsync('get/ds', 'label');
+    expect(await dev.next('downlink/ds/label')).toBe('not synced');
     await dev.client.endAsync();
   });
 
@@ -162,23 +182,41 @@ describe('device MQTT API', () => {
       online: true,
     });
     expect(await dev.next('downlink/reboot')).toBe('');
-    expect((await gw.api('POST', `/api/devices/${id}/ping`, undefined, admin)).body).toEqual({
-      online: true,
-    });
-    expect(await dev.next('downlink/ping')).toBe('');
-    // Blynk sends ping at QoS 1 so that the PUBACK is the answer.
+    // Blynk sends ping at QoS 1 so that the PUBACK is the answer: the API waits for it.
     await expect.poll(() => dev.inbox.length).toBe(0);
     const pingQos = new Promise<number>((resolve) =>
       dev.client.once('message', (_t, _p, packet) => resolve(packet.qos)),
     );
-    await gw.api('POST', `/api/devices/${id}/ping`, undefined, admin);
+    const ping = await gw.api<{ online: boolean; answered: boolean; rttMs: number }>(
+      'POST',
+      `/api/devices/${id}/ping`,
+      undefined,
+      admin,
+    );
+    expect(ping.body).toMatchObject({ online: true, answered: true });
+    expect(ping.body.rttMs).toBeGreaterThanOrEqual(0);
     expect(await pingQos).toBe(1);
+    expect(await dev.next('downlink/ping')).toBe('');
     // Direct broker downlinks the gateway uses: meta and redirect.
     const broker = gw.gateway.services.broker;
     expect(broker.sendToDevice(id, 'downlink/meta/Location', 'Kyiv')).toBe(true);
     expect(await dev.next('downlink/meta/Location')).toBe('Kyiv');
-    expect(broker.sendToDevice(id, 'downlink/redirect', 'ny3.example.com:8883')).toBe(true);
-    expect(await dev.next('downlink/redirect')).toBe('ny3.example.com:8883');
+    const redirect = await gw.api(
+      'POST',
+      `/api/devices/${id}/redirect`,
+      { url: 'mqtts://ny3.example.com:8883' },
+      admin,
+    );
+    expect(redirect.body).toEqual({ online: true, url: 'mqtts://ny3.example.com:8883' });
+    expect(await dev.next('downlink/redirect')).toBe('mqtts://ny3.example.com:8883');
+    // A form Blynk's samples could not follow is refused at the API.
+    const bad = await gw.api<{ error: { code: string } }>(
+      'POST',
+      `/api/devices/${id}/redirect`,
+      { url: 'ny3.example.com:8883' },
+      admin,
+    );
+    expect(bad.status).toBe(400);
     await dev.client.endAsync();
     await expect.poll(() => broker.isConnected(id)).toBe(false);
     expect((await gw.api('POST', `/api/devices/${id}/reconfigure`, undefined, admin)).body).toEqual({
@@ -208,10 +246,15 @@ describe('device MQTT API', () => {
     await devA.client.publishAsync('ds/temp', '11');
     await expect.poll(async () => (await device(a!.deviceId)).body.values.temp?.value).toBe(11);
     expect((await device(b!.deviceId)).body.values.temp?.value).toBe(5);
-    // Publishing into B's internal namespace or outside the API closes the connection.
-    await devA.client.publishAsync(`d/${b!.deviceId}/ds/temp`, '99').catch(() => undefined);
-    await devA.closed;
+    // Publishing into B's internal namespace (or anywhere outside the API) reaches nobody: it is
+    // answered on A's diag, and A stays connected.
+    await devA.client.publishAsync(`d/${b!.deviceId}/ds/temp`, '99');
+    expect(JSON.parse(await devA.next('downlink/diag')).code).toBe('TOPIC_UNSUPPORTED');
+    await sleep(100);
     expect((await device(b!.deviceId)).body.values.temp?.value).toBe(5);
+    expect(devB.inbox.filter((m) => m.topic !== 'downlink/ds/temp')).toEqual([]);
+    expect(devA.client.connected).toBe(true);
+    await devA.client.endAsync();
     await devB.client.endAsync();
   });
 
@@ -230,8 +273,11 @@ describe('device MQTT API', () => {
   it('tells a device over the size limit on downlink/diag, then drops it if it goes on', async () => {
     const minted = await activeDevice(gw, admin, templateId);
     const dev = await connectDevice(gw.brokerUrl, minted.token);
+    // Blynk counts the variable header (2 + topic) with the payload: 2 + 8 + 300 = 310.
     await dev.client.publishAsync('ds/label', 'x'.repeat(300));
-    expect(JSON.parse(await dev.next('downlink/diag')).message).toMatch(/300 bytes is over the limit of 256/);
+    const diag = JSON.parse(await dev.next('downlink/diag'));
+    expect(diag).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(diag.message).toMatch(/310 bytes .* over the limit of 256/);
     expect(dev.client.connected).toBe(true);
     for (let i = 0; i < 3; i++) dev.client.publish('ds/label', 'x'.repeat(300));
     await dev.closed;

@@ -111,11 +111,17 @@ describe('the simulated device and the real gateway', () => {
     expect(host.device.configValid).toBe(false);
   });
 
-  it('goes back to provisioning with last_error 703, keeping its Wi-Fi, when it is re-provisioned elsewhere', async () => {
+  it('goes back to provisioning when it is re-provisioned elsewhere: told to reconfigure, not refused', async () => {
+    const downlinks: string[] = [];
+    host.device.on('downlink', ({ topic }) => downlinks.push(topic));
+    const connectsBefore = host.device.stats.connects;
     const res = await gw.api('POST', `/api/devices/${deviceId}/reprovision`, undefined, token);
     expect(res.status).toBe(200);
     await until(host, () => host.device.state === 'wait-config', 'provisioning');
-    expect(host.device.lastError).toBe(703);
+    // downlink/reconfigure came while the old token still worked: no refused connect (703) loop.
+    expect(downlinks).toContain('downlink/reconfigure');
+    expect(host.device.lastError).toBe(0);
+    expect(host.device.stats.connects).toBe(connectsBefore);
   });
 
   it('wipes itself when the device is deleted at the gateway', async () => {

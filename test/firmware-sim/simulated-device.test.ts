@@ -270,9 +270,18 @@ describe('simulated device: running', () => {
   it('follows downlink/redirect to another broker and keeps it across restarts; ignores a bad URL', async () => {
     const f = await fixture();
     await running(f);
-    f.cloud.send('downlink/redirect', 'not a url');
-    await f.advance(0);
-    expect(f.device.brokerUrl).toBe(BROKER);
+    // Forms Blynk's samples could not follow (Python urlparse needs a scheme and a port; the
+    // MicroPython sample does int(port)) are ignored.
+    for (const bad of [
+      'not a url',
+      'eu.broker.test:1883',
+      'mqtt://eu.broker.test',
+      'http://eu.broker.test:80',
+    ]) {
+      f.cloud.send('downlink/redirect', bad);
+      await f.advance(0);
+      expect(f.device.brokerUrl, bad).toBe(BROKER);
+    }
     f.cloud.send('downlink/redirect', 'mqtt://eu.broker.test:1883');
     await f.advance(0);
     expect(f.device.state).toBe('running');

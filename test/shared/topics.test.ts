@@ -3,6 +3,7 @@ import {
   deviceTopicOf,
   internalTopic,
   isAllowedDeviceSubscription,
+  isName,
   parseUplink,
 } from '../../shared/topics.js';
 
@@ -17,6 +18,18 @@ describe('Blynk device topic map', () => {
     ['get/ds', { kind: 'get-ds' }],
     ['get/ds/all', { kind: 'get-ds-all' }],
     ['get/utc/all/json', { kind: 'get-utc' }],
+    ['get/loc/all', { kind: 'get-loc' }],
+    // Blynk's sample blueprint names its datastreams with spaces.
+    ['ds/Set Temperature', { kind: 'ds', name: 'Set Temperature' }],
+    [
+      'ds/Set Temperature/prop/isDisabled',
+      { kind: 'ds-prop', name: 'Set Temperature', property: 'isDisabled' },
+    ],
+    ['ds/Status/prop/color/erase', { kind: 'ds-prop-erase', name: 'Status', property: 'color' }],
+    ['ds/Temperature/timestamped_batch', { kind: 'ds-timestamped-batch', name: 'Temperature' }],
+    ['ds/Current Temperature/erase', { kind: 'ds-erase', name: 'Current Temperature' }],
+    ['ds/Температура', { kind: 'ds', name: 'Температура' }],
+    ['meta/Serial Number', { kind: 'meta', field: 'Serial Number' }],
   ])('parses %s', (topic, expected) => {
     expect(parseUplink(topic)).toMatchObject(expected);
   });
@@ -32,8 +45,39 @@ describe('Blynk device topic map', () => {
     'ds/#',
     'event/a b',
     'ds/temp/prop',
+    'ds/temp/prop/color/x',
+    'ds/ temp',
+    'ds/temp ',
+    'ds/a,b',
+    'ds/..',
+    'ds/a\u0000b',
+    'ds/a\u202eb',
+    `ds/${'x'.repeat(65)}`,
+    'get/loc',
+    'get/ds/all/x',
   ])('refuses %s (deny by default)', (topic) => {
     expect(parseUplink(topic)).toBeNull();
+  });
+
+  it('takes names as Blynk does: spaces inside, no separators, wildcards, commas or invisible characters', () => {
+    for (const name of ['Set Temperature', 'temp', 'Device Name', 'Температура', 'a.b:c-d_e', 'x'.repeat(64)])
+      expect(isName(name), name).toBe(true);
+    for (const name of [
+      '',
+      ' a',
+      'a ',
+      '.',
+      '..',
+      'a/b',
+      'a+b',
+      'a#',
+      'a,b',
+      'a\tb',
+      'a\u0000b',
+      'a\u200bb',
+      'x'.repeat(65),
+    ])
+      expect(isName(name), JSON.stringify(name)).toBe(false);
   });
 
   it('allows subscriptions only at or below downlink/', () => {

@@ -4,6 +4,7 @@
  * permission decision is the accounts policy's (canViewDevice / canControlDevice / can).
  */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { NAME_PATTERN } from '../../../shared/topics.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
 import { Name } from './text-schemas.js';
@@ -76,7 +77,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
       schema: {
         params: Type.Object({
           id: Type.String({ minLength: 1, maxLength: 64 }),
-          name: Type.String({ pattern: '^[A-Za-z0-9_\\-.:]{1,64}$' }),
+          name: Type.String({ pattern: NAME_PATTERN }),
         }),
         body: Type.Object(
           { value: Type.Union([Type.String({ maxLength: 255 }), Type.Number()]) },
@@ -101,11 +102,44 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
   );
 
   app.post('/devices/:id/reboot', { schema: { params: Params } }, async (request) =>
-    lifecycle.command(actorOf(request), request.params.id, 'reboot', { ip: request.ip }),
+    lifecycle.reboot(actorOf(request), request.params.id, { ip: request.ip }),
   );
 
-  app.post('/devices/:id/ping', { schema: { params: Params } }, async (request) =>
-    lifecycle.command(actorOf(request), request.params.id, 'ping', { ip: request.ip }),
+  // Waits for the device's PUBACK: { online, answered, rttMs } (answered false after timeoutMs).
+  app.post(
+    '/devices/:id/ping',
+    {
+      schema: {
+        params: Params,
+        querystring: Type.Object(
+          { timeoutMs: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{2,4}$' })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) =>
+      lifecycle.ping(
+        actorOf(request),
+        request.params.id,
+        { ip: request.ip },
+        Math.min(30_000, Number(request.query.timeoutMs ?? 5_000)),
+      ),
+  );
+
+  // downlink/redirect: the device moves to another broker (Blynk's URL form, explicit port).
+  app.post(
+    '/devices/:id/redirect',
+    {
+      schema: {
+        params: Params,
+        body: Type.Object(
+          { url: Type.String({ minLength: 1, maxLength: 255 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) =>
+      lifecycle.redirect(actorOf(request), request.params.id, request.body.url, { ip: request.ip }),
   );
 
   app.post(

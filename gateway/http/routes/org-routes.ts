@@ -38,7 +38,25 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }>
       schema: {
         params: IdParams,
         body: Type.Object(
-          { name: Type.Optional(Name), parentId: Type.Optional(Id), plan: Type.Optional(Plan) },
+          {
+            name: Type.Optional(Name),
+            parentId: Type.Optional(Id),
+            plan: Type.Optional(Plan),
+            // Device settings: get/utc/all/json and get/loc/all fall back to them; null clears.
+            timezone: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+            location: Type.Optional(
+              Type.Union([
+                Type.Object(
+                  {
+                    lat: Type.Number({ minimum: -90, maximum: 90 }),
+                    lon: Type.Number({ minimum: -180, maximum: 180 }),
+                  },
+                  { additionalProperties: false },
+                ),
+                Type.Null(),
+              ]),
+            ),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
       },

@@ -1,4 +1,5 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { NAME_PATTERN } from '../../../shared/topics.js';
 import { VIRTUAL_PIN_PATTERN } from '../../devices/virtual-pins.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../http-app.js';
@@ -6,7 +7,8 @@ import { Name, PrintableName } from './text-schemas.js';
 
 const Datastream = Type.Object(
   {
-    name: Type.String({ pattern: '^[A-Za-z0-9_\\-.:]{1,64}$' }),
+    // As Blynk: "Set Temperature" is a name (shared/topics.ts says what a name may hold).
+    name: Type.String({ pattern: NAME_PATTERN }),
     type: Type.Union([
       Type.Literal('int'),
       Type.Literal('double'),
@@ -19,6 +21,8 @@ const Datastream = Type.Object(
     values: Type.Optional(Type.Array(PrintableName(64), { maxItems: 64 })),
     defaultValue: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Number()])),
     pin: Type.Optional(Type.String({ pattern: VIRTUAL_PIN_PATTERN })),
+    /** Blynk's "Sync with latest server value": get/ds/all sends this datastream's value. */
+    sync: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,237 @@
+/**
+ * One device's connection as the broker keeps it: the ordered uplink chain, the limits' counters,
+ * and every way the gateway writes to the device (routed downlinks, direct ones, diags, a close
+ * that lets the last words leave first).
+ */
+import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { Clock } from '../../shared/clock.js';
+import { TetherError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { downlink, internalTopic } from '../../shared/topics.js';
+import type { DownlinkConfirmation } from '../devices/device-connections.js';
+import type { DeviceLink } from '../devices/uplink-handler.js';
+import type { BrokerMetrics } from './broker-metrics.js';
+import { DecayingCount, publishPacketBytes } from './device-limits.js';
+
+/** Diags a session sends per second at most; a device that provokes more hears fewer. */
+const DIAGS_PER_SECOND = 20;
+/** How long a closing connection waits for the peer after its last words (FIN sent). */
+const CLOSE_LINGER_MS = 1_000;
+
+/**
+ * Downlinks Blynk delivers whether or not the device subscribed (device MQTT API,
+ * "Authentication": redirect and diag), at QoS 0.
+ */
+const UNSUBSCRIBED = new Set<string>([downlink.diag, downlink.redirect]);
+
+export interface SessionContext {
+  aedes: Aedes;
+  clock: Clock;
+  logger: Logger;
+  /** Breaches fade by one per this many milliseconds. */
+  breachDecayMs: number;
+  /** Called once when the session is closed for abuse (repeated breaches). */
+  onAbuse(session: DeviceSession): void;
+  metrics?: Pick<BrokerMetrics, 'downlink'> | undefined;
+}
+
+export class DeviceSession implements DeviceLink {
+  /** Uplinks are handled one after another per device: a socket chunk arrives all at once. */
+  chain: Promise<void> = Promise.resolve();
+  /** Uplinks accepted and not yet handled. */
+  pending = 0;
+  /** aedes callbacks held back while the backlog is high: aedes reads no more until they run. */
+  held: Array<() => void> = [];
+  windowStart: number;
+  windowCount = 0;
+  readonly breaches: DecayingCount;
+  /** Set when the gateway drops the device: nothing it sends after that counts. */
+  closing = false;
+  /** A newer connection of the same device, which takes this one over: its end is not "offline". */
+  successor: DeviceSession | undefined;
+  /** The connection has ended. */
+  gone = false;
+  /** The receive buffer the device announced in info/mcu (`rxbuff`); no downlink may be larger. */
+  rxbuff: number | undefined;
+  /** Distinct unsupported topics logged at info level (then at debug: a log is not a channel). */
+  unsupportedLogged = 0;
+  #diagWindowStart = 0;
+  #diagCount = 0;
+  /** Resolvers of QoS 1 downlinks awaiting their PUBACK, in send order (MQTT 3.1.1 §4.6). */
+  readonly #acks: Array<(at: number) => void> = [];
+
+  constructor(
+    readonly deviceId: string,
+    readonly client: Client,
+    readonly seq: number,
+    private readonly ctx: SessionContext,
+  ) {
+    this.windowStart = ctx.clock.now();
+    this.breaches = new DecayingCount(ctx.breachDecayMs);
+  }
+
+  /**
+   * A downlink, as the device sees its topic. Most are routed (the device gets them through its
+   * subscription); diag and redirect are written to the client directly, as Blynk delivers them
+   * unsubscribed; QoS 1 goes directly too, so it stays QoS 1 whatever the subscription asked and
+   * its PUBACK can be matched. Throws PAYLOAD_TOO_LARGE over the device's rxbuff.
+   */
+  send(deviceTopic: string, payload: string, qos: 0 | 1 = 0): void {
+    this.assertFits(deviceTopic, payload, qos);
+    void this.#write(deviceTopic, payload, qos);
+  }
+
+  /** QoS 1, and wait for the device's PUBACK (at most timeoutMs). */
+  async confirm(deviceTopic: string, payload: string, timeoutMs: number): Promise<DownlinkConfirmation> {
+    this.assertFits(deviceTopic, payload, 1);
+    const sentAt = this.ctx.clock.now();
+    let onAck: (at: number) => void = () => {};
+    const acked = new Promise<number | undefined>((resolve) => {
+      const timer = this.ctx.clock.setTimeout(() => resolve(undefined), timeoutMs);
+      onAck = (at) => {
+        this.ctx.clock.clearTimeout(timer);
+        resolve(at);
+      };
+    });
+    await this.#write(deviceTopic, payload, 1, { onAck });
+    const at = await acked;
+    return at === undefined
+      ? { online: true, acked: false }
+      : { online: true, acked: true, rttMs: at - sentAt };
+  }
+
+  /** aedes saw a PUBACK from this client: it answers the oldest QoS 1 downlink in flight. */
+  acknowledged(): void {
+    this.#acks.shift()?.(this.ctx.clock.now());
+  }
+
+  /** Tell the device what went wrong, on downlink/diag, within the per-second diag budget. */
+  diag(code: string, message: string): void {
+    const now = this.ctx.clock.now();
+    if (now - this.#diagWindowStart >= 1000) {
+      this.#diagWindowStart = now;
+      this.#diagCount = 0;
+    }
+    if (++this.#diagCount > DIAGS_PER_SECOND) return;
+    void this.#write(downlink.diag, JSON.stringify({ code, message }), 0);
+  }
+
+  setReceiveBuffer(bytes: number | undefined): void {
+    this.rxbuff = bytes;
+  }
+
+  assertFits(deviceTopic: string, payload: string, qos: 0 | 1): void {
+    if (this.rxbuff === undefined) return;
+    const size = publishPacketBytes(deviceTopic, Buffer.byteLength(payload), qos);
+    if (size > this.rxbuff) {
+      throw new TetherError(
+        'PAYLOAD_TOO_LARGE',
+        `The message for ${deviceTopic.slice(0, 80)} is ${size} bytes, more than the device's receive buffer of ${this.rxbuff} bytes (rxbuff in its info/mcu).`,
+        { details: { size, rxbuff: this.rxbuff } },
+      );
+    }
+  }
+
+  /**
+   * A breach of the limits, answered on diag; the connection is closed (and the diag flushed
+   * first) once breaches pile up faster than they fade. True when it closes.
+   */
+  breach(code: string, message: string, closeAfter: number): boolean {
+    if (this.breaches.add(this.ctx.clock.now()) < closeAfter) {
+      this.diag(code, message);
+      return false;
+    }
+    this.ctx.onAbuse(this);
+    this.close(`${code}: ${message} (repeatedly)`, {
+      code,
+      message: `${message}; closing the connection after repeated breaches.`,
+    });
+    return true;
+  }
+
+  /**
+   * Close the connection; with `last`, that diag is written first, the write side is ended (FIN
+   * after the queued bytes) and the socket is destroyed only when the device has closed its side
+   * or after a short linger: a close in the same tick as the diag would drop it.
+   */
+  close(reason: string, last?: { code: string; message: string }): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ctx.logger.info({ deviceId: this.deviceId, reason }, 'closing device connection');
+    if (!last) {
+      this.client.close();
+      return;
+    }
+    void this.#write(downlink.diag, JSON.stringify(last), 0, { evenWhenClosing: true }).then(() =>
+      this.#endThenClose(),
+    );
+  }
+
+  /** Write a last message (any topic), end the write side, then close. Resolves once closed. */
+  async closeAfter(deviceTopic: string, payload: string, qos: 0 | 1, reason: string): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.ctx.logger.info({ deviceId: this.deviceId, reason }, 'closing device connection');
+    await this.#write(deviceTopic, payload, qos, { evenWhenClosing: true });
+    await this.#endThenClose();
+  }
+
+  #endThenClose(): Promise<void> {
+    const conn = this.client.conn as unknown as {
+      end?: () => void;
+      destroyed?: boolean;
+      once(event: 'close', listener: () => void): void;
+    };
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.ctx.clock.clearTimeout(timer);
+        this.client.close();
+        resolve();
+      };
+      const timer = this.ctx.clock.setTimeout(done, CLOSE_LINGER_MS);
+      if (conn.destroyed || typeof conn.end !== 'function') return done();
+      conn.once('close', done);
+      conn.end();
+    });
+  }
+
+  /** Never rejects: a downlink that cannot be written ends nothing but that one message. */
+  #write(
+    deviceTopic: string,
+    payload: string,
+    qos: 0 | 1,
+    options: { evenWhenClosing?: boolean; onAck?: (at: number) => void } = {},
+  ): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if ((this.closing && !options.evenWhenClosing) || this.gone) return resolve();
+      if (typeof payload !== 'string') {
+        this.ctx.logger.error(
+          { deviceId: this.deviceId, topic: deviceTopic },
+          'downlink payload is not text: dropped',
+        );
+        return resolve();
+      }
+      this.ctx.metrics?.downlink(deviceTopic);
+      const packet = {
+        cmd: 'publish',
+        topic: internalTopic(this.deviceId, deviceTopic),
+        payload: Buffer.from(payload),
+        qos,
+        retain: false,
+        dup: false,
+      } as PublishPacket;
+      if (qos === 0 && !UNSUBSCRIBED.has(deviceTopic)) {
+        this.ctx.aedes.publish(packet, () => resolve());
+        return;
+      }
+      // Every QoS 1 downlink is written here, so each PUBACK answers the oldest one (in order).
+      if (qos === 1) this.#acks.push(options.onAck ?? (() => {}));
+      (this.client as unknown as DirectPublish).publish(packet, () => resolve());
+    });
+  }
+}
+
+/** aedes' Client.publish: one client, whatever its subscriptions (documented in aedes' README). */
+interface DirectPublish {
+  publish(packet: PublishPacket, done: (error?: Error) => void): void;
+}
