@@ -13,7 +13,9 @@ import { deviceDeleteCommand } from './commands/device-delete.js';
 import { deviceDisclaimCommand } from './commands/device-disclaim.js';
 import { deviceListCommand } from './commands/device-list.js';
 import { deviceMintCommand } from './commands/device-mint.js';
+import { devicePingCommand } from './commands/device-ping.js';
 import { deviceReconfigureCommand } from './commands/device-reconfigure.js';
+import { deviceRedirectCommand } from './commands/device-redirect.js';
 import { deviceRenameCommand } from './commands/device-rename.js';
 import { deviceReprovisionCommand } from './commands/device-reprovision.js';
 import { deviceRevokeCommand } from './commands/device-revoke.js';
@@ -84,6 +86,8 @@ export function buildProgram(): Command {
   deviceDeleteCommand(device);
   deviceTransferCommand(device);
   deviceReconfigureCommand(device);
+  deviceRedirectCommand(device);
+  devicePingCommand(device);
   deviceReprovisionCommand(device);
   deviceMintCommand(device);
   deviceClaimCommand(device);

@@ -102,6 +102,33 @@ describe('tether device and template commands', () => {
     expect((await runCli(['device', 'claim', code!], env)).code).toBe(4);
   }, 60_000);
 
+  it('creates a template with Blynk’s spaced names, pings a device and redirects it', async () => {
+    const created = await runCli(
+      ['template', 'create', '--name', 'Air', '--datastream', 'Set Temperature:double:10:30:sync', '--json'],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout).datastreams).toEqual([
+      { name: 'Set Temperature', type: 'double', min: 10, max: 30, sync: true },
+    ]);
+    const d = await activeDevice(gw, await gw.login(), templateId);
+    const dev = await connectDevice(gw.brokerUrl, d.token);
+    const ping = await runCli(['device', 'ping', d.deviceId], env);
+    expect(ping.code, ping.stderr).toBe(0);
+    expect(ping.stdout).toMatch(new RegExp(`${d.deviceId} answered in \\d+ ms`));
+    // A form Blynk's samples could not follow is refused before anything is sent.
+    const bad = await runCli(['device', 'redirect', d.deviceId, '--to', 'node2.example.com:1883'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/explicit port|scheme|not a URL/);
+    const moved = await runCli(
+      ['device', 'redirect', d.deviceId, '--to', 'mqtt://node2.example.com:1883'],
+      env,
+    );
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(await dev.next('downlink/redirect')).toBe('mqtt://node2.example.com:1883');
+    await dev.client.endAsync();
+  }, 60_000);
+
   it('shows and edits a template', async () => {
     const edit = await runCli(
       ['template', 'edit', templateId, '--name', 'Heater Pro', '--hotspot-prefix', 'HPro'],
