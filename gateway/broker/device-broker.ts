@@ -397,9 +397,10 @@ export class DeviceBroker implements DeviceConnections {
     if (!client) return done(null);
     const session = this.#sessions.get(client);
     if (!session) return done(new Error('not authenticated'));
-    if (session.closing || session.seq <= (this.#voidUpTo.get(session.deviceId) ?? 0)) {
-      return done(new Error('connection closing'));
-    }
+    // A closing connection's last packets are dropped, not refused: an error here would make
+    // aedes destroy the socket before the closing diag is out.
+    if (session.closing) return done(null);
+    if (session.seq <= (this.#voidUpTo.get(session.deviceId) ?? 0)) return done(new Error('token voided'));
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     // Whatever happens next, nothing a device sends is retained (nor routed: see the end of this file).
     packet.retain = false;

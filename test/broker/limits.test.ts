@@ -114,7 +114,8 @@ describe('device limits at the broker', () => {
     const minted = await activeDevice(gw, admin, templateId);
     const flood = async () => {
       const dev = await connectDevice(gw.brokerUrl, minted.token);
-      for (let i = 0; i < 3; i++) dev.client.publish('ds/label', 'x'.repeat(300));
+      // A flood: more than it takes to close, all in one go.
+      for (let i = 0; i < 12; i++) dev.client.publish('ds/label', 'x'.repeat(300));
       await dev.closed;
       // Every breach was answered, the last one saying why the connection closes.
       const diags = dev.inbox.filter((m) => m.topic === 'downlink/diag').map((m) => JSON.parse(m.payload));
