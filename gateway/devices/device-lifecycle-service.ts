@@ -139,7 +139,15 @@ export class DeviceLifecycleService {
     url: string,
     ctx: RequestContext,
   ): Promise<{ online: boolean; url: string }> {
-    const device = await this.#controllable(actor, deviceId);
+    const device = await this.deps.devices.getVisible(actor, deviceId);
+    // The device hands its token to the broker it is sent to: only whoever may provision it (its
+    // owner or an admin of its organization, never a share) may point it somewhere else.
+    if (!canManageDevice(actor, device, 'devices.provision')) {
+      throw new TetherError(
+        'PERMISSION_DENIED',
+        'Only the owner of this device, or an admin of its organization, may redirect it.',
+      );
+    }
     const target = redirectUrl(url);
     const online = this.deps.connections.sendToDevice(device.id, downlink.redirect, target);
     await this.#audit(actor, 'device.redirect-requested', device, ctx, { online, url: target });

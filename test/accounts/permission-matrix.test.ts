@@ -657,6 +657,16 @@ describe('permission matrix: every route × built-in role × org relation', () =
       request: async (c) => ({ path: `/api/devices/${(await deviceFor(c)).id}/ping` }),
     },
     {
+      // The device gives its token to the broker it is sent to: provisioning rights, as re-provision.
+      route: 'POST /api/devices/:id/redirect',
+      relations: 'device',
+      allow: (r, rel) => controlDevice(r, rel) && has(r, 'devices.provision'),
+      request: async (c) => ({
+        path: `/api/devices/${(await deviceFor(c)).id}/redirect`,
+        body: { url: 'mqtt://node2.example.com:1883' },
+      }),
+    },
+    {
       route: 'POST /api/devices/:id/transfer',
       relations: 'device',
       allow: (r, rel) => has(r, 'devices.transfer') && visible(rel),

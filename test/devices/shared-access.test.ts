@@ -1,7 +1,7 @@
 /** Devices shared through the accounts module's grants: seen, controlled and streamed by level. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
-import { activeDevice, addOrg, addUser, connectDevice, createTemplate } from './device-fixtures.js';
+import { activeDevice, addOrg, addUser, connectDevice, createTemplate, sleep } from './device-fixtures.js';
 
 describe('shared devices', () => {
   let gw: TestGateway;
@@ -70,7 +70,17 @@ describe('shared devices', () => {
     expect(
       (await gw.api('POST', `/api/devices/${d.deviceId}/reprovision`, undefined, carolToken)).status,
     ).toBe(403);
+    // Nor may she send the device (and so its token) to a broker of her choosing.
+    const redirect = await gw.api(
+      'POST',
+      `/api/devices/${d.deviceId}/redirect`,
+      { url: 'mqtt://carols-broker.example:1883' },
+      carolToken,
+    );
+    expect(redirect.status).toBe(403);
     expect(await dev.next('downlink/ds/temp')).toBe('7');
+    await sleep(50);
+    expect(dev.inbox.filter((m) => m.topic === 'downlink/redirect')).toEqual([]);
 
     await gw.api('DELETE', `/api/devices/${d.deviceId}/shares/${carol.id}`, undefined, admin);
     expect(await ids()).toEqual([]);
