@@ -38,6 +38,8 @@ export const OrgRecord = Type.Object(
     plan: Nullable(Plan),
     createdAt: Time,
     kind: Type.Optional(Type.Enum(['standard', 'clients', 'client', 'partner'])),
+    timezone: Type.Optional(Type.String()),
+    location: Type.Optional(Type.Object({ lat: Type.Number(), lon: Type.Number() })),
   },
   closed,
 );
@@ -90,6 +92,7 @@ export const TemplateRecord = Type.Object(
         values: Type.Optional(Type.Array(Type.String())),
         defaultValue: Type.Optional(Type.Union([Type.String(), Type.Number()])),
         pin: Type.Optional(Type.String({ pattern: '^V(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])$' })),
+        sync: Type.Optional(Type.Boolean()),
       }),
     ),
     hotspotPrefix: Type.String(),
@@ -127,6 +130,9 @@ export const DeviceRecord = Type.Object(
     makerOrgId: Type.Optional(Nullable(Id)),
     meta: Type.Optional(Type.Record(Type.String(), Type.String())),
     props: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()))),
+    provisioningSecurity: Type.Optional(
+      Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2), Type.Literal('unknown')]),
+    ),
   },
   closed,
 );
