@@ -18,6 +18,7 @@ import { PlanLimits } from './accounts/plan-limits.js';
 import { RoleService } from './accounts/role-service.js';
 import { Auditor } from './audit.js';
 import { DeviceBroker, MQTT_WEBSOCKET_PATH } from './broker/device-broker.js';
+import { DeviceEventService } from './devices/device-events.js';
 import { DeviceLifecycleService } from './devices/device-lifecycle-service.js';
 import { DeviceService } from './devices/device-service.js';
 import { ProvisioningService } from './devices/provisioning-service.js';
@@ -127,6 +128,24 @@ export class Gateway {
       auditor,
       logger: moduleLogger(logger, 'devices'),
     });
+    // Links in mail point at the configured public URL, else at the address the API listens on;
+    // never at a request's Host header, which a caller controls (reset-link poisoning).
+    let listener: HttpListener | undefined;
+    const publicBase = () => httpBaseUrl(config, listener?.port || config.http.port, httpTls !== undefined);
+    const links: LinkBuilder = {
+      url: (kind, token) => `${publicBase()}/${kind}#token=${encodeURIComponent(token)}`,
+    };
+    const deviceEvents = new DeviceEventService({
+      store,
+      clock,
+      events,
+      mailer,
+      devices,
+      logger: moduleLogger(logger, 'device-events'),
+      deviceLink: (deviceId) => `${publicBase()}/devices/${encodeURIComponent(deviceId)}`,
+    });
+    // A deleted device's timeline goes with it (lifecycle and org deletion both say so).
+    events.on('device.deleted', ({ device }) => void deviceEvents.forget(device.id));
     const uplinks = new UplinkHandler({
       devices,
       store,
@@ -134,6 +153,7 @@ export class Gateway {
       logger: moduleLogger(logger, 'uplink'),
       metrics,
       timeZones: new TimeZones(),
+      deviceEvents,
     });
     broker = new DeviceBroker({
       config: config.mqtt,
@@ -176,15 +196,6 @@ export class Gateway {
       limiters,
     });
     const roles = new RoleService({ store, clock, auditor, plans });
-    // Links in mail point at the configured public URL, else at the address the API listens on;
-    // never at a request's Host header, which a caller controls (reset-link poisoning).
-    let listener: HttpListener | undefined;
-    const links: LinkBuilder = {
-      url: (kind, token) => {
-        const port = listener?.port || config.http.port;
-        return `${httpBaseUrl(config, port, httpTls !== undefined)}/${kind}#token=${encodeURIComponent(token)}`;
-      },
-    };
     const accounts = buildAccountServices({
       store,
       clock,
@@ -219,6 +230,7 @@ export class Gateway {
       broker,
       lifecycle,
       staticTokens,
+      deviceEvents,
       accounts,
       metrics,
     };

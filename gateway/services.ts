@@ -6,6 +6,7 @@ import type { AccountServices } from './accounts/account-services.js';
 import type { AuthService } from './accounts/auth-service.js';
 import type { Auditor } from './audit.js';
 import type { DeviceBroker } from './broker/device-broker.js';
+import type { DeviceEventService } from './devices/device-events.js';
 import type { DeviceLifecycleService } from './devices/device-lifecycle-service.js';
 import type { DeviceService } from './devices/device-service.js';
 import type { ProvisioningService } from './devices/provisioning-service.js';
@@ -33,6 +34,8 @@ export interface GatewayServices {
   staticTokens: StaticTokenService;
   /** Prometheus metrics for /metrics. */
   metrics: GatewayMetrics;
+  /** Device event timelines (Blynk event/<code>): record, list, notify. */
+  deviceEvents: DeviceEventService;
   /** Orgs, users, roles, invitations, registration, sharing (gateway/accounts). */
   accounts: AccountServices;
 }

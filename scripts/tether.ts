@@ -11,6 +11,7 @@ import { backupCommand } from './commands/backup.js';
 import { deviceClaimCommand } from './commands/device-claim.js';
 import { deviceDeleteCommand } from './commands/device-delete.js';
 import { deviceDisclaimCommand } from './commands/device-disclaim.js';
+import { deviceEventsCommand } from './commands/device-events.js';
 import { deviceListCommand } from './commands/device-list.js';
 import { deviceMintCommand } from './commands/device-mint.js';
 import { devicePingCommand } from './commands/device-ping.js';
@@ -88,6 +89,7 @@ export function buildProgram(): Command {
   deviceReconfigureCommand(device);
   deviceRedirectCommand(device);
   devicePingCommand(device);
+  deviceEventsCommand(device);
   deviceReprovisionCommand(device);
   deviceMintCommand(device);
   deviceClaimCommand(device);

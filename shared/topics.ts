@@ -41,6 +41,9 @@ const DOTS = /^\.+$/;
 const segment = (value: string | undefined): value is string =>
   value !== undefined && SEGMENT.test(value) && !DOTS.test(value);
 
+/** An event code (`event/<code>`) or widget property name. */
+export const isEventCode = segment;
+
 /** Parse a device's uplink topic; null for anything the API does not define (deny by default). */
 export function parseUplink(topic: string): Uplink | null {
   switch (topic) {

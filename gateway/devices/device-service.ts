@@ -305,13 +305,6 @@ export class DeviceService {
     return ownValue(device.meta, field);
   }
 
-  /** `event/<code>`: an alert or log line from the device; pushed to people, not stored. */
-  async recordEvent(device: Device, code: string, description: string): Promise<void> {
-    const at = this.deps.clock.now();
-    this.deps.logger.info({ deviceId: device.id, code }, 'device event');
-    this.deps.events.emit('device.event', { device, code, description: description.slice(0, MAX_TEXT), at });
-  }
-
   async setOnline(deviceId: string, online: boolean): Promise<void> {
     // Presence changes at once: the broker asks isOnline() in the same tick.
     if (online) this.#online.add(deviceId);

@@ -7,8 +7,9 @@ import type { PlanLimits } from '../accounts/plan-limits.js';
 import { can } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import type { Store } from '../store/store.js';
-import type { Datastream, Template } from '../store/types.js';
+import type { Datastream, EventDefinition, Template } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
+import { checkEventDefinitions } from './device-events.js';
 import { normalizePins } from './virtual-pins.js';
 
 export interface TemplateInput {
@@ -16,6 +17,7 @@ export interface TemplateInput {
   datastreams?: Datastream[];
   hotspotPrefix?: string;
   minSecurity?: 0 | 1 | 2;
+  events?: EventDefinition[];
 }
 
 export class TemplateService {
@@ -27,6 +29,7 @@ export class TemplateService {
     }
     const datastreams = normalizePins(input.datastreams ?? []);
     checkDatastreams(datastreams);
+    checkEventDefinitions(input.events ?? []);
     const template: Template = {
       id: newTemplateId(),
       orgId: actor.orgId,
@@ -34,6 +37,7 @@ export class TemplateService {
       datastreams,
       hotspotPrefix: input.hotspotPrefix ?? 'Tether',
       minSecurity: input.minSecurity ?? 2,
+      ...(input.events ? { events: input.events } : {}),
       createdAt: this.deps.clock.now(),
     };
     await this.deps.store.transaction(async (tx) => {
@@ -64,11 +68,13 @@ export class TemplateService {
     }
     const datastreams = patch.datastreams && normalizePins(patch.datastreams);
     if (datastreams) checkDatastreams(datastreams);
+    if (patch.events) checkEventDefinitions(patch.events);
     const changes: Partial<Template> = {};
     if (patch.name !== undefined) changes.name = patch.name;
     if (datastreams !== undefined) changes.datastreams = datastreams;
     if (patch.hotspotPrefix !== undefined) changes.hotspotPrefix = patch.hotspotPrefix;
     if (patch.minSecurity !== undefined) changes.minSecurity = patch.minSecurity;
+    if (patch.events !== undefined) changes.events = patch.events;
     const updated = await this.deps.store.templates.update(id, changes);
     await this.deps.auditor.record({
       actor: actor.userId,

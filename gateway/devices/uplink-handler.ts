@@ -13,6 +13,7 @@ import type { BrokerMetrics } from '../broker/broker-metrics.js';
 import type { Store } from '../store/store.js';
 import type { Device, GeoPoint } from '../store/types.js';
 import { formatDatastreamValue } from './datastream-values.js';
+import type { DeviceEventService } from './device-events.js';
 import type { DeviceService } from './device-service.js';
 import type { TimeZones } from './time-zones.js';
 
@@ -45,6 +46,7 @@ export class UplinkHandler {
       logger: Logger;
       metrics?: Pick<BrokerMetrics, 'refused'>;
       timeZones: TimeZones;
+      deviceEvents: DeviceEventService;
     },
   ) {}
 
@@ -154,7 +156,7 @@ export class UplinkHandler {
         return;
       }
       case 'event':
-        await devices.recordEvent(device, uplink.code, payload.toString('utf8'));
+        await this.deps.deviceEvents.record(device, uplink.code, payload.toString('utf8'));
         return;
     }
   }

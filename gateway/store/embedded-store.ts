@@ -71,6 +71,7 @@ import { SCHEMA_VERSION, TABLES, type TableName, type TableSpec } from './tables
 import type {
   AuditEvent,
   Device,
+  DeviceEvent,
   DeviceGrant,
   Invitation,
   LinkToken,
@@ -512,6 +513,7 @@ export class EmbeddedStore implements Store {
   readonly invitations: InvitationRepository;
   readonly linkTokens: LinkTokenRepository;
   readonly grants: GrantRepository;
+  readonly deviceEvents: Repository<DeviceEvent>;
   readonly getMeta: StoreTables['getMeta'];
   readonly setMeta: StoreTables['setMeta'];
 
@@ -545,6 +547,7 @@ export class EmbeddedStore implements Store {
     this.invitations = tables.invitations;
     this.linkTokens = tables.linkTokens;
     this.grants = tables.grants;
+    this.deviceEvents = tables.deviceEvents;
     this.getMeta = tables.getMeta;
     this.setMeta = tables.setMeta;
   }
@@ -624,6 +627,7 @@ export class EmbeddedStore implements Store {
         forDevice: async (deviceId: string) =>
           (t.grants as unknown as Table<DeviceGrant>).find({ deviceId }, GRANT_ORDER),
       }),
+      deviceEvents: repo<DeviceEvent>('deviceEvents'),
       audit: {
         append: async (event) =>
           writer.write((changes) => {

@@ -17,8 +17,6 @@ export interface Migration {
   migrate(image: StoreImage): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [];
-
 /** The usual step for a new table: files written before it existed get it empty. */
 export const addTables = (from: number, ...names: string[]): Migration => ({
   from,
@@ -27,3 +25,8 @@ export const addTables = (from: number, ...names: string[]): Migration => ({
     for (const name of names) if (!image.tables.has(name)) image.tables.set(name, new Map());
   },
 });
+
+export const MIGRATIONS: readonly Migration[] = [
+  // Version 2: device event timelines.
+  addTables(1, 'deviceEvents'),
+];

@@ -11,6 +11,7 @@ import Type, { type Static, type TSchema } from 'typebox';
 import type {
   AuditEvent,
   Device,
+  DeviceEvent,
   DeviceGrant,
   Invitation,
   LinkToken,
@@ -78,6 +79,8 @@ const DatastreamValue = Type.Union([
   Type.Tuple([Type.Number(), Type.Number()]),
 ]);
 
+const EventLevel = Type.Enum(['info', 'warning', 'critical']);
+
 export const TemplateRecord = Type.Object(
   {
     id: Id,
@@ -97,6 +100,17 @@ export const TemplateRecord = Type.Object(
     ),
     hotspotPrefix: Type.String(),
     minSecurity: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)]),
+    events: Type.Optional(
+      Type.Array(
+        Type.Object({
+          code: Type.String({ minLength: 1 }),
+          name: Type.String(),
+          level: Type.Optional(EventLevel),
+          description: Type.Optional(Type.String()),
+          notify: Type.Optional(Type.Boolean()),
+        }),
+      ),
+    ),
     createdAt: Time,
   },
   closed,
@@ -230,6 +244,21 @@ export const DeviceGrantRecord = Type.Object(
   closed,
 );
 
+export const DeviceEventRecord = Type.Object(
+  {
+    id: Id,
+    deviceId: Id,
+    orgId: Id,
+    code: Type.String({ minLength: 1 }),
+    name: Type.String(),
+    level: EventLevel,
+    description: Type.String(),
+    at: Time,
+    notified: Type.Boolean(),
+  },
+  closed,
+);
+
 // The compiler keeps types.ts and the schemas above in step: same top-level fields, and each
 // assignable to the other. A failure here names the record whose schema needs the change.
 type SameShape<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
@@ -251,3 +280,4 @@ inStep<SameShape<Role, Static<typeof RoleRecord>>>();
 inStep<SameShape<Invitation, Static<typeof InvitationRecord>>>();
 inStep<SameShape<LinkToken, Static<typeof LinkTokenRecord>>>();
 inStep<SameShape<DeviceGrant, Static<typeof DeviceGrantRecord>>>();
+inStep<SameShape<DeviceEvent, Static<typeof DeviceEventRecord>>>();

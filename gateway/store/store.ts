@@ -7,6 +7,7 @@
 import type {
   AuditEvent,
   Device,
+  DeviceEvent,
   DeviceGrant,
   Invitation,
   LinkToken,
@@ -161,6 +162,8 @@ export interface StoreTables {
   readonly invitations: InvitationRepository;
   readonly linkTokens: LinkTokenRepository;
   readonly grants: GrantRepository;
+  /** Device event timelines (Blynk `event/<code>`). */
+  readonly deviceEvents: Repository<DeviceEvent>;
   getMeta(): Promise<Meta>;
   setMeta(patch: Partial<Meta>): Promise<Meta>;
 }

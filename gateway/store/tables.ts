@@ -5,6 +5,7 @@
  */
 import type { TSchema } from 'typebox';
 import {
+  DeviceEventRecord,
   DeviceGrantRecord,
   DeviceRecord,
   InvitationRecord,
@@ -21,7 +22,7 @@ import {
  * does not already satisfy (a new table, a new required field), and add the step to
  * MIGRATIONS in migrations.ts; the store keeps the previous file before it migrates.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface TableSpec {
   /** Key in the snapshot file, the journal and the backup. */
@@ -53,7 +54,8 @@ export type TableName =
   | 'roles'
   | 'invitations'
   | 'linkTokens'
-  | 'grants';
+  | 'grants'
+  | 'deviceEvents';
 
 const table = (spec: TableSpec): TableSpec => spec;
 
@@ -129,6 +131,15 @@ export const TABLES: readonly TableSpec[] = [
     schema: DeviceGrantRecord,
     unique: [],
     indexed: ['deviceId', 'userId', 'email'],
+    references: {},
+  }),
+  // A device's timeline; its events go with the device (DeviceEventService), so no reference.
+  table({
+    name: 'deviceEvents',
+    label: 'device event',
+    schema: DeviceEventRecord,
+    unique: [],
+    indexed: ['deviceId'],
     references: {},
   }),
 ];

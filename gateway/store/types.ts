@@ -84,6 +84,35 @@ export interface Datastream {
   sync?: boolean;
 }
 
+/**
+ * An event a device may publish (`event/<code>`), as Blynk's template "Events" tab defines it.
+ * Codes the template does not define are refused.
+ */
+export interface EventDefinition {
+  /** What the device publishes: `event/<code>` (letters, digits, `_ - . :`). */
+  code: string;
+  name: string;
+  level?: 'info' | 'warning' | 'critical';
+  /** The description when the device sends an empty payload (Blynk's default description). */
+  description?: string;
+  /** Mail the device's owner when it happens (rate-limited per device and owner). */
+  notify?: boolean;
+}
+
+/** One entry of a device's event timeline. */
+export interface DeviceEvent {
+  id: string;
+  deviceId: string;
+  orgId: string;
+  code: string;
+  name: string;
+  level: 'info' | 'warning' | 'critical';
+  description: string;
+  at: number;
+  /** A notification mail was sent for it. */
+  notified: boolean;
+}
+
 export interface Template {
   /** `TMPL` followed by 8 characters, as Blynk. */
   id: string;
@@ -94,6 +123,8 @@ export interface Template {
   hotspotPrefix: string;
   /** The lowest provisioning security level a companion may accept for this product. */
   minSecurity: 0 | 1 | 2;
+  /** The events its devices may publish; absent = none. */
+  events?: EventDefinition[];
   createdAt: number;
 }
 

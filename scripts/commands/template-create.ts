@@ -33,6 +33,27 @@ export function parseDatastreamSpec(spec: string): Record<string, unknown> {
   return out;
 }
 
+/**
+ * `--event "temp_is_high:Temperature is high:warning:notify"`: code, name, then optionally a level
+ * (info, warning, critical) and `notify` (mail the device's owner).
+ */
+export function parseEventSpec(spec: string): Record<string, unknown> {
+  const [code, name, ...rest] = spec.split(':');
+  if (!code || !name)
+    throw new TetherError(
+      'VALIDATION_FAILED',
+      `Event "${spec}": write code:name[:info|warning|critical][:notify].`,
+    );
+  const out: Record<string, unknown> = { code, name };
+  for (const part of rest) {
+    if (part === 'notify') out.notify = true;
+    else if (part === 'info' || part === 'warning' || part === 'critical') out.level = part;
+    else
+      throw new TetherError('VALIDATION_FAILED', `Event "${spec}": ${part} is neither a level nor notify.`);
+  }
+  return out;
+}
+
 export function templateCreateCommand(template: Command): void {
   template
     .command('create')
@@ -42,6 +63,10 @@ export function templateCreateCommand(template: Command): void {
       '-d, --datastream <spec...>',
       'datastreams, [pin:]name:type[:min:max][:sync] (types int, double, string, enum, location; pin V0-V255; quote names with spaces; :sync = get/ds/all sends it)',
     )
+    .option(
+      '-e, --event <spec...>',
+      'events its devices may publish, code:name[:level][:notify] (notify mails the owner)',
+    )
     .option('--hotspot-prefix <prefix>', 'name prefix of the device access point / BLE advertisement')
     .option('--min-security <level>', 'lowest provisioning security a companion may accept (0, 1, 2)', '2')
     .option('-g, --gateway <url>', 'gateway URL')
@@ -50,6 +75,7 @@ export function templateCreateCommand(template: Command): void {
       async (opts: {
         name: string;
         datastream?: string[];
+        event?: string[];
         hotspotPrefix?: string;
         minSecurity: string;
         gateway?: string;
@@ -59,6 +85,7 @@ export function templateCreateCommand(template: Command): void {
         const template = await client.request<{ id: string; name: string }>('POST', '/api/templates', {
           name: opts.name,
           datastreams: (opts.datastream ?? []).map(parseDatastreamSpec),
+          ...(opts.event ? { events: opts.event.map(parseEventSpec) } : {}),
           ...(opts.hotspotPrefix ? { hotspotPrefix: opts.hotspotPrefix } : {}),
           minSecurity: Number(opts.minSecurity),
         });

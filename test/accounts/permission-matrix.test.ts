@@ -621,6 +621,12 @@ describe('permission matrix: every route × built-in role × org relation', () =
       request: async (c) => ({ path: `/api/devices/${(await deviceFor(c)).id}` }),
     },
     {
+      route: 'GET /api/devices/:id/events',
+      relations: 'device',
+      allow: viewDevice,
+      request: async (c) => ({ path: `/api/devices/${(await deviceFor(c)).id}/events` }),
+    },
+    {
       route: 'PATCH /api/devices/:id',
       relations: 'device',
       allow: controlDevice,

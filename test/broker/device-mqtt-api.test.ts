@@ -109,7 +109,13 @@ describe('device MQTT API', () => {
     await c.publishAsync('get/loc/all', '');
     expect(await dev.next('downlink/loc/all')).toBe('50.45,30.52');
 
-    // event/<code> reaches the push stream as a bus event
+    // event/<code> (defined on the template) reaches the push stream as a bus event
+    await gw.api(
+      'PATCH',
+      `/api/templates/${templateId}`,
+      { events: [{ code: 'temp_is_high', name: 'Temperature is high' }] },
+      admin,
+    );
     const seen = new Promise((resolve) => gw.gateway.services.events.on('device.event', resolve));
     await c.publishAsync('event/temp_is_high', 'Too hot');
     expect(await seen).toMatchObject({ code: 'temp_is_high', description: 'Too hot' });

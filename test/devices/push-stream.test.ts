@@ -35,6 +35,12 @@ describe('push stream', () => {
     gw = await startTestGateway();
     admin = await gw.login();
     templateId = await createTemplate(gw, admin);
+    await gw.api(
+      'PATCH',
+      `/api/templates/${templateId}`,
+      { events: [{ code: 'overheat', name: 'Overheat' }] },
+      admin,
+    );
   });
   afterEach(async () => {
     await gw.stop();

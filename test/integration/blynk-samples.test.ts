@@ -119,7 +119,19 @@ describe("Blynk's MQTT samples and documented payloads", () => {
     gw = await startTestGateway({}, { clock: new DocsDayClock() });
     admin = await gw.login();
     templateId = await createTemplate(gw, admin, 'MQTT Air Cooler/Heater');
-    const res = await gw.api('PATCH', `/api/templates/${templateId}`, { datastreams: BLUEPRINT }, admin);
+    const res = await gw.api(
+      'PATCH',
+      `/api/templates/${templateId}`,
+      {
+        datastreams: BLUEPRINT,
+        // The documentation's event codes.
+        events: [
+          { code: 'temp_is_high', name: 'Temperature is high', description: 'The room is too warm' },
+          { code: 'measurement_error', name: 'Measurement error' },
+        ],
+      },
+      admin,
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   });
   afterAll(async () => {
@@ -274,6 +286,17 @@ describe("Blynk's MQTT samples and documented payloads", () => {
     await dev.client.publishAsync('event/measurement_error', 'Failed to measure temperature');
     await expect.poll(() => events.map((e) => e.code)).toEqual(['temp_is_high', 'measurement_error']);
     off();
+    // Kept on the device's timeline; the empty payload took the event's default description.
+    const timeline = await gw.api<{ events: Array<{ code: string; description: string }> }>(
+      'GET',
+      `/api/devices/${id}/events`,
+      undefined,
+      admin,
+    );
+    expect(timeline.body.events.map((e) => [e.code, e.description])).toEqual([
+      ['measurement_error', 'Failed to measure temperature'],
+      ['temp_is_high', 'The room is too warm'],
+    ]);
 
     // get/ds/all: the datastreams with "sync with latest server value" (Power, Set Temperature).
     await dev.client.publishAsync('get/ds/all', '');

@@ -51,6 +51,7 @@ export function validDocument(): Record<string, unknown> {
     invitations: [],
     linkTokens: [],
     grants: [],
+    deviceEvents: [],
   };
 }
 

@@ -58,6 +58,29 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
     },
   );
 
+  // The device's event timeline, newest first: `limit` (1–1000, default 100), `before` (ms) to page.
+  app.get(
+    '/devices/:id/events',
+    {
+      schema: {
+        params: Params,
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$' })),
+            before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => ({
+      events: await services.deviceEvents.list(actorOf(request), request.params.id, {
+        ...(request.query.limit ? { limit: Number(request.query.limit) } : {}),
+        ...(request.query.before ? { before: Number(request.query.before) } : {}),
+      }),
+    }),
+  );
+
   app.get('/devices/:id', { schema: { params: Params } }, async (request) =>
     devices.toPublic(await devices.getVisible(actorOf(request), request.params.id)),
   );

@@ -27,12 +27,27 @@ const Datastream = Type.Object(
   { additionalProperties: false },
 );
 
+/** Blynk's template "Events": what `event/<code>` may carry, and whether it mails the owner. */
+const EventDefinition = Type.Object(
+  {
+    code: Type.String({ pattern: '^[A-Za-z0-9_\\-.:]{1,64}$' }),
+    name: Name,
+    level: Type.Optional(
+      Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
+    ),
+    description: Type.Optional(PrintableName(300)),
+    notify: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
 export const TemplateBody = Type.Object(
   {
     name: Name,
     datastreams: Type.Optional(Type.Array(Datastream, { maxItems: 255 })),
     hotspotPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_\\-]{1,24}$' })),
     minSecurity: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)])),
+    events: Type.Optional(Type.Array(EventDefinition, { maxItems: 64 })),
   },
   { additionalProperties: false },
 );
