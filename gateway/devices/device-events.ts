@@ -21,6 +21,8 @@ const NEWEST_FIRST = [{ field: 'at', direction: 'desc' }] as const;
 
 /** Blynk's logEvent takes descriptions up to 300 characters. */
 const MAX_DESCRIPTION = 300;
+/** Control characters and bidi overrides: a description is one line, shown as it reads. */
+const UNPRINTABLE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
 
 export interface TimelineLimits {
   /** Events kept per device: the oldest go first. */
@@ -96,10 +98,11 @@ export class DeviceEventService {
       code,
       name: definition.name,
       level: definition.level ?? 'info',
-      description: (description.trim() || definition.description || definition.name).slice(
-        0,
-        MAX_DESCRIPTION,
-      ),
+      description: (
+        description.replace(UNPRINTABLE, ' ').trim() ||
+        definition.description ||
+        definition.name
+      ).slice(0, MAX_DESCRIPTION),
       at,
       notified: false,
     };

@@ -61,14 +61,20 @@ describe('prototype-property names from a device', () => {
     const dev = await connectDevice(gw.brokerUrl, minted.token);
     for (const name of PROTO_NAMES) await dev.client.publishAsync(`meta/${name}`, `v-${name}`);
     await expect
-      .poll(async () => Object.keys((await device(minted.deviceId)).meta as object).length)
+      // Each field is a journalled write: on a busy machine 64 of them take a few seconds.
+      .poll(async () => Object.keys((await device(minted.deviceId)).meta as object).length, {
+        timeout: 15_000,
+      })
       .toBe(PROTO_NAMES.length);
     await dev.client.publishAsync('get/meta', PROTO_NAMES.join(','));
     for (const name of PROTO_NAMES) expect(await dev.next(`downlink/meta/${name}`)).toBe(`v-${name}`);
     // Fill up to the cap (64) with ordinary fields: an inherited name must not slip past it.
     for (let i = PROTO_NAMES.length; i < 64; i++) await dev.client.publishAsync(`meta/f${i}`, 'x');
     await expect
-      .poll(async () => Object.keys((await device(minted.deviceId)).meta as object).length)
+      // Each field is a journalled write: on a busy machine 64 of them take a few seconds.
+      .poll(async () => Object.keys((await device(minted.deviceId)).meta as object).length, {
+        timeout: 15_000,
+      })
       .toBe(64);
     await dev.client.publishAsync('meta/propertyIsEnumerable', 'one too many');
     expect(JSON.parse(await dev.next('downlink/diag')).message).toMatch(/At most 64 metadata fields/);
