@@ -65,7 +65,11 @@ describe("Blynk's HTTPS device API", () => {
     const res = await gw.api<{ id: string; datastreams: Array<{ pin?: string }> }>(
       'POST',
       '/api/templates',
-      { name: 'Air Cooler', datastreams: DATASTREAMS },
+      {
+        name: 'Air Cooler',
+        datastreams: DATASTREAMS,
+        events: [{ code: 'overheat', name: 'Overheat' }],
+      },
       admin,
     );
     expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -177,6 +181,19 @@ describe("Blynk's HTTPS device API", () => {
     off();
     expect(res.status).toBe(200);
     expect(seen).toEqual([expect.objectContaining({ code: 'overheat', description: 'Too hot: 41 °C' })]);
+    // On the device's timeline, as MQTT's; a code the template does not define is Blynk's 400.
+    const timeline = await gw.api<{ events: Array<{ code: string }> }>(
+      'GET',
+      `/api/devices/${deviceId}/events`,
+      undefined,
+      admin,
+    );
+    expect(timeline.body.events.map((e) => e.code)).toEqual(['overheat']);
+    const undefinedCode = await call(gw, `logEvent?token=${token}&code=not_defined`);
+    expect(undefinedCode.status).toBe(400);
+    expect(undefinedCode.json()).toMatchObject(
+      blynkError("Can't find Event with this code in Product template"),
+    );
   });
 
   it('refuses data from a device that is not activated, and provision activates it as info/mcu does', async () => {

@@ -217,7 +217,19 @@ export const externalApiRoutes: FastifyPluginAsync<{ services: GatewayServices }
       );
     }
     withinLimits(device, `event/${code}`, description);
-    await devices.recordEvent(device, code, description);
+    try {
+      await services.deviceEvents.record(device, code, description);
+    } catch (error) {
+      // Blynk's text for a code the template does not define; Tether's reason says which.
+      if (isTetherError(error) && error.code === 'VALIDATION_FAILED') {
+        throw refusal(
+          'VALIDATION_FAILED',
+          "Can't find Event with this code in Product template",
+          error.message,
+        );
+      }
+      throw error;
+    }
     return reply.send('');
   });
 
