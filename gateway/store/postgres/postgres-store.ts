@@ -37,6 +37,7 @@ import type { TableName } from '../tables.js';
 import type {
   AuditEvent,
   Device,
+  DeviceEvent,
   DeviceGrant,
   Invitation,
   LinkToken,
@@ -89,6 +90,7 @@ export class PostgresStore implements Store {
   readonly invitations: InvitationRepository;
   readonly linkTokens: LinkTokenRepository;
   readonly grants: GrantRepository;
+  readonly deviceEvents: Repository<DeviceEvent>;
   readonly getMeta: StoreTables['getMeta'];
   readonly setMeta: StoreTables['setMeta'];
 
@@ -105,6 +107,7 @@ export class PostgresStore implements Store {
     this.invitations = tables.invitations;
     this.linkTokens = tables.linkTokens;
     this.grants = tables.grants;
+    this.deviceEvents = tables.deviceEvents;
     this.getMeta = tables.getMeta;
     this.setMeta = tables.setMeta;
   }
@@ -357,6 +360,7 @@ export class PostgresStore implements Store {
         forUser: (userId: string) => repo<DeviceGrant>('grants').find({ userId }, GRANT_ORDER),
         forDevice: (deviceId: string) => repo<DeviceGrant>('grants').find({ deviceId }, GRANT_ORDER),
       }),
+      deviceEvents: repo<DeviceEvent>('deviceEvents'),
       audit: {
         append: (event) =>
           exec(async () => {
@@ -603,6 +607,7 @@ const label = (table: string): string =>
     invitations: 'invitation',
     linkTokens: 'link token',
     grants: 'device grant',
+    deviceEvents: 'device event',
   })[table] ?? table;
 
 /** Runs a store operation; PostgreSQL's refusals become the contract's coded errors. */

@@ -14,9 +14,16 @@ import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely
 
 type ColumnType = 'text' | 'float8' | 'boolean';
 
-/** The queryable (scalar) fields of each table and their column types, as of migration 001. */
+/** The queryable (scalar) fields of each table and their column types (002 added deviceEvents). */
 export const COLUMNS: Readonly<Record<string, Readonly<Record<string, ColumnType>>>> = {
-  orgs: { name: 'text', parentId: 'text', plan: 'text', createdAt: 'float8', kind: 'text' },
+  orgs: {
+    name: 'text',
+    parentId: 'text',
+    plan: 'text',
+    createdAt: 'float8',
+    kind: 'text',
+    timezone: 'text',
+  },
   users: {
     orgId: 'text',
     email: 'text',
@@ -58,6 +65,8 @@ export const COLUMNS: Readonly<Record<string, Readonly<Record<string, ColumnType
     lastSeenAt: 'float8',
     claimCodeHash: 'text',
     makerOrgId: 'text',
+    // 0, 1, 2 or "unknown": kept as text.
+    provisioningSecurity: 'text',
   },
   roles: { orgId: 'text', key: 'text', name: 'text', builtIn: 'boolean', createdAt: 'float8' },
   invitations: {
@@ -91,7 +100,30 @@ export const COLUMNS: Readonly<Record<string, Readonly<Record<string, ColumnType
     grantedBy: 'text',
     createdAt: 'float8',
   },
+  deviceEvents: {
+    deviceId: 'text',
+    orgId: 'text',
+    code: 'text',
+    name: 'text',
+    level: 'text',
+    description: 'text',
+    at: 'float8',
+    notified: 'boolean',
+  },
 };
+
+/** The tables migration 001 made (frozen: later tables come with their own migration). */
+const V1_TABLES = [
+  'orgs',
+  'users',
+  'refreshTokens',
+  'templates',
+  'devices',
+  'roles',
+  'invitations',
+  'linkTokens',
+  'grants',
+] as const;
 
 const UNIQUE: Readonly<Record<string, readonly string[]>> = {
   users: ['email'],
@@ -111,34 +143,38 @@ const INDEXED: Readonly<Record<string, readonly string[]>> = {
   invitations: ['orgId', 'userId'],
   linkTokens: ['email', 'userId', 'orgId'],
   grants: ['deviceId', 'userId', 'email'],
+  deviceEvents: ['deviceId'],
 };
 
 /** The name of the unique index on table.field: a CONFLICT names the field from it. */
 export const uniqueIndexName = (table: string, field: string): string => `${table}_${field}_key`;
 
+async function createTable(db: Kysely<unknown>, table: string): Promise<void> {
+  const columns = COLUMNS[table]!;
+  const defs = Object.entries(columns).map(
+    ([field, type]) =>
+      sql`${sql.id(field)} ${sql.raw(type)}${sql.raw(type === 'text' ? ' COLLATE "C"' : '')}`,
+  );
+  await sql`CREATE TABLE ${sql.id(table)} (
+    id text COLLATE "C" PRIMARY KEY,
+    ${sql.join(defs)},
+    doc jsonb NOT NULL
+  )`.execute(db);
+  for (const field of UNIQUE[table] ?? []) {
+    await sql`CREATE UNIQUE INDEX ${sql.id(uniqueIndexName(table, field))} ON ${sql.id(table)} (${sql.id(field)})`.execute(
+      db,
+    );
+  }
+  for (const field of INDEXED[table] ?? []) {
+    await sql`CREATE INDEX ${sql.id(`${table}_${field}_idx`)} ON ${sql.id(table)} (${sql.id(field)})`.execute(
+      db,
+    );
+  }
+}
+
 const v1: Migration = {
   async up(db: Kysely<unknown>) {
-    for (const [table, columns] of Object.entries(COLUMNS)) {
-      const defs = Object.entries(columns).map(
-        ([field, type]) =>
-          sql`${sql.id(field)} ${sql.raw(type)}${sql.raw(type === 'text' ? ' COLLATE "C"' : '')}`,
-      );
-      await sql`CREATE TABLE ${sql.id(table)} (
-        id text COLLATE "C" PRIMARY KEY,
-        ${sql.join(defs)},
-        doc jsonb NOT NULL
-      )`.execute(db);
-      for (const field of UNIQUE[table] ?? []) {
-        await sql`CREATE UNIQUE INDEX ${sql.id(uniqueIndexName(table, field))} ON ${sql.id(table)} (${sql.id(field)})`.execute(
-          db,
-        );
-      }
-      for (const field of INDEXED[table] ?? []) {
-        await sql`CREATE INDEX ${sql.id(`${table}_${field}_idx`)} ON ${sql.id(table)} (${sql.id(field)})`.execute(
-          db,
-        );
-      }
-    }
+    for (const table of V1_TABLES) await createTable(db, table);
     await sql`CREATE TABLE device_values (
       "deviceId" text COLLATE "C" NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
       name text COLLATE "C" NOT NULL,
@@ -159,7 +195,19 @@ const v1: Migration = {
 };
 
 /** Every migration, by name; the Migrator runs them in name order. */
-export const MIGRATIONS: Readonly<Record<string, Migration>> = { '001_tables': v1 };
+/** 002: device event timelines (Blynk `event/<code>`), an org's time zone, a device's provisioning security. */
+const v2: Migration = {
+  async up(db: Kysely<unknown>) {
+    await createTable(db, 'deviceEvents');
+    // New scalar fields (a database made by 001 of this version has them already).
+    await sql`ALTER TABLE orgs ADD COLUMN IF NOT EXISTS timezone text COLLATE "C"`.execute(db);
+    await sql`ALTER TABLE devices ADD COLUMN IF NOT EXISTS "provisioningSecurity" text COLLATE "C"`.execute(
+      db,
+    );
+  },
+};
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = { '001_tables': v1, '002_device_events': v2 };
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => ({ ...MIGRATIONS }),
