@@ -114,11 +114,45 @@ export class DeviceBroker implements DeviceConnections {
       { cert: 'mqtt.tlsCertFile', key: 'mqtt.tlsKeyFile' },
     );
     const aedes = await Aedes.createBroker({
-      authenticate: (client, username, password, done) =>
-        this.#authenticate(client, username, password, done),
-      authorizePublish: (client, packet, done) => this.#authorizePublish(client, packet, done),
-      authorizeSubscribe: (client, sub, done) => this.#authorizeSubscribe(client, sub, done),
-      authorizeForward: (client, packet) => this.#authorizeForward(client, packet),
+      // aedes does not catch a hook that throws: #guarded turns it into the end of that one client.
+      authenticate: (client, username, password, done) => {
+        const once = onlyOnce(done);
+        this.#guarded(
+          'authenticate',
+          client,
+          () => this.#authenticate(client, username, password, once),
+          () =>
+            once(
+              Object.assign(new Error('internal error'), { returnCode: MqttReturnCode.serverUnavailable }),
+              false,
+            ),
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        const once = onlyOnce(done);
+        this.#guarded(
+          'authorizePublish',
+          client,
+          () => this.#authorizePublish(client, packet, once),
+          () => once(new Error('internal error')),
+        );
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const once = onlyOnce(done);
+        this.#guarded(
+          'authorizeSubscribe',
+          client,
+          () => this.#authorizeSubscribe(client, sub, once),
+          () => once(null, null),
+        );
+      },
+      authorizeForward: (client, packet) =>
+        this.#guarded(
+          'authorizeForward',
+          client,
+          () => this.#authorizeForward(client, packet),
+          () => null,
+        ),
       maxClientsIdLength: MAX_CLIENT_ID,
     });
     endDevicePublishesAtTheGateway(aedes);
@@ -275,6 +309,31 @@ export class DeviceBroker implements DeviceConnections {
     else session.close(reason);
     void this.deps.devices.setOnline(deviceId, false);
     return true;
+  }
+
+  /**
+   * Runs one broker hook for one client. A hook that throws ends that client alone, with a logged,
+   * coded reason (the crash policy's rule: one failing handler never takes the others down).
+   */
+  #guarded<R>(hook: BrokerHook, client: Client | null, run: () => R, refuse: () => R): R {
+    try {
+      return run();
+    } catch (error) {
+      this.deps.metrics?.refused(HOOK_STAGE[hook], 'INTERNAL');
+      this.deps.logger.error(
+        {
+          err: error,
+          code: 'INTERNAL',
+          hook,
+          clientId: client ? String(client.id).slice(0, MAX_CLIENT_ID) : null,
+        },
+        'broker hook failed: closing its client',
+      );
+      const answer = refuse();
+      // A refused CONNECT is closed by aedes after its CONNACK; any other hook closes here.
+      if (hook !== 'authenticate') client?.close();
+      return answer;
+    }
   }
 
   #authenticate(
@@ -543,4 +602,22 @@ function listen(server: Server | TlsServer, port: number, host: string): Promise
       resolve();
     });
   });
+}
+
+type BrokerHook = 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward';
+const HOOK_STAGE = {
+  authenticate: 'connect',
+  authorizePublish: 'publish',
+  authorizeSubscribe: 'subscribe',
+  authorizeForward: 'publish',
+} as const satisfies Record<BrokerHook, 'connect' | 'publish' | 'subscribe'>;
+
+/** A callback that answers at most once: a hook that threw after answering is not answered twice. */
+function onlyOnce<A extends unknown[]>(done: (...args: A) => void): (...args: A) => void {
+  let answered = false;
+  return (...args: A) => {
+    if (answered) return;
+    answered = true;
+    done(...args);
+  };
 }
