@@ -108,15 +108,7 @@ export class UplinkHandler {
           throw new TetherError('VALIDATION_FAILED', `batch_ds: at most ${MAX_BATCH} values.`);
         // Blynk's batch_ds sends booleans as true/false: Tether keeps them as 1/0 in an int stream.
         for (const [name, value] of entries) {
-          const raw =
-            typeof value === 'boolean'
-              ? value
-                ? '1'
-                : '0'
-              : Array.isArray(value)
-                ? value.join(',')
-                : String(value);
-          await devices.recordValue(link.deviceId, name, raw);
+          await devices.recordValue(link.deviceId, name, batchValueText(name, value));
         }
         return;
       }
@@ -264,4 +256,26 @@ function parseJsonValue(payload: Buffer, topic: string): unknown {
   } catch {
     throw new TetherError('VALIDATION_FAILED', `${topic}: the payload is not JSON.`);
   }
+}
+
+/**
+ * One batch_ds value as the text a ds/<name> publish would carry. Only scalars and lists of them
+ * are values: an object (say one whose toString is null) is refused, never stringified.
+ */
+function batchValueText(name: string, value: unknown): string {
+  const scalar = (v: unknown): string | undefined =>
+    typeof v === 'boolean'
+      ? v
+        ? '1'
+        : '0'
+      : typeof v === 'number' || typeof v === 'string'
+        ? String(v)
+        : undefined;
+  const parts = Array.isArray(value) ? value.map(scalar) : [scalar(value)];
+  if (parts.some((p) => p === undefined))
+    throw new TetherError(
+      'VALIDATION_FAILED',
+      `batch_ds: the value of ${JSON.stringify(name.slice(0, 80))} must be a number, a string, true or false, or a list of them.`,
+    );
+  return parts.join(',');
 }

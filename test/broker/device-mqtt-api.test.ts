@@ -134,6 +134,9 @@ describe('device MQTT API', () => {
     expect(JSON.parse(await dev.next('downlink/diag')).message).toMatch(/not one of off, heat, cool/);
     await dev.client.publishAsync('ds/nope', '1');
     expect(JSON.parse(await dev.next('downlink/diag')).message).toMatch(/not defined/);
+    // An object is not a value: refused with a code, never stringified (toString: null threw).
+    await dev.client.publishAsync('batch_ds', '{"temp":{"toString":null}}');
+    expect(JSON.parse(await dev.next('downlink/diag')).message).toMatch(/batch_ds: the value of "temp"/);
     expect((await device(minted.deviceId)).body.values).toEqual({});
     await dev.client.endAsync();
   });
