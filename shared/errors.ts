@@ -71,6 +71,8 @@ export const ERROR_TABLE = {
   /** An org that still holds users, devices or sub-orgs; delete with force, or empty it first. */
   ORG_NOT_EMPTY: spec(409, ExitCode.conflict),
   // the device and its radio
+  /** A device published on a topic outside the device API: answered on downlink/diag; the connection stays. */
+  TOPIC_UNSUPPORTED: spec(400, ExitCode.usage),
   PROTOCOL_ERROR: spec(502, ExitCode.provisioning),
   SECURITY_MISMATCH: spec(400, ExitCode.provisioning),
   POP_INVALID: spec(401, ExitCode.provisioning),
