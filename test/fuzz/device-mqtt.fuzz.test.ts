@@ -165,7 +165,13 @@ describe('fuzz: device topics and payloads over MQTT', () => {
           fc.array(publish, { minLength: 1, maxLength: 6 }),
           async (which, publishes) => {
             const target = targets[which]!;
-            const entry = await connect(target.token);
+            const entry = await connect(target.token).catch((error: unknown) => {
+              // After a flood the gateway refuses this device's CONNECTs for a growing window
+              // (CONNACK 3): the documented back-off, a coded answer. Nothing to publish then.
+              if ((error as { code?: number }).code === MqttReturnCode.serverUnavailable) return null;
+              throw error;
+            });
+            if (!entry) return;
             entry.inbox.length = 0;
             for (const p of publishes) {
               // A topic mqtt.js itself refuses to send never reaches the gateway.
@@ -231,7 +237,8 @@ describe('fuzz: device topics and payloads over MQTT', () => {
               });
               client.on('close', () => resolve('closed'));
             });
-            expect([0, 2, 4, 5, 'closed', 'not sent'], String(code)).toContain(code);
+            // 3 (server unavailable) is the back-off after a flood in an earlier case.
+            expect([0, 2, 3, 4, 5, 'closed', 'not sent'], String(code)).toContain(code);
             expect(escapes.take()).toEqual([]);
             expect(log.take()).toEqual([]);
           },
