@@ -458,12 +458,13 @@ class PgRepository<T extends { id: string }> implements Repository<T> {
       const db = this.db();
       const fields = Object.entries(patch).filter(([field]) => field !== 'id');
       const columns = COLUMNS[this.table]!;
-      const kept: Record<string, unknown> = {};
+      const kept: Record<string, unknown> = Object.create(null);
       const removed: string[] = [];
       let values: Device['values'] | undefined;
       for (const [field, value] of fields) {
         if (this.table === 'devices' && field === 'values') values = value as Device['values'];
         else if (value === undefined) removed.push(field);
+        // own-key: kept has no prototype, so any field name is an ordinary key
         else kept[field] = value;
       }
       const sets = fields
@@ -522,7 +523,7 @@ async function readRows(
 }
 
 async function insertRows(db: Db, table: string, records: readonly Row[]): Promise<void> {
-  const columns = Object.keys(COLUMNS[table]!);
+  const columns = Object.keys(COLUMNS[table]!); // own-key: a table name of the store's own schema
   const rows = records.map((record) => {
     const { values: _values, ...rest } = record as Row & { values?: unknown };
     const doc = table === 'devices' ? rest : record;
@@ -629,7 +630,8 @@ function translate(error: unknown): unknown {
     const table = e.table ?? constraint.split('_')[0] ?? '';
     const field = constraint.endsWith('_pkey')
       ? 'id'
-      : (Object.keys(COLUMNS[table] ?? {}).find((f) => uniqueIndexName(table, f) === constraint) ?? 'id');
+      : // own-key: a table name of the store's own schema (from its own constraint names)
+        (Object.keys(COLUMNS[table] ?? {}).find((f) => uniqueIndexName(table, f) === constraint) ?? 'id');
     return new TetherError('CONFLICT', `A ${label(table)} with this ${field} already exists.`, {
       details: { field },
       cause: error,

@@ -150,7 +150,7 @@ const INDEXED: Readonly<Record<string, readonly string[]>> = {
 export const uniqueIndexName = (table: string, field: string): string => `${table}_${field}_key`;
 
 async function createTable(db: Kysely<unknown>, table: string): Promise<void> {
-  const columns = COLUMNS[table]!;
+  const columns = COLUMNS[table]!; // own-key: a table name of the store's own schema
   const defs = Object.entries(columns).map(
     ([field, type]) =>
       sql`${sql.id(field)} ${sql.raw(type)}${sql.raw(type === 'text' ? ' COLLATE "C"' : '')}`,
@@ -160,11 +160,13 @@ async function createTable(db: Kysely<unknown>, table: string): Promise<void> {
     ${sql.join(defs)},
     doc jsonb NOT NULL
   )`.execute(db);
+  // own-key: a table name of the store's own schema
   for (const field of UNIQUE[table] ?? []) {
     await sql`CREATE UNIQUE INDEX ${sql.id(uniqueIndexName(table, field))} ON ${sql.id(table)} (${sql.id(field)})`.execute(
       db,
     );
   }
+  // own-key: a table name of the store's own schema
   for (const field of INDEXED[table] ?? []) {
     await sql`CREATE INDEX ${sql.id(`${table}_${field}_idx`)} ON ${sql.id(table)} (${sql.id(field)})`.execute(
       db,

@@ -16,6 +16,7 @@ const TRUE = sql`TRUE`;
 const FALSE = sql`FALSE`;
 
 function column(table: string, field: string): Sql {
+  // own-key: a table name of the store's own schema
   if (field !== 'id' && !Object.hasOwn(COLUMNS[table] ?? {}, field)) {
     throw new TetherError('INTERNAL', `The ${table} table has no queryable field ${field}.`);
   }
