@@ -1,4 +1,5 @@
 /** What a scenario hands back, and how it is written: a Markdown table and the same as JSON. */
+import { REPO_DIR } from './paths.js';
 import { fmt, type Summary, summarize } from './stats.js';
 
 export interface Row {
@@ -32,7 +33,9 @@ export class ResultBuilder {
     this.result = { id, title, commands: [], config: {}, rows: [], targets: [], notes: [] };
   }
 
-  command(line: string): void {
+  /** Records a command as run, with the repository's own folder cut out: records name relative paths. */
+  command(run: string): void {
+    const line = run.split(`${REPO_DIR}/`).join('');
     if (!this.result.commands.includes(line)) {
       this.result.commands.push(line);
       console.log(`  $ ${line}`);
