@@ -49,7 +49,7 @@ async function startGateway(dataDir: string): Promise<Gw> {
       TETHER_MQTT_HOST: '127.0.0.1',
       TETHER_STORE_COMPACT_MIN_BYTES: '4096',
     },
-    /HTTP API\s+(http:\/\/\S+)[\s\S]*MQTT broker\s+(mqtt:\/\/\S+)/,
+    /HTTP API\s+(http:\/\/\S+)[\s\S]*MQTT\s+(mqtt:\/\/\S+)/,
     30_000,
   );
   return {
