@@ -160,18 +160,34 @@ export class DeviceEventService {
     return true;
   }
 
-  /** The timeline of a device the actor may see, newest first. */
+  /**
+   * The timeline of a device the actor may see, newest first. `after` is the `next` of the previous
+   * page (the id of its last event (keyset paging: events of one millisecond are never skipped or repeated);
+   * `before` (ms) starts at a moment instead.
+   */
   async list(
     actor: AuthenticatedActor,
     deviceId: string,
-    query: { limit?: number; before?: number } = {},
-  ): Promise<DeviceEvent[]> {
+    query: { limit?: number; before?: number; after?: string } = {},
+  ): Promise<{ events: DeviceEvent[]; next?: string }> {
     const device = await this.deps.devices.getVisible(actor, deviceId);
     const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
-    return this.deps.store.deviceEvents.find(
+    let after: DeviceEvent | undefined;
+    if (query.after !== undefined) {
+      after = await this.deps.store.deviceEvents.get(query.after);
+      if (after?.deviceId !== device.id) {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          'The page cursor is not an event of this device (or it has been trimmed since): start again from the newest page.',
+        );
+      }
+    }
+    const events = await this.deps.store.deviceEvents.find(
       { deviceId: device.id, ...(query.before !== undefined ? { at: { lt: query.before } } : {}) },
-      { orderBy: NEWEST_FIRST, limit },
+      { orderBy: NEWEST_FIRST, limit, ...(after ? { after } : {}) },
     );
+    // A full page may have more behind it: `next` continues after its last event.
+    return { events, ...(events.length === limit ? { next: events.at(-1)!.id } : {}) };
   }
 
   /** The owner to mail, when there is one and the per-device-and-owner mail budget allows. */

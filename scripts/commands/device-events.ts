@@ -7,20 +7,23 @@ export function deviceEventsCommand(device: Command): void {
     .command('events <deviceId>')
     .description("Show a device's event timeline (event/<code>), newest first.")
     .option('--limit <n>', 'how many events (1-1000)', '50')
-    .option('--before <ms>', 'only events before this time (epoch milliseconds), to page back')
+    .option('--before <ms>', 'only events before this time (epoch milliseconds)')
+    .option('--after <cursor>', 'the next page: the cursor printed under the previous one')
     .option('-g, --gateway <url>', 'gateway URL')
     .option('--json', 'print JSON')
     .action(
       async (
         deviceId: string,
-        opts: { limit: string; before?: string; gateway?: string; json?: boolean },
+        opts: { limit: string; before?: string; after?: string; gateway?: string; json?: boolean },
       ) => {
         const client = await sessionClient(opts.gateway);
         const query = new URLSearchParams({
           limit: opts.limit,
           ...(opts.before ? { before: opts.before } : {}),
+          ...(opts.after ? { after: opts.after } : {}),
         });
-        const { events } = await client.request<{
+        const { events, next } = await client.request<{
+          next?: string;
           events: Array<{
             at: number;
             code: string;
@@ -30,7 +33,7 @@ export function deviceEventsCommand(device: Command): void {
             notified: boolean;
           }>;
         }>('GET', `/api/devices/${encodeURIComponent(deviceId)}/events?${query}`);
-        if (opts.json) return printJson(events);
+        if (opts.json) return printJson({ events, ...(next ? { next } : {}) });
         if (events.length === 0) {
           process.stdout.write(`No events for ${deviceId}.\n`);
           return;
@@ -44,6 +47,7 @@ export function deviceEventsCommand(device: Command): void {
             mailed: e.notified ? 'yes' : '',
           })),
         );
+        if (next) process.stdout.write(`Older events: tether device events ${deviceId} --after ${next}\n`);
       },
     );
 }

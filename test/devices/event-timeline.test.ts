@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMELINE_LIMITS, DeviceEventService } from '../../gateway/devices/device-events.js';
+import { ManualClock } from '../../shared/clock.js';
 import { silentLogger } from '../../shared/logger.js';
 import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { runCli } from '../support/run-cli.js';
@@ -157,6 +158,53 @@ describe('device event timeline', () => {
     await expect
       .poll(() => gw.gateway.services.store.deviceEvents.find({ deviceId: minted.deviceId }))
       .toEqual([]);
+  });
+
+  it('pages with the cursor of the previous page, never skipping events of one millisecond', async () => {
+    const minted = await activeDevice(gw, admin, templateId);
+    const { store, events } = gw.gateway.services;
+    // A service whose clock stands still: seven events in one millisecond.
+    const frozen = new DeviceEventService({
+      store,
+      clock: new ManualClock(Date.now()),
+      events,
+      devices: gw.gateway.services.devices,
+      mailer: { send: async () => {} },
+      logger: silentLogger(),
+      deviceLink: (id) => id,
+      limits: { ...DEFAULT_TIMELINE_LIMITS, eventsPerMinute: 1000 },
+    });
+    const device = (await store.devices.get(minted.deviceId))!;
+    for (let i = 0; i < 7; i++) await frozen.record(device, 'measurement_error', `m${i}`);
+    const page = (query: string) =>
+      gw.api<{ events: TimelineEvent[]; next?: string }>(
+        'GET',
+        `/api/devices/${minted.deviceId}/events${query}`,
+        undefined,
+        admin,
+      );
+    const seen: string[] = [];
+    let next: string | undefined;
+    for (let n = 0; n < 5; n++) {
+      const res = await page(`?limit=3${next ? `&after=${next}` : ''}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      seen.push(...res.body.events.map((e) => e.description));
+      next = res.body.next;
+      if (!next) break;
+    }
+    // Newest first, each exactly once (paging by time would lose all but the first page here).
+    expect(seen).toEqual(['m6', 'm5', 'm4', 'm3', 'm2', 'm1', 'm0']);
+    // A cursor of another device, or one that does not exist, is refused with a coded error.
+    const other = await activeDevice(gw, admin, templateId);
+    const first = await page('?limit=1');
+    const foreign = await gw.api<{ error: { code: string } }>(
+      'GET',
+      `/api/devices/${other.deviceId}/events?after=${first.body.next}`,
+      undefined,
+      admin,
+    );
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   it('reads the timeline with tether device events', async () => {

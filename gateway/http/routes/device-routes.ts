@@ -58,7 +58,9 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
     },
   );
 
-  // The device's event timeline, newest first: `limit` (1–1000, default 100), `before` (ms) to page.
+  // The device's event timeline, newest first: `limit` (1–1000, default 100); `next` in the answer
+  // (present while more may follow) is passed back as `after` for the next page; `before` (ms)
+  // starts at a moment instead.
   app.get(
     '/devices/:id/events',
     {
@@ -68,17 +70,18 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
           {
             limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$' })),
             before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+            after: Type.Optional(Type.String({ pattern: '^evt_[0-9A-Za-z_-]{1,40}$' })),
           },
           { additionalProperties: false },
         ),
       },
     },
-    async (request) => ({
-      events: await services.deviceEvents.list(actorOf(request), request.params.id, {
+    async (request) =>
+      services.deviceEvents.list(actorOf(request), request.params.id, {
         ...(request.query.limit ? { limit: Number(request.query.limit) } : {}),
         ...(request.query.before ? { before: Number(request.query.before) } : {}),
+        ...(request.query.after ? { after: request.query.after } : {}),
       }),
-    }),
   );
 
   app.get('/devices/:id', { schema: { params: Params } }, async (request) =>
