@@ -60,6 +60,9 @@ export interface Datastream {
   max?: number;
   values?: string[];
   defaultValue?: string | number;
+  /** Blynk's virtual pin (V0–V255), given by the gateway when a template is saved. */
+  pin?: string;
+  sync?: boolean;
 }
 
 export interface Template {

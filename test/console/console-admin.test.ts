@@ -16,6 +16,7 @@ import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-ha
 import {
   choose,
   click,
+  control,
   DESKTOP,
   expectAccessible,
   fill,
@@ -131,6 +132,53 @@ describe.skipIf(SKIP_BROWSER)('the admin pages in a real browser', { timeout: 90
       }),
     );
     templateId = fan!.id;
+  });
+
+  it('edits an existing product, keeping what the form does not show (the datastream pin)', async () => {
+    // Blynk's pin and "sync" are set through the API; the console's form does not show them.
+    const pinned = await api('PATCH', `/api/templates/${templateId}`, {
+      datastreams: [{ name: 'speed', type: 'enum', values: ['low', 'mid', 'high'], pin: 'V5', sync: true }],
+    });
+    expect(pinned.status, JSON.stringify(pinned.body)).toBe(200);
+    await go('/admin/templates', 'Products');
+    await click(tab.page, 'Edit Fan');
+    await tab.page.waitForFunction(() =>
+      [...document.querySelectorAll('h2')].some((h) => h.textContent === 'Edit Fan'),
+    );
+    // The form starts from the product as it is.
+    expect(
+      await tab.page.$eval(await control(tab.page, 'Values'), (e) => (e as HTMLInputElement).value),
+    ).toBe('low, mid, high');
+    await fill(tab.page, 'Product name', 'Fan Pro');
+    await choose(tab.page, 'Minimum security', '2');
+    await fill(tab.page, 'Values', 'low, mid, high, turbo');
+    await click(tab.page, 'Save product');
+    await waitForText('low, mid, high, turbo');
+    const after = await api<{
+      name: string;
+      minSecurity: number;
+      hotspotPrefix: string;
+      datastreams: unknown[];
+    }>('GET', `/api/templates/${templateId}`);
+    expect(after.body).toEqual(
+      expect.objectContaining({
+        name: 'Fan Pro',
+        minSecurity: 2,
+        hotspotPrefix: 'FAN',
+        datastreams: [
+          { name: 'speed', type: 'enum', values: ['low', 'mid', 'high', 'turbo'], pin: 'V5', sync: true },
+        ],
+      }),
+    );
+    // A refusal by the gateway is shown in the page, and nothing changes.
+    await click(tab.page, 'Edit Fan Pro');
+    await fill(tab.page, 'Hotspot prefix (optional)', 'FAN');
+    await fill(tab.page, 'Values', ' , ');
+    await click(tab.page, 'Save product');
+    await tab.page.waitForSelector('[role="alert"]');
+    expect((await api<{ name: string }>('GET', `/api/templates/${templateId}`)).body.name).toBe('Fan Pro');
+    await click(tab.page, 'Cancel');
+    await expectAccessible(tab.page, 'the products page after an edit');
   });
 
   it('mints devices and downloads their tokens (CSV) and QR labels (SVG) from the page', async () => {

@@ -569,10 +569,23 @@ const TYPES: Datastream['type'][] = ['int', 'double', 'string', 'enum', 'locatio
 
 export function TemplatesPage() {
   const list = useLoad((signal) => api.get<{ templates: Template[] }>('/api/templates', signal), []);
+  const [editing, setEditing] = useState<Template | null>(null);
+  const mayEdit = can('templates.edit');
   return (
     <Page title="Products">
       <PlanUsageNote limit="templates" changes={list.data?.templates.length} />
-      {can('templates.edit') ? <NewTemplate onDone={list.reload} /> : null}
+      {mayEdit ? (
+        // One form at a time, so each field's label names one control.
+        <TemplateForm
+          key={editing?.id ?? 'new'}
+          template={editing ?? undefined}
+          onDone={() => {
+            setEditing(null);
+            list.reload();
+          }}
+          onCancel={() => setEditing(null)}
+        />
+      ) : null}
       <ErrorNotice error={list.error} />
       {(list.data?.templates ?? []).map((t) => (
         <section class="card" key={t.id} aria-labelledby={`tmpl-${t.id}`}>
@@ -586,11 +599,17 @@ export function TemplatesPage() {
             {t.datastreams.map((d) => (
               <li key={d.name}>
                 <strong>{d.name}</strong> · {d.type}
+                {d.pin ? ` · ${d.pin}` : ''}
                 {d.min !== undefined || d.max !== undefined ? ` · ${d.min ?? '…'} to ${d.max ?? '…'}` : ''}
                 {d.values ? ` · ${d.values.join(', ')}` : ''}
               </li>
             ))}
           </ul>
+          {mayEdit && editing?.id !== t.id ? (
+            <Button aria-label={`Edit ${t.name}`} onClick={() => setEditing(t)}>
+              Edit
+            </Button>
+          ) : null}
         </section>
       ))}
     </Page>
@@ -604,53 +623,86 @@ interface DraftStream {
   max: string;
   /** An enum's values, comma-separated. */
   values: string;
+  /** The datastream as the gateway has it, when editing: what the form does not show is kept. */
+  original?: Datastream;
 }
 
 const EMPTY_STREAM: DraftStream = { name: '', type: 'double', min: '', max: '', values: '' };
 
-function NewTemplate(props: { onDone: () => void }) {
-  const [name, setName] = useState('');
-  const [minSecurity, setMinSecurity] = useState('2');
-  const [hotspotPrefix, setHotspotPrefix] = useState('');
-  const [streams, setStreams] = useState<DraftStream[]>([EMPTY_STREAM]);
-  const create = useAction(async () => {
-    const datastreams = streams
-      .filter((s) => s.name.trim())
-      .map((s) => ({
-        name: s.name.trim(),
-        type: s.type,
-        ...(s.type === 'int' || s.type === 'double'
-          ? {
-              ...(s.min !== '' ? { min: Number(s.min) } : {}),
-              ...(s.max !== '' ? { max: Number(s.max) } : {}),
-            }
-          : {}),
-        ...(s.type === 'enum'
-          ? {
-              values: s.values
-                .split(',')
-                .map((v) => v.trim())
-                .filter(Boolean),
-            }
-          : {}),
-      }));
-    await api.request('POST', '/api/templates', {
+const draftOf = (d: Datastream): DraftStream => ({
+  name: d.name,
+  type: d.type,
+  min: d.min === undefined ? '' : String(d.min),
+  max: d.max === undefined ? '' : String(d.max),
+  values: (d.values ?? []).join(', '),
+  original: d,
+});
+
+/** The datastream a draft stands for; an edited one keeps its pin, and its sync and default while its type stays. */
+function datastreamOf(s: DraftStream): Datastream {
+  const kept = s.original;
+  return {
+    ...(kept?.pin ? { pin: kept.pin } : {}),
+    ...(kept?.sync !== undefined ? { sync: kept.sync } : {}),
+    ...(kept?.defaultValue !== undefined && kept.type === s.type ? { defaultValue: kept.defaultValue } : {}),
+    name: s.name.trim(),
+    type: s.type,
+    ...(s.type === 'int' || s.type === 'double'
+      ? {
+          ...(s.min !== '' ? { min: Number(s.min) } : {}),
+          ...(s.max !== '' ? { max: Number(s.max) } : {}),
+        }
+      : {}),
+    ...(s.type === 'enum'
+      ? {
+          values: s.values
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean),
+        }
+      : {}),
+  };
+}
+
+/** A new product, or an existing one edited (name, security, hotspot prefix, datastreams). */
+function TemplateForm(props: { template?: Template; onDone: () => void; onCancel: () => void }) {
+  const editing = props.template;
+  const [name, setName] = useState(editing?.name ?? '');
+  const [minSecurity, setMinSecurity] = useState(String(editing?.minSecurity ?? 2));
+  const [hotspotPrefix, setHotspotPrefix] = useState(editing?.hotspotPrefix ?? '');
+  const [streams, setStreams] = useState<DraftStream[]>(
+    editing && editing.datastreams.length > 0 ? editing.datastreams.map(draftOf) : [EMPTY_STREAM],
+  );
+  const save = useAction(async () => {
+    const body = {
       name,
-      datastreams,
+      datastreams: streams.filter((s) => s.name.trim()).map(datastreamOf),
       minSecurity: Number(minSecurity),
       ...(hotspotPrefix.trim() ? { hotspotPrefix: hotspotPrefix.trim() } : {}),
-    });
-    setName('');
-    setHotspotPrefix('');
-    setStreams([EMPTY_STREAM]);
+    };
+    if (editing) {
+      await api.request('PATCH', `/api/templates/${encodeURIComponent(editing.id)}`, body);
+    } else {
+      await api.request('POST', '/api/templates', body);
+      setName('');
+      setHotspotPrefix('');
+      setStreams([EMPTY_STREAM]);
+    }
     props.onDone();
   });
   const update = (i: number, change: Partial<DraftStream>) =>
     setStreams(streams.map((s, j) => (j === i ? { ...s, ...change } : s)));
+  const titleId = editing ? `edit-template-${editing.id}` : 'new-template-title';
   return (
-    <section class="card" aria-labelledby="new-template-title">
-      <h2 id="new-template-title">New product</h2>
-      <Form label="Create a product" onSubmit={() => void create.run()}>
+    <section class="card" aria-labelledby={titleId}>
+      <h2 id={titleId}>{editing ? `Edit ${editing.name}` : 'New product'}</h2>
+      {editing ? (
+        <p class="muted">
+          Devices already set up keep working; a datastream you remove or retype refuses their next value for
+          it.
+        </p>
+      ) : null}
+      <Form label={editing ? `Edit ${editing.name}` : 'Create a product'} onSubmit={() => void save.run()}>
         <Field label="Product name" required maxLength={120} value={name} onValue={setName} />
         <Select
           label="Minimum security"
@@ -673,7 +725,10 @@ function NewTemplate(props: { onDone: () => void }) {
         />
         {streams.map((s, i) => (
           <fieldset class="datastream-row" key={i}>
-            <legend>Datastream {i + 1}</legend>
+            <legend>
+              Datastream {i + 1}
+              {s.original?.pin ? ` (${s.original.pin})` : ''}
+            </legend>
             <Field
               label="Name"
               pattern="[A-Za-z0-9_\-.:]{1,64}"
@@ -713,13 +768,22 @@ function NewTemplate(props: { onDone: () => void }) {
                 onValue={(v) => update(i, { values: v })}
               />
             ) : null}
+            {streams.length > 1 ? (
+              <Button
+                aria-label={`Remove datastream ${i + 1}`}
+                onClick={() => setStreams(streams.filter((_, j) => j !== i))}
+              >
+                Remove
+              </Button>
+            ) : null}
           </fieldset>
         ))}
         <Button onClick={() => setStreams([...streams, EMPTY_STREAM])}>Add a datastream</Button>
-        <ErrorNotice error={create.error} />
-        <Button kind="primary" type="submit" busy={create.busy}>
-          Create product
+        <ErrorNotice error={save.error} />
+        <Button kind="primary" type="submit" busy={save.busy}>
+          {editing ? 'Save product' : 'Create product'}
         </Button>
+        {editing ? <Button onClick={props.onCancel}>Cancel</Button> : null}
       </Form>
     </section>
   );
