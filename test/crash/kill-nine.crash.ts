@@ -83,7 +83,9 @@ describe('kill -9 at random moments', () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
-  it(`loses no acknowledged change across ${KILLS} kills (seed ${SEED})`, { timeout: KILLS * 20_000 }, async () => {
+  it(`loses no acknowledged change across ${KILLS} kills (seed ${SEED})`, {
+    timeout: KILLS * 20_000,
+  }, async () => {
     const random = prng(SEED);
     const dataDir = await mkdtemp(join(tmpdir(), 'tether-crash-'));
     dirs.push(dataDir);
