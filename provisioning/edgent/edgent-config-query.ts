@@ -9,7 +9,8 @@ import type { EdgentConfig, EdgentStaticIp } from './edgent-types.js';
 const TOKEN = /^[-_a-zA-Z0-9]{32}$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const KNOWN = new Set([
+/** The fields of Edgent's /config query this side reads; the others are ignored, as Edgent does. */
+export const EDGENT_QUERY_FIELDS = [
   'ssid',
   'ssidManual',
   'pass',
@@ -23,7 +24,8 @@ const KNOWN = new Set([
   'gw',
   'dns',
   'dns2',
-]);
+] as const;
+const KNOWN: ReadonlySet<string> = new Set(EDGENT_QUERY_FIELDS);
 const MAX_QUERY = 2048;
 
 const invalid = (message: string, field?: string): TetherError =>

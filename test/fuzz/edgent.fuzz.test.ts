@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceHost } from '../../firmware-sim/device-host.js';
 import {
+  EDGENT_QUERY_FIELDS,
   parseEdgentConfigQuery,
   validateEdgentConfig,
 } from '../../provisioning/edgent/edgent-config-query.js';
@@ -23,21 +24,7 @@ import {
 } from './fuzz-harness.js';
 
 const suite = fuzzSuite('Edgent query strings', 2);
-const KEYS = [
-  'ssid',
-  'ssidManual',
-  'pass',
-  'blynk',
-  'host',
-  'port',
-  'port_ssl',
-  'save',
-  'ip',
-  'mask',
-  'gw',
-  'dns',
-  'dns2',
-];
+const KEYS = EDGENT_QUERY_FIELDS;
 
 const value = fc.oneof(
   hostileString(50),

@@ -4,12 +4,10 @@
  * a missing Bluetooth adapter, a full disk) comes through DoctorEnv. Then the command itself:
  * one line per check, --json, and the exit code of the first failure.
  */
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CheckResult, type DoctorEnv, doctorExitCode, runDoctor } from '../../gateway/doctor/doctor.js';
@@ -20,9 +18,9 @@ import { ExitCode } from '../../shared/errors.js';
 import { removeAll, tempDir } from '../store/store-files-support.js';
 import { startTestGateway } from '../support/gateway-harness.js';
 import { runCli } from '../support/run-cli.js';
+import { makeSelfSignedCert, toolAvailable } from '../support/tls-cert.js';
 
-const run = promisify(execFile);
-const HAS_OPENSSL = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
+const HAS_OPENSSL = toolAvailable('openssl', 'openssl');
 const DAY = 86_400_000;
 
 const configFor = (dataDir: string, overrides: Record<string, unknown> = {}): TetherConfig =>
@@ -193,29 +191,14 @@ describe('tether doctor', () => {
     }
   });
 
-  it.runIf(HAS_OPENSSL || process.env.CI === 'true')(
+  it.runIf(HAS_OPENSSL)(
     'tls: a certificate with its key passes; a foreign key, a missing key or an expired certificate fails',
     async () => {
       const certs = await dir();
       const make = async (name: string) => {
-        await run('openssl', [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-keyout',
-          join(certs, `${name}.key`),
-          '-out',
-          join(certs, `${name}.pem`),
-          '-days',
-          '30',
-          '-subj',
-          `/CN=${name}`,
-        ]);
-        return { tlsCertFile: join(certs, `${name}.pem`), tlsKeyFile: join(certs, `${name}.key`) };
+        const made = await makeSelfSignedCert(name, { days: 30 });
+        dirs.push(made.dir);
+        return { tlsCertFile: made.certFile, tlsKeyFile: made.keyFile };
       };
       const a = await make('gateway.local');
       const b = await make('other.local');

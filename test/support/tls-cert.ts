@@ -30,11 +30,15 @@ export interface TestCertificate {
   remove(): Promise<void>;
 }
 
-export async function makeSelfSignedCert(commonName = 'localhost'): Promise<TestCertificate> {
+/** A P-256 certificate and its key in a temp folder of their own, valid for `days` (default 1). */
+export async function makeSelfSignedCert(
+  commonName = 'localhost',
+  { days = 1 }: { days?: number } = {},
+): Promise<TestCertificate> {
   const dir = await mkdtemp(join(tmpdir(), 'tether-tls-'));
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
-  // P-256 keeps key generation instant; one day is plenty for a test.
+  // P-256 keeps key generation instant.
   await run('openssl', [
     'req',
     '-x509',
@@ -48,7 +52,7 @@ export async function makeSelfSignedCert(commonName = 'localhost'): Promise<Test
     '-out',
     certFile,
     '-days',
-    '1',
+    String(days),
     '-subj',
     `/CN=${commonName}`,
     '-addext',
