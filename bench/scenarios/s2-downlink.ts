@@ -5,6 +5,7 @@
  * delivered, and latency from the API call to the device's receipt. Tether only: bare brokers
  * have no HTTP API.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN } from '../lib/brokers.js';
 import { bundle } from '../lib/paths.js';
@@ -41,7 +42,13 @@ export async function runDownlink(ctx: Context): Promise<ScenarioResult> {
   const [driver] = await startWorkers(bundle('downlink-driver'), 1, 'driver');
   try {
     for (let run = 1; run <= options.runs; run++) {
-      const broker = await startBroker('Tether', r, { dataDir, mosqDir: '' });
+      const profiling = options.profile && run === 1;
+      const profiles = join(dir, 'profiles');
+      const broker = await startBroker('Tether', r, {
+        dataDir,
+        mosqDir: '',
+        ...(profiling ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] } : {}),
+      });
       try {
         const shares = split(
           devices.map((d) => ({ clientId: d.deviceId, username: 'device', password: d.token })),
@@ -50,6 +57,14 @@ export async function runDownlink(ctx: Context): Promise<ScenarioResult> {
         await Promise.all(
           receivers.map((w, i) => w.call('connect', { port: broker.mqttPort, clients: shares[i] })),
         );
+        const baseUrl = `http://127.0.0.1:${broker.httpPort}`;
+        const accessToken = await driver!.call<string>('login', {
+          baseUrl,
+          email: ADMIN.email,
+          password: ADMIN.password,
+        });
+        const mark0 = profiling ? await broker.worker!.call<number>('hrtime') : 0;
+        const cpu0 = broker.cpu();
         const result = await driver!.call<{
           httpLatencies: number[];
           errors: number;
@@ -57,9 +72,8 @@ export async function runDownlink(ctx: Context): Promise<ScenarioResult> {
           firstError: string;
           startedAt: number;
         }>('run', {
-          baseUrl: `http://127.0.0.1:${broker.httpPort}`,
-          email: ADMIN.email,
-          password: ADMIN.password,
+          baseUrl,
+          accessToken,
           deviceIds: devices.map((d) => d.deviceId),
           commands,
           concurrency,
@@ -72,6 +86,14 @@ export async function runDownlink(ctx: Context): Promise<ScenarioResult> {
             ),
           commands - result.errors - result.offline,
         );
+        const cpu = broker.cpu() - cpu0;
+        if (profiling) {
+          mkdirSync(profiles, { recursive: true });
+          writeFileSync(
+            join(profiles, 'window.json'),
+            JSON.stringify([mark0, await broker.worker!.call<number>('hrtime')]),
+          );
+        }
         const taken = await Promise.all(
           receivers.map((w) => w.call<{ latencies: number[]; lastAt: number }>('take')),
         );
@@ -79,6 +101,7 @@ export async function runDownlink(ctx: Context): Promise<ScenarioResult> {
         const http = latency(result.httpLatencies);
         const lastAt = Math.max(...taken.map((t) => t.lastAt));
         r.add('commands/s delivered', 'Tether', '/s', (lat.n / (lastAt - result.startedAt)) * 1000);
+        r.add('gateway CPU per command', 'Tether', 'ms', (cpu * 1000) / commands);
         r.add('API call → device p50', 'Tether', 'ms', lat.p50);
         r.add('API call → device p99', 'Tether', 'ms', lat.p99);
         r.add('HTTP response p50', 'Tether', 'ms', http.p50);
@@ -86,7 +109,7 @@ export async function runDownlink(ctx: Context): Promise<ScenarioResult> {
         r.add('not delivered', 'Tether', 'count', commands - lat.n);
         if (result.errors) r.note(`run ${run}: ${result.errors} HTTP errors, first: ${result.firstError}`);
         console.log(
-          `  S2 run ${run}: ${fmt((lat.n / (lastAt - result.startedAt)) * 1000)} commands/s, p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms, delivered ${lat.n}/${commands}`,
+          `  S2 run ${run}: ${fmt((lat.n / (lastAt - result.startedAt)) * 1000)} commands/s, ${fmt((cpu * 1000) / commands)} ms CPU each, p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms, delivered ${lat.n}/${commands}`,
         );
         await Promise.all(receivers.map((w) => w.call('close')));
       } finally {

@@ -64,6 +64,7 @@ export async function runConnect(ctx: Context): Promise<ScenarioResult> {
           );
           const shares = split(clients, loaders);
           const mark0 = profiling ? await broker.worker!.call<number>('hrtime') : 0;
+          const cpu0 = broker.cpu();
           const results = await Promise.all(
             workers.map((w, i) =>
               w.call<{
@@ -82,6 +83,7 @@ export async function runConnect(ctx: Context): Promise<ScenarioResult> {
               JSON.stringify([mark0, await broker.worker!.call<number>('hrtime')]),
             );
           }
+          const cpu = broker.cpu() - cpu0;
           const ok = results.reduce((a, x) => a + x.latencies.length, 0);
           const failed = results.reduce((a, x) => a + x.failed, 0);
           const wall =
@@ -92,13 +94,15 @@ export async function runConnect(ctx: Context): Promise<ScenarioResult> {
           r.add('connects/s', name, '/s', (ok / wall) * 1000);
           r.add('connect latency p50', name, 'ms', lat.p50);
           r.add('connect latency p99', name, 'ms', lat.p99);
+          r.add('broker CPU per connect', name, 'ms', (cpu * 1000) / Math.max(1, ok));
+          r.add('RSS before the storm', name, 'MB', rss0 / 2 ** 20);
           r.add(`RSS with ${count} connected`, name, 'MB', rss1 / 2 ** 20);
           r.add('RSS per connected device', name, 'KB', (rss1 - rss0) / ok / 1024);
           r.add('failed connects', name, 'count', failed);
           if (failed)
             r.note(`${name} run ${run}: ${failed} failed, e.g. ${results.flatMap((x) => x.failures)[0]}`);
           console.log(
-            `  S3 run ${run} ${name}: ${fmt((ok / wall) * 1000)} connects/s, p99 ${fmt(lat.p99)} ms, RSS ${fmt(rss1 / 2 ** 20)} MB (${fmt((rss1 - rss0) / ok / 1024)} KB/device), failed ${failed}`,
+            `  S3 run ${run} ${name}: ${fmt((ok / wall) * 1000)} connects/s, ${fmt((cpu * 1000) / Math.max(1, ok))} ms CPU each, p99 ${fmt(lat.p99)} ms, RSS ${fmt(rss0 / 2 ** 20)} → ${fmt(rss1 / 2 ** 20)} MB (${fmt((rss1 - rss0) / ok / 1024)} KB/device), failed ${failed}`,
           );
           await Promise.all(workers.map((w) => w.call('close')));
         } finally {

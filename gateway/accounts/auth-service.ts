@@ -17,6 +17,7 @@ import type { PasswordHasher } from './passwords.js';
 import type { Actor } from './policy.js';
 import { permissionsFor, seedRoles } from './role-service.js';
 import { SIGNING_ALG, type SigningKeySet } from './signing-keys.js';
+import { VerifiedTokenCache } from './verified-tokens.js';
 
 const ISSUER = 'tether';
 const AUDIENCE = 'tether-api';
@@ -70,6 +71,8 @@ function loginEmail(email: string): string {
 
 export class AuthService {
   readonly #limiter: FailureLimiter;
+  /** Signatures already checked (claims only; every revocation check below still runs per request). */
+  readonly #verified: VerifiedTokenCache<object>;
 
   constructor(
     private readonly deps: {
@@ -89,6 +92,7 @@ export class AuthService {
       blockMs: auth.loginBlockMinutes * 60_000,
       message: (minutes) => `Too many failed logins. Try again in ${minutes} minute(s).`,
     });
+    this.#verified = new VerifiedTokenCache(deps.clock);
   }
 
   /**
@@ -256,12 +260,16 @@ export class AuthService {
       const { kid } = decodeProtectedHeader(accessToken);
       const key = typeof kid === 'string' && kid.length <= 64 ? await keys.verificationKey(kid) : undefined;
       if (!key) throw new Error('unknown signing key');
-      const { payload } = await jwtVerify(accessToken, key, {
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        algorithms: [SIGNING_ALG],
-        currentDate: new Date(clock.now()),
-      });
+      let payload = this.#verified.get(accessToken, key);
+      if (!payload) {
+        ({ payload } = await jwtVerify(accessToken, key, {
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          algorithms: [SIGNING_ALG],
+          currentDate: new Date(clock.now()),
+        }));
+        this.#verified.set(accessToken, key, payload);
+      }
       sub = payload.sub;
       issuedAtMs = typeof payload.iatms === 'number' ? payload.iatms : 0;
     } catch (error) {
