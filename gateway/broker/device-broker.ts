@@ -270,6 +270,15 @@ export class DeviceBroker implements DeviceConnections {
     return this.#byDevice.has(deviceId);
   }
 
+  /**
+   * One message of a connected device's per-second budget, spent outside MQTT (Blynk's HTTPS device
+   * API), so that both ways together stay within the limit; true when it is not connected here.
+   */
+  chargeMessage(deviceId: string): boolean {
+    const session = this.#byDevice.get(deviceId);
+    return !session || spend(session, this.deps.clock.now(), this.deps.config.publishesPerSecond);
+  }
+
   /** Publish on a device's downlink; false when the device is not connected. */
   sendToDevice(deviceId: string, deviceTopic: string, payload: string, qos: 0 | 1 = 0): boolean {
     const session = this.#byDevice.get(deviceId);
@@ -515,12 +524,7 @@ export class DeviceBroker implements DeviceConnections {
     qos: number,
   ): { code: 'PAYLOAD_TOO_LARGE' | 'RATE_LIMITED'; message: string } | undefined {
     const { maxMessageBytes, publishesPerSecond } = this.deps.config;
-    const now = this.deps.clock.now();
-    if (now - session.windowStart >= 1000) {
-      session.windowStart = now;
-      session.windowCount = 0;
-    }
-    if (++session.windowCount > publishesPerSecond)
+    if (!spend(session, this.deps.clock.now(), publishesPerSecond))
       return { code: 'RATE_LIMITED', message: `more than ${publishesPerSecond} messages per second` };
     const size = publishSize(topic, payloadBytes, qos);
     if (size > maxMessageBytes) {
@@ -620,4 +624,13 @@ function onlyOnce<A extends unknown[]>(done: (...args: A) => void): (...args: A)
     answered = true;
     done(...args);
   };
+}
+
+/** One message from a session's per-second window (a fixed one-second window); false when it is spent. */
+function spend(session: DeviceSession, now: number, perSecond: number): boolean {
+  if (now - session.windowStart >= 1000) {
+    session.windowStart = now;
+    session.windowCount = 0;
+  }
+  return ++session.windowCount <= perSecond;
 }

@@ -226,6 +226,8 @@ describe("Blynk's HTTPS device API", () => {
 describe('the same limits as MQTT', () => {
   let gw: TestGateway;
   let token: string;
+  let templateId: string;
+  let admin: string;
 
   beforeAll(async () => {
     // A clock that stands still: every request falls in the same second.
@@ -233,14 +235,15 @@ describe('the same limits as MQTT', () => {
       { mqtt: { publishesPerSecond: 3, maxMessageBytes: 64 } },
       { clock: new ManualClock(Date.now()) },
     );
-    const admin = await gw.login();
+    admin = await gw.login();
     const res = await gw.api<{ id: string }>(
       'POST',
       '/api/templates',
       { name: 'Limits', datastreams: DATASTREAMS },
       admin,
     );
-    const [minted] = await mint(gw, admin, res.body.id);
+    templateId = res.body.id;
+    const [minted] = await mint(gw, admin, templateId);
     token = minted!.token;
   });
   afterAll(async () => gw?.stop());
@@ -257,6 +260,26 @@ describe('the same limits as MQTT', () => {
     const limited = await call(gw, `batch/update?token=${token}&v0=1&v1=1`);
     expect(limited.status).toBe(429);
     expect(limited.retryAfter).toBe('1');
+  });
+
+  it("counts a connected device's MQTT messages and HTTPS calls against one budget", async () => {
+    const [other] = await mint(gw, admin, templateId);
+    const device = await connectDevice(gw.brokerUrl, other!.token);
+    try {
+      // Two of the three a second over MQTT (the clock stands still: one second throughout)...
+      await device.client.publishAsync('ds/temp', '20', { qos: 1 });
+      await device.client.publishAsync('ds/temp', '21', { qos: 1 });
+      // ...leave one for the HTTPS API, not three.
+      const statuses: number[] = [];
+      for (let i = 0; i < 2; i++)
+        statuses.push((await call(gw, `update?token=${other!.token}&v0=${i}`)).status);
+      expect(statuses).toEqual([200, 429]);
+      // And the budget spent over HTTPS is spent for MQTT too.
+      device.client.publish('ds/temp', '22');
+      expect(JSON.parse(await device.next('downlink/diag'))).toMatchObject({ code: 'RATE_LIMITED' });
+    } finally {
+      await device.client.endAsync();
+    }
   });
 });
 

@@ -86,7 +86,8 @@ export const externalApiRoutes: FastifyPluginAsync<{ services: GatewayServices }
     if (size > max) {
       throw new TetherError('PAYLOAD_TOO_LARGE', `message of ${size} bytes is over the limit of ${max}`);
     }
-    if (!rate.allow(device.id, clock.now())) {
+    // One budget per device: what it also sends over MQTT counts against the same limit.
+    if (!rate.allow(device.id, clock.now()) || !broker.chargeMessage(device.id)) {
       throw new TetherError(
         'RATE_LIMITED',
         `more than ${config.mqtt.publishesPerSecond} messages per second`,
