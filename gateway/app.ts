@@ -119,7 +119,7 @@ export class Gateway {
       auditor,
       logger: moduleLogger(logger, 'auth'),
     });
-    const plans = new PlanLimits({ store, config });
+    const plans = new PlanLimits({ store, config, clock });
     const templates = new TemplateService({ store, clock, auditor, plans });
     const devices = new DeviceService({
       store,
@@ -167,6 +167,7 @@ export class Gateway {
       plans,
       store,
       clock,
+      logger: moduleLogger(logger, 'provisioning'),
       config,
       events,
       auditor,
@@ -257,6 +258,7 @@ export class Gateway {
         part('first-run', async () => {
           gateway.#firstRun = await auth.ensureFirstRun();
         }),
+        provisioning,
         // The broker also serves MQTT over WebSocket at /mqtt on the HTTP server.
         part(
           'broker',

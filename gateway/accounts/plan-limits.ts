@@ -2,6 +2,7 @@
  * Plan limits, read from the one table in the configuration (config.plans). A plan is set on a
  * root org; every org below follows it. Breaking a limit is PLAN_LIMIT naming the limit and plan.
  */
+import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
 import type { Store, StoreTables } from '../store/store.js';
@@ -26,7 +27,7 @@ const FEATURE_NAMES: Record<PlanFeature, string> = {
 };
 
 export class PlanLimits {
-  constructor(private readonly deps: { store: Store; config: TetherConfig }) {}
+  constructor(private readonly deps: { store: Store; config: TetherConfig; clock: Clock }) {}
 
   async rootAndPlan(
     orgId: string,
@@ -44,7 +45,13 @@ export class PlanLimits {
     if (limit === 'subOrgs') return orgIds.length - 1;
     const where = { orgId: { in: orgIds } };
     if (limit === 'users') return tables.users.count(where);
-    if (limit === 'devices') return tables.devices.count(where);
+    // A pending device whose provisioning session expired can never activate: it holds no place
+    // (the gateway sweeps it away after a grace in which a companion may still ask about it).
+    if (limit === 'devices')
+      return tables.devices.count({
+        ...where,
+        anyOf: [{ status: { ne: 'pending' } }, { provisioningExpiresAt: { gte: this.deps.clock.now() } }],
+      });
     return tables.templates.count(where);
   }
 

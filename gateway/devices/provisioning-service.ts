@@ -4,10 +4,11 @@
  * naming its template (DeviceService.handleInfoMcu). The companion is told the outcome at once.
  */
 
-import type { Clock } from '../../shared/clock.js';
+import type { Clock, TimerHandle } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
 import { newDeviceToken, newId, sha256Hex } from '../../shared/ids.js';
+import type { Logger } from '../../shared/logger.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { PlanLimits } from '../accounts/plan-limits.js';
 import { can, canManageDevice, canViewDevice } from '../accounts/policy.js';
@@ -20,7 +21,11 @@ import type { DeviceService } from './device-service.js';
 import type { TemplateService } from './template-service.js';
 
 /** How long an expired session's pending device is kept so a companion can still learn the outcome. */
-const ABANDONED_GRACE_MS = 60 * 60_000;
+export const ABANDONED_GRACE_MS = 60 * 60_000;
+/** How often the gateway sweeps abandoned pending devices out of every org. */
+export const SWEEP_EVERY_MS = 5 * 60_000;
+/** Pending devices removed per store call while sweeping: a backlog goes in bounded steps. */
+const SWEEP_BATCH = 500;
 
 export interface ProvisioningSession {
   deviceId: string;
@@ -40,10 +45,16 @@ export type SessionOutcome =
   | { state: 'expired'; code: 'PROVISIONING_EXPIRED'; message: string };
 
 export class ProvisioningService {
+  /** A gateway part: start() begins the periodic sweep of abandoned pending devices. */
+  readonly name = 'provisioning-sweep';
+  #sweepTimer: TimerHandle | undefined;
+  #sweeping: Promise<unknown> | undefined;
+
   constructor(
     private readonly deps: {
       store: Store;
       clock: Clock;
+      logger?: Logger;
       config: TetherConfig;
       events: EventBus;
       auditor: Auditor;
@@ -53,6 +64,53 @@ export class ProvisioningService {
       connections: DeviceConnections;
     },
   ) {}
+
+  /**
+   * Sweeps every org, not only the org of whoever next opens a session: in a quiet org an
+   * abandoned pending device would otherwise keep its live token (and its place) forever.
+   */
+  async start(): Promise<void> {
+    const { clock } = this.deps;
+    this.#sweepTimer = clock.setInterval(() => {
+      if (this.#sweeping) return;
+      this.#sweeping = this.sweepAbandoned()
+        .catch((error: unknown) =>
+          this.deps.logger?.warn({ err: error }, 'sweeping abandoned provisioning sessions failed'),
+        )
+        .finally(() => {
+          this.#sweeping = undefined;
+        });
+    }, SWEEP_EVERY_MS);
+  }
+
+  async stop(): Promise<void> {
+    this.deps.clock.clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    await this.#sweeping;
+  }
+
+  /**
+   * Removes, in every org, the pending devices of sessions that expired more than the grace ago
+   * (their tokens die with them; a connection that still holds one is dropped). Returns how many.
+   */
+  async sweepAbandoned(): Promise<number> {
+    const { store, clock, connections } = this.deps;
+    const where = {
+      status: 'pending' as const,
+      provisioningExpiresAt: { lt: clock.now() - ABANDONED_GRACE_MS },
+    };
+    let removed = 0;
+    for (;;) {
+      const batch = await store.devices.find(where, { limit: SWEEP_BATCH });
+      if (batch.length === 0) break;
+      const ids = batch.map((d) => d.id);
+      removed += await store.devices.deleteWhere({ ...where, id: { in: ids } });
+      for (const id of ids) await connections.disconnect(id, 'provisioning session abandoned');
+      if (batch.length < SWEEP_BATCH) break;
+    }
+    if (removed > 0) this.deps.logger?.info({ removed }, 'removed abandoned pending devices');
+    return removed;
+  }
 
   async createSession(
     actor: AuthenticatedActor,
