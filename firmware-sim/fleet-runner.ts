@@ -327,12 +327,24 @@ export class FleetRunner {
       d.result.lastError = d.device.lastError;
       if (!isTetherError(error) || error.code === 'INTERNAL')
         this.options.logger.warn({ err: error, device: d.factory.name }, 'activation failed unexpectedly');
-      // The person gives up on this one and unplugs it.
+      // The person gives up on this one and unplugs it, and its session goes back: a pending
+      // device with a live token must not linger at the gateway (nor count against the plan).
       await d.host?.stop();
       this.#memory.remove(d.factory.name);
+      if (d.result.deviceId) await this.#giveBack(user, d.result.deviceId);
     }
     d.result.lastError = d.device.lastError || d.result.lastError;
     d.done = true;
+  }
+
+  async #giveBack(user: FleetUser, deviceId: string): Promise<void> {
+    try {
+      await user.gateway.cancelProvisioningSession?.(deviceId);
+    } catch (error) {
+      // Already given back by the companion flow (NOT_FOUND) is the usual case.
+      if (!isTetherError(error) || error.code !== 'NOT_FOUND')
+        this.options.logger.warn({ err: error, deviceId }, 'could not give the provisioning session back');
+    }
   }
 
   async #bootAll(): Promise<void> {
