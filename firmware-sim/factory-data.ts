@@ -34,11 +34,8 @@ export function makeFactoryData(input: {
   templateId: string;
   hotspotPrefix?: string;
   random?: () => number;
-  /**
-   * The low 24 bits of the MAC, as a maker assigns serials: fleets pass one per device so no two
-   * share a hardware id (and so an MQTT client id, which the broker would make them fight over).
-   */
-  serial?: number;
+  /** The six octets of the MAC, as a maker assigns them (fleets: fleetMacAddress). */
+  mac?: readonly number[];
   pop?: string;
   firmware?: Partial<FactoryData['firmware']>;
 }): FactoryData {
@@ -46,11 +43,7 @@ export function makeFactoryData(input: {
     ? Buffer.from(Array.from({ length: 14 }, () => Math.floor(input.random!() * 256)))
     : randomBytes(14);
   // Espressif's OUI keeps the ids looking like real ESP32 MACs.
-  const serial = input.serial === undefined ? undefined : input.serial & 0xffffff;
-  const mac =
-    serial === undefined
-      ? [0x24, 0x6f, 0x28, bytes[0]!, bytes[1]!, bytes[2]!]
-      : [0x24, 0x6f, 0x28, serial >>> 16, (serial >>> 8) & 0xff, serial & 0xff];
+  const mac = input.mac ?? [0x24, 0x6f, 0x28, bytes[0]!, bytes[1]!, bytes[2]!];
   const hardwareId = mac.map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
   const suffix = mac
     .slice(3)
@@ -66,6 +59,48 @@ export function makeFactoryData(input: {
     pop,
     firmware: { ver: '1.0.0', build: '2026-11-28', type: input.templateId, ...input.firmware },
   };
+}
+
+/** Devices one fleet run can hold: the low 20 bits of a fleet MAC's number. */
+export const FLEET_MAX_DEVICES = 2 ** 20;
+/** Fleet seeds run 0 … 2^26 − 1: the upper 26 bits of a fleet MAC's number. */
+export const FLEET_MAX_SEED = 2 ** 26 - 1;
+
+/** A bijection on 46-bit numbers: a four-round Feistel network over two 23-bit halves. */
+function scramble46(value: number): [number, number] {
+  const HALF = 0x800000; // 2^23
+  let left = Math.floor(value / HALF);
+  let right = value % HALF;
+  for (let round = 0; round < 4; round++) {
+    let h = Math.imul(right ^ (round * 0x9e3779b9), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    [left, right] = [right, (left ^ (h >>> 9)) & (HALF - 1)];
+  }
+  return [left, right];
+}
+
+/**
+ * The MAC of fleet device `index` of the run seeded `seed`: a locally administered unicast address
+ * (IEEE 802: first octet's bit 1 set, bit 0 clear; simulated devices claim no maker's OUI) whose
+ * other 46 bits are a one-to-one mix of seed · 2^20 + index. So two fleets started at the same
+ * time with different seeds never share a hardware id, and the names taken from its last three
+ * octets look as varied as real ones.
+ */
+export function fleetMacAddress(seed: number, index: number): number[] {
+  if (!Number.isInteger(seed) || seed < 0 || seed > FLEET_MAX_SEED)
+    throw new RangeError(`fleet seed ${seed} is outside 0…${FLEET_MAX_SEED}`);
+  if (!Number.isInteger(index) || index < 0 || index >= FLEET_MAX_DEVICES)
+    throw new RangeError(`fleet device index ${index} is outside 0…${FLEET_MAX_DEVICES - 1}`);
+  const [high, low] = scramble46(seed * FLEET_MAX_DEVICES + index);
+  // 46 bits: six above the two flag bits of the first octet, then five octets.
+  return [
+    ((high >>> 17) << 2) | 0x02,
+    (high >>> 9) & 0xff,
+    (high >>> 1) & 0xff,
+    ((high & 1) << 7) | (low >>> 16),
+    (low >>> 8) & 0xff,
+    low & 0xff,
+  ];
 }
 
 export function qrPayload(

@@ -14,11 +14,17 @@ import { MemoryTransport } from '../provisioning/transport/memory-link.js';
 import { SoftApHttpTransport } from '../provisioning/transport/softap-http.js';
 import type { ProvisioningTransport } from '../provisioning/transport/transport.js';
 import { type Clock, SystemClock, type TimerHandle } from '../shared/clock.js';
-import { isTetherError } from '../shared/errors.js';
+import { isTetherError, TetherError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { CloudConnector } from './cloud-link.js';
 import { DeviceHost } from './device-host.js';
-import { deviceSecurity, type FactoryData, makeFactoryData } from './factory-data.js';
+import {
+  deviceSecurity,
+  type FactoryData,
+  FLEET_MAX_DEVICES,
+  fleetMacAddress,
+  makeFactoryData,
+} from './factory-data.js';
 import { FileFlash, type Flash, type FlashContents, MemoryFlash } from './flash.js';
 import type { DeviceBehaviour, FleetScenario } from './fleet-scenario.js';
 import { assignBehaviours } from './fleet-scenario.js';
@@ -159,6 +165,12 @@ export class FleetRunner {
     const { count, scenario, templateId, datastreams } = this.options;
     const offset = this.options.indexOffset ?? 0;
     const fleetSize = this.options.fleetSize ?? count;
+    if (fleetSize > FLEET_MAX_DEVICES || offset + count > FLEET_MAX_DEVICES) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `A fleet holds at most ${FLEET_MAX_DEVICES} devices; run several with different seeds.`,
+      );
+    }
     // Behaviours are dealt over the whole fleet, so a shard's devices match a single-thread run.
     const behaviours = assignBehaviours(fleetSize, scenario.mix, seededRandom(scenario.seed));
     for (let i = 0; i < count; i++) {
@@ -169,8 +181,7 @@ export class FleetRunner {
         templateId,
         hotspotPrefix: this.options.hotspotPrefix ?? 'FLEET',
         random,
-        // Consecutive serials from a seeded start: unique hardware ids for up to 2^24 devices.
-        serial: mix32(scenario.seed, -1) + index,
+        mac: fleetMacAddress(scenario.seed, index),
       });
       const ap: AccessPoint = {
         ...FLEET_AP,

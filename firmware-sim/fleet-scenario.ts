@@ -6,10 +6,12 @@
  *     "mix": { "wrongPassword": 0.1, "networkNotFound": 0.05, "neverConnect": 0.05,
  *              "flakyWifi": 0.1, "reset": 0.05 } }
  */
+import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { TetherError } from '../shared/errors.js';
+import { FLEET_MAX_SEED } from './factory-data.js';
 
 const Share = (description: string) => Type.Number({ minimum: 0, maximum: 1, default: 0, description });
 
@@ -29,7 +31,12 @@ export const FleetMixSchema = Type.Object(
 
 export const FleetScenarioSchema = Type.Object(
   {
-    seed: Type.Integer({ default: 1 }),
+    seed: Type.Integer({
+      minimum: 0,
+      maximum: FLEET_MAX_SEED,
+      description:
+        'Repeats a run: the same seed gives the same devices (hardware ids, PoPs, fates). Random when absent, so fleets started together never share hardware ids.',
+    }),
     security: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)], {
       default: 2,
       description: 'Provisioning security: 2 (SRP6a, the default of real devices) costs the most CPU.',
@@ -106,9 +113,12 @@ export const EXPECTED_OUTCOME: Record<
   reset: { active: true },
 };
 
-/** Defaults filled in and every problem reported at once. */
+/** Defaults filled in (a random seed when none is given) and every problem reported at once. */
 export function parseScenario(input: unknown): FleetScenario {
-  const withDefaults = Value.Default(FleetScenarioSchema, structuredClone(input ?? {})) as unknown;
+  const given = structuredClone(input ?? {}) as unknown;
+  if (typeof given === 'object' && given !== null && !Array.isArray(given) && !Object.hasOwn(given, 'seed'))
+    Object.assign(given, { seed: randomInt(0, FLEET_MAX_SEED + 1) });
+  const withDefaults = Value.Default(FleetScenarioSchema, given) as unknown;
   const problems = [...Value.Errors(FleetScenarioSchema, withDefaults)]
     .filter((error) => error.keyword !== 'boolean')
     .map((error) => {

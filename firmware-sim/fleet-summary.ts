@@ -37,6 +37,8 @@ export interface LatencySummary {
 }
 
 export interface FleetSummary {
+  /** The run's seed: `--seed` with it repeats the run. */
+  seed?: number;
   devices: number;
   users: number;
   security: number;
@@ -73,7 +75,14 @@ export function failureKey(result: Pick<FleetDeviceResult, 'code' | 'lastError'>
 
 export function summarize(
   results: readonly FleetDeviceResult[],
-  run: { users: number; security: number; workers: number; provisioningMs: number; runMs: number },
+  run: {
+    seed?: number;
+    users: number;
+    security: number;
+    workers: number;
+    provisioningMs: number;
+    runMs: number;
+  },
 ): FleetSummary {
   const latencies = results
     .map((r) => r.latencyMs)
@@ -86,6 +95,7 @@ export function summarize(
   const activated = results.filter((r) => r.outcome === 'active').length;
   const sum = (pick: (r: FleetDeviceResult) => number) => results.reduce((total, r) => total + pick(r), 0);
   return {
+    ...(run.seed === undefined ? {} : { seed: run.seed }),
     devices: results.length,
     users: run.users,
     security: run.security,

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { FLEET_MAX_SEED } from '../../firmware-sim/factory-data.js';
 import { FleetPool, type FleetUserSpec } from '../../firmware-sim/fleet-pool.js';
 import { type FleetProgress, FleetRunner, type FleetUser } from '../../firmware-sim/fleet-runner.js';
 import { type FleetScenario, parseScenario, readScenarioFile } from '../../firmware-sim/fleet-scenario.js';
@@ -56,11 +57,20 @@ export function simFleetCommand(sim: Command): void {
       'Run a fleet of simulated devices; with --provision, activate each through the companion flow.',
     )
     .requiredOption('-n, --count <n>', 'how many devices')
-    .option('-t, --template <id>', 'the template (product) the devices are made from')
-    .option('--provision', 'provision every device through the companion against the gateway')
+    .option(
+      '-t, --template <id>',
+      'the template (product) the devices are made from (required with --provision)',
+    )
+    .option(
+      '--provision',
+      'provision every device through the companion against the gateway (needs --template)',
+    )
     .option('--scenario <file>', 'scenario JSON: mix of failures, security, rates, duration')
     .option('--users <k>', 'spread devices over K users invited for the run (1: the logged-in user)', '1')
-    .option('--seed <s>', 'seed (overrides the scenario), for a repeatable run')
+    .option(
+      '--seed <s>',
+      `seed 0-${FLEET_MAX_SEED} (overrides the scenario) to repeat a run; random by default`,
+    )
     .option('--security <level>', 'provisioning security 0, 1 or 2 (overrides the scenario)')
     .option('--transport <kind>', 'softap (HTTP on loopback) or memory (overrides the scenario)')
     .option('--concurrency <n>', 'activations in flight (overrides the scenario)')
@@ -93,7 +103,10 @@ export function simFleetCommand(sim: Command): void {
           ? autoWorkers(scenario, count, opts.provision === true)
           : int('workers', opts.workers, 0)!;
       if (opts.provision && !opts.template)
-        throw new TetherError('VALIDATION_FAILED', '--provision needs --template <id>.');
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          '--provision needs --template <id>: the template (product) the devices activate as (`tether template list`).',
+        );
       const templateId = opts.template ?? 'TMPL_SIM';
 
       // The people this run provisions as, and what the devices publish.
@@ -141,6 +154,9 @@ export function simFleetCommand(sim: Command): void {
       }
       if (datastreams.length === 0) datastreams = [{ name: 'temp', type: 'double', min: -40, max: 125 }];
 
+      // Random unless given, so fleets started together never share hardware ids; said so that a
+      // run can be repeated.
+      note(`Fleet seed ${scenario.seed}: --seed ${scenario.seed} repeats this run.`);
       const started = Date.now();
       const bar = new ProgressBar(count, opts.json === true);
       let results: FleetDeviceResult[];
@@ -188,16 +204,26 @@ export function simFleetCommand(sim: Command): void {
           provisioningMs = runner.provisioningMs;
         }
       } finally {
-        bar.stop();
+        bar.halt();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
       const summary = summarize(results, {
+        seed: scenario.seed,
         users: opts.provision ? users.length : 0,
         security: scenario.security,
         workers,
         provisioningMs,
         runMs: Date.now() - started,
+      });
+      // The last progress line is drawn from the summary itself, so the two never disagree.
+      const failed = Object.values(summary.failed).reduce((a, b) => a + b, 0);
+      bar.finish({
+        ...(opts.provision ? { done: summary.activated + failed } : {}),
+        activated: summary.activated,
+        failed,
+        online: summary.online,
+        published: summary.messagesSent,
       });
       if (opts.json) printJson(opts.devices ? { summary, devices: results } : { summary });
       else printSummary(summary);
@@ -221,7 +247,7 @@ const FOREVER_SECONDS = 10 * 365 * 24 * 3600;
 async function buildScenario(opts: SimFleetOptions): Promise<FleetScenario> {
   const base = opts.scenario ? await readScenarioFile(opts.scenario) : parseScenario({});
   const overrides: Record<string, unknown> = {};
-  if (opts.seed !== undefined) overrides.seed = Number(opts.seed);
+  if (opts.seed !== undefined) overrides.seed = opts.seed.trim() === '' ? Number.NaN : Number(opts.seed);
   if (opts.security !== undefined) overrides.security = Number(opts.security);
   if (opts.transport !== undefined) overrides.transport = opts.transport;
   if (opts.concurrency !== undefined) overrides.concurrency = Number(opts.concurrency);
@@ -235,6 +261,7 @@ function printSummary(s: FleetSummary): void {
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v} ms`);
   printTable(
     [
+      { metric: 'seed', value: s.seed ?? '-' },
       { metric: 'devices', value: s.devices },
       { metric: 'users', value: s.users },
       { metric: 'security', value: s.security },
@@ -266,7 +293,6 @@ class ProgressBar {
   #read: (() => FleetProgress) | undefined;
   #started = 0;
   #lastLine = 0;
-  #lastOnline = 0;
   readonly #tty = process.stderr.isTTY === true;
 
   constructor(
@@ -278,20 +304,28 @@ class ProgressBar {
     this.#read = read;
     this.#started = Date.now();
     if (this.quiet && !this.#tty) return;
-    this.#timer = setInterval(() => this.#draw(false), this.#tty ? 200 : 1_000);
+    this.#timer = setInterval(() => this.#draw(read(), false), this.#tty ? 200 : 1_000);
   }
 
-  stop(): void {
+  /** Stop redrawing (the run is over, or failed). */
+  halt(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    if (this.#read && !(this.quiet && !this.#tty)) this.#draw(true);
   }
 
-  #draw(final: boolean): void {
-    const p = this.#read!();
-    // The final line is drawn once the devices are off: show how many were online before that.
-    if (final) p.online = Math.max(p.online, this.#lastOnline);
-    else this.#lastOnline = p.online;
+  /**
+   * The final line, with the summary's counts: the live counters are read while devices power
+   * off, and a sample up to a second old would not match the table below it.
+   */
+  finish(
+    final: Pick<FleetProgress, 'activated' | 'failed' | 'online' | 'published'> & { done?: number },
+  ): void {
+    this.halt();
+    if (!this.#read || (this.quiet && !this.#tty)) return;
+    this.#draw({ ...this.#read(), ...final }, true);
+  }
+
+  #draw(p: FleetProgress, final: boolean): void {
     const now = Date.now();
     if (!this.#tty && !final && now - this.#lastLine < 5_000) return;
     this.#lastLine = now;

@@ -1,6 +1,11 @@
 /** Scenario parsing (every problem at once), seeded behaviour assignment and the summary maths. */
 import { describe, expect, it } from 'vitest';
-import { makeFactoryData } from '../../firmware-sim/factory-data.js';
+import {
+  FLEET_MAX_DEVICES,
+  FLEET_MAX_SEED,
+  fleetMacAddress,
+  makeFactoryData,
+} from '../../firmware-sim/factory-data.js';
 import { assignBehaviours, parseScenario, readScenarioFile } from '../../firmware-sim/fleet-scenario.js';
 import { type FleetDeviceResult, percentile, summarize } from '../../firmware-sim/fleet-summary.js';
 import { seededRandom } from '../../firmware-sim/telemetry.js';
@@ -103,12 +108,61 @@ describe('the shipped example scenario', () => {
 });
 
 describe('fleet hardware ids', () => {
-  it('are unique across a large fleet (a shared MAC would make two devices fight over one MQTT client id)', () => {
-    const ids = new Set<string>();
-    const start = 0xfffff0; // wraps past 2^24 inside the range
-    for (let i = 0; i < 50_000; i++) {
-      ids.add(makeFactoryData({ templateId: 'T', random: seededRandom(i), serial: start + i }).hardwareId);
+  const hex = (octets: number[]) => octets.map((b) => b.toString(16).padStart(2, '0')).join(':');
+
+  it('are locally administered unicast MACs, the same for the same seed and index', () => {
+    const mac = fleetMacAddress(20261128, 7);
+    expect(mac).toHaveLength(6);
+    expect(mac[0]! & 0b11).toBe(0b10); // U/L bit set, I/G (multicast) bit clear
+    expect(mac.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)).toBe(true);
+    expect(fleetMacAddress(20261128, 7)).toEqual(mac);
+    const factory = makeFactoryData({ templateId: 'T', random: seededRandom(1), mac });
+    expect(factory.hardwareId).toBe(hex(mac).toUpperCase());
+  });
+
+  it('never repeat across fleets started together with different seeds', () => {
+    const asNumber = (octets: number[]) => octets.reduce((n, b) => n * 256 + b, 0);
+    const fleet = (seed: number, count: number) =>
+      Array.from({ length: count }, (_, index) => asNumber(fleetMacAddress(seed, index)));
+    // Seed pairs whose 1,000-device fleets shared hardware ids under the earlier scheme (a seeded
+    // start plus the index, in the 24 bits after Espressif's OUI).
+    for (const [a, b] of [
+      [905, 911],
+      [1401, 1596],
+      [18, 1423],
+      [1305, 1469],
+    ] as const) {
+      expect(new Set([...fleet(a, 1_000), ...fleet(b, 1_000)]).size).toBe(2_000);
     }
-    expect(ids.size).toBe(50_000);
+    const ids = new Set<number>();
+    for (let seed = 1; seed <= 16; seed++) for (const id of fleet(seed, 20_000)) ids.add(id);
+    expect(ids.size).toBe(16 * 20_000);
+    // Neighbouring indexes at the edges of the ranges too.
+    const edges = new Set<string>();
+    for (const seed of [0, 1, FLEET_MAX_SEED - 1, FLEET_MAX_SEED])
+      for (const index of [0, 1, FLEET_MAX_DEVICES - 2, FLEET_MAX_DEVICES - 1])
+        edges.add(hex(fleetMacAddress(seed, index)));
+    expect(edges.size).toBe(16);
+  });
+
+  it('refuse a seed or an index outside their ranges', () => {
+    expect(() => fleetMacAddress(FLEET_MAX_SEED + 1, 0)).toThrow(RangeError);
+    expect(() => fleetMacAddress(-1, 0)).toThrow(RangeError);
+    expect(() => fleetMacAddress(1, FLEET_MAX_DEVICES)).toThrow(RangeError);
+  });
+});
+
+describe('the fleet seed', () => {
+  it('is random when the scenario gives none (so two fleets started together differ), and in range', () => {
+    const seeds = new Set(Array.from({ length: 8 }, () => parseScenario({}).seed));
+    expect(seeds.size).toBeGreaterThan(1);
+    for (const seed of seeds) expect(seed >= 0 && seed <= FLEET_MAX_SEED).toBe(true);
+    expect(parseScenario({ seed: 42 }).seed).toBe(42);
+  });
+
+  it('refuses a seed outside 0 … 2^26 − 1 with the field named', () => {
+    for (const seed of [-1, FLEET_MAX_SEED + 1, 1.5]) {
+      expect(() => parseScenario({ seed })).toThrow(/seed/);
+    }
   });
 });

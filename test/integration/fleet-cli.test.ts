@@ -100,6 +100,59 @@ describe('tether sim fleet', () => {
     );
   }, 60_000);
 
+  it('picks a random seed when none is given, says it, and ends with a progress line that agrees with the summary', async () => {
+    const run = await runCli(
+      ['sim', 'fleet', '--count', '6', '--template', templateId, '--provision', '--scenario', scenarioFile],
+      env,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const seed = Number(/Fleet seed (\d+): --seed \1 repeats this run/.exec(run.stderr)?.[1]);
+    expect(Number.isInteger(seed)).toBe(true);
+    const table = new Map(
+      run.stdout
+        .split('\n')
+        .map((line) => /^(.+?)\s{2,}(\S.*)$/.exec(line))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [m[1]!, m[2]!]),
+    );
+    expect(table.get('seed')).toBe(String(seed));
+    const last = run.stderr.trimEnd().split('\n').at(-1)!;
+    const counts = /(\d+)\/6 {2}active (\d+) {2}failed (\d+) {2}online (\d+) {2}msgs (\d+)/.exec(last);
+    expect(counts, last).not.toBeNull();
+    expect({
+      done: counts![1],
+      active: counts![2],
+      failed: counts![3],
+      online: counts![4],
+      msgs: counts![5],
+    }).toEqual({
+      done: '6',
+      active: table.get('activated'),
+      failed: table.get('failed'),
+      online: table.get('online at the end'),
+      msgs: table.get('messages sent'),
+    });
+    // Given back, that seed repeats the fleet: the JSON summary names it.
+    const again = await runCli(
+      [
+        ...['sim', 'fleet', '--count', '6', '--template', templateId, '--provision'],
+        ...['--scenario', scenarioFile, '--seed', String(seed), '--json'],
+      ],
+      env,
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { summary: FleetSummary }).summary.seed).toBe(seed);
+  }, 60_000);
+
+  it('says --provision needs --template, in the help and in the error', async () => {
+    const run = await runCli(['sim', 'fleet', '--count', '2', '--provision'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--provision needs --template');
+    const help = await runCli(['sim', 'fleet', '--help'], env);
+    // Commander wraps the help to the terminal's width.
+    expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/--template <id> [^-]*\(required with --provision\)/);
+  });
+
   it('explains a scenario file with every problem at once', async () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify({ security: 3, mix: { wrongPassword: 0.9, typo: 1 } }));
