@@ -101,6 +101,12 @@ export interface SimulatedDeviceOptions {
   timings?: Partial<DeviceTimings>;
   /** How the device reaches its broker; mqtt.js over a real socket unless a test swaps it. */
   cloud?: CloudConnector;
+  /**
+   * Other brokers of the same gateway cluster (each node's own address, where no load balancer
+   * stands in front). When the broker in use cannot be reached (its node died), the device tries
+   * the next one, in turn, with the usual backoff; the token works on every node.
+   */
+  fallbackBrokers?: readonly string[];
 }
 
 export interface DeviceEvents {
@@ -143,6 +149,8 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   #timers = new Set<TimerHandle>();
   #telemetryTimer: TimerHandle | undefined;
   #attempt = 0;
+  /** Which of the brokers (the configured one, then the fallbacks) the next attempt uses. */
+  #fallback = 0;
   #cloudDeadline = 0;
   #telemetry: TelemetryGenerator;
   #random: () => number;
@@ -180,9 +188,12 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     return this.#flash.bootCount ?? 0;
   }
 
-  /** The broker URL in use: a redirect's, or the one provisioning delivered. */
+  /** The broker URL in use: a redirect's, or the one provisioning delivered, or a fallback after it. */
   get brokerUrl(): string | undefined {
-    return this.#flash.redirectUrl ?? this.#flash.cloud?.brokerUrl;
+    const configured = this.#flash.redirectUrl ?? this.#flash.cloud?.brokerUrl;
+    if (configured === undefined || this.#fallback === 0) return configured;
+    const brokers = [configured, ...(this.options.fallbackBrokers ?? []).filter((url) => url !== configured)];
+    return brokers[this.#fallback % brokers.length];
   }
 
   get values(): Readonly<Record<string, string>> {
@@ -452,7 +463,8 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
       this.#failBeforeValid('token refused');
       return;
     }
-    this.options.logger.info({ message: result.message }, 'cloud unreachable');
+    this.options.logger.info({ message: result.message, broker: this.brokerUrl }, 'cloud unreachable');
+    if (this.options.fallbackBrokers?.length) this.#fallback++;
     if (this.#flash.configValid) {
       this.#scheduleReconnect();
       return;

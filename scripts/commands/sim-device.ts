@@ -13,6 +13,7 @@ import type { DatastreamSpec } from '../../firmware-sim/telemetry.js';
 import { SystemClock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
+import { redirectUrl } from '../../shared/redirect-url.js';
 import { printJson, safe, say, terminalSafe } from '../cli/output.js';
 import { parseDatastreamSpec } from './template-create.js';
 
@@ -32,8 +33,12 @@ interface SimDeviceOptions {
   flashDir: string;
   id: string;
   telemetry: string;
+  fallbackBroker?: string[];
   json?: boolean;
 }
+
+/** --fallback-broker: each a broker URL as a redirect takes it (scheme, host, explicit port). */
+const fallbackBrokers = (urls: string[]): string[] => urls.map((url) => redirectUrl(url));
 
 export function parseAccessPoint(spec: string): AccessPoint {
   const [ssid, passphrase = '', rssi] = spec.split(':');
@@ -67,6 +72,10 @@ export function simDeviceCommand(sim: Command): void {
       'device-1',
     )
     .option('--telemetry <seconds>', 'publish telemetry every N seconds (0 = off)', '10')
+    .option(
+      '--fallback-broker <url...>',
+      'other nodes of the gateway cluster (mqtt://host:port): tried in turn when the broker in use is unreachable',
+    )
     .option('--json', 'print the provisioning details as JSON')
     .action(async (opts: SimDeviceOptions) => {
       const security = Number(opts.security);
@@ -94,6 +103,7 @@ export function simDeviceCommand(sim: Command): void {
         clock,
         logger: logger.child({ module: 'device', device: factory.name }),
         timings: { telemetryIntervalMs: Number(opts.telemetry) * 1000 },
+        ...(opts.fallbackBroker ? { fallbackBrokers: fallbackBrokers(opts.fallbackBroker) } : {}),
       });
       const host = new DeviceHost({
         device,
