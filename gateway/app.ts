@@ -105,7 +105,7 @@ export class Gateway {
       store: options.store,
       onStoreWrite: (ms) => metrics?.storeWrite(ms),
     });
-    const { store, events, keys, limiters, mailer } = infra;
+    const { store, events, keys, limiters, mailer, presence } = infra;
     let broker: DeviceBroker | undefined;
     metrics = new GatewayMetrics({ events, store, connectedDevices: () => broker?.connectedDevices ?? 0 });
     const auditor = new Auditor(store, clock);
@@ -126,6 +126,7 @@ export class Gateway {
       clock,
       events,
       auditor,
+      presence,
       logger: moduleLogger(logger, 'devices'),
     });
     // Links in mail point at the configured public URL, else at the address the API listens on;
@@ -163,6 +164,9 @@ export class Gateway {
       uplinks,
       metrics,
     });
+    // Devices are reached through this node's broker, or through the node that holds them.
+    const routing = infra.routeConnections(broker);
+    const connections = routing.connections;
     const provisioning = new ProvisioningService({
       plans,
       store,
@@ -173,7 +177,7 @@ export class Gateway {
       auditor,
       devices,
       templates,
-      connections: broker,
+      connections,
     });
     const lifecycle = new DeviceLifecycleService({
       store,
@@ -181,7 +185,7 @@ export class Gateway {
       events,
       auditor,
       devices,
-      connections: broker,
+      connections,
       logger: moduleLogger(logger, 'lifecycle'),
     });
     const staticTokens = new StaticTokenService({
@@ -193,7 +197,7 @@ export class Gateway {
       auditor,
       devices,
       templates,
-      connections: broker,
+      connections,
       limiters,
     });
     const roles = new RoleService({ store, clock, auditor, plans });
@@ -212,7 +216,7 @@ export class Gateway {
       limiters,
       // A device whose org is deleted is told to wipe itself, as a deleted device is.
       disconnectDevice: (deviceId, reason) =>
-        void broker.disconnect(deviceId, reason, {
+        void connections.disconnect(deviceId, reason, {
           topic: downlink.wipe,
           payload: JSON.stringify({ reason: 'deleted' }),
         }),
@@ -229,6 +233,7 @@ export class Gateway {
       devices,
       provisioning,
       broker,
+      connections,
       lifecycle,
       staticTokens,
       deviceEvents,
@@ -243,6 +248,7 @@ export class Gateway {
       tls: httpTls,
     });
     listener = new HttpListener(http, { port: config.http.port, host: config.http.host });
+    let stopWatching: (() => void) | undefined;
     const gateway: Gateway = new Gateway(
       options,
       services,
@@ -255,6 +261,14 @@ export class Gateway {
           () => metrics.close(),
         ),
         ...infra.parts,
+        part(
+          'device-watch',
+          () => {
+            stopWatching = devices.watch();
+          },
+          () => stopWatching?.(),
+        ),
+        ...routing.parts,
         part('first-run', async () => {
           gateway.#firstRun = await auth.ensureFirstRun();
         }),

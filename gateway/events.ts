@@ -3,29 +3,62 @@
  * here instead of calling each other. A listener that throws fails alone: the error goes to that
  * subscriber's onError (a push stream ends itself), never to the emitter (the device whose uplink
  * raised the event) nor to the other listeners.
+ *
+ * Two implementations: this process alone (LocalEventBus), and a cluster's, which also carries
+ * each event to the other nodes through Redis (gateway/cluster/redis-event-bus.ts). Events carry
+ * ids and the changed values: a device event names the device by a DeviceRef (what access checks
+ * need), and only activated/changed carry the whole record, which another node reads from the
+ * shared store.
  */
 import { EventEmitter } from 'node:events';
 import { toTetherError } from '../shared/errors.js';
 import { type Logger, silentLogger } from '../shared/logger.js';
 import type { DatastreamValue, Device } from './store/types.js';
 
+/** What a listener needs to know whose device an event is about (policy.canViewDevice's target). */
+export type DeviceRef = Pick<Device, 'id' | 'orgId' | 'ownerId' | 'lastSeenAt'>;
+
+export const deviceRef = ({ id, orgId, ownerId, lastSeenAt }: DeviceRef): DeviceRef => ({
+  id,
+  orgId,
+  ownerId,
+  lastSeenAt,
+});
+
 export interface GatewayEvents {
   /** A pending device connected with its token and named the right template. */
   'device.activated': [{ device: Device }];
   /** A device's provisioning failed at the gateway: wrong template, expired token. */
   'device.activation-failed': [{ deviceId: string; code: string; message: string }];
-  'device.online': [{ device: Device }];
-  'device.offline': [{ device: Device }];
-  'device.value': [{ device: Device; name: string; value: DatastreamValue; at: number }];
+  'device.online': [{ device: DeviceRef }];
+  'device.offline': [{ device: DeviceRef }];
+  'device.value': [{ device: DeviceRef; name: string; value: DatastreamValue; at: number }];
   'device.changed': [{ device: Device }];
-  'device.deleted': [{ device: Device }];
+  'device.deleted': [{ device: DeviceRef }];
   /** A device published `event/<code>` (Blynk events: alerts, logs). */
-  'device.event': [{ device: Device; code: string; description: string; at: number }];
+  'device.event': [{ device: DeviceRef; code: string; description: string; at: number }];
   /** What a person may see changed (a share granted or revoked): open streams re-check at once. */
   'access.changed': [{ userId: string }];
 }
 
-export class EventBus {
+export type GatewayEventName = keyof GatewayEvents;
+export type EventListener<K extends GatewayEventName> = (...args: GatewayEvents[K]) => void;
+
+export interface EventBus {
+  /** Delivers to this node's listeners at once (synchronously), and to the other nodes' soon after. */
+  emit<K extends GatewayEventName>(event: K, ...args: GatewayEvents[K]): void;
+  /** Subscribe to the event wherever in the cluster it happens; `onError` runs when this listener throws. */
+  on<K extends GatewayEventName>(
+    event: K,
+    listener: EventListener<K>,
+    onError?: (error: unknown) => void,
+  ): () => void;
+  /** Subscribe to the event only where it happens on this node (per-node counters, such as metrics). */
+  onLocal<K extends GatewayEventName>(event: K, listener: EventListener<K>): () => void;
+  listenerCount(event: GatewayEventName): number;
+}
+
+export class LocalEventBus implements EventBus {
   readonly #emitter = new EventEmitter();
   readonly #logger: Logger;
 
@@ -59,6 +92,10 @@ export class EventBus {
     };
     this.#emitter.on(event, guarded);
     return () => this.#emitter.off(event, guarded);
+  }
+
+  onLocal<K extends GatewayEventName>(event: K, listener: EventListener<K>): () => void {
+    return this.on(event, listener);
   }
 
   listenerCount(event: keyof GatewayEvents): number {

@@ -4,15 +4,22 @@
  * (`cluster.redisUrl` set: limiters, events, presence and the signing keys shared through Redis
  * and the store). Everything here is a Part; app.ts starts them in the order of `parts`.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../shared/clock.js';
 import type { TetherConfig } from '../shared/config.js';
 import { type FailureLimiterFactory, MemoryFailureLimiter } from '../shared/failure-limiter.js';
 import { type Logger, moduleLogger } from '../shared/logger.js';
 import { KeySet } from './accounts/signing-keys.js';
+import { ClusterConnections } from './cluster/cluster-connections.js';
+import { RedisEventBus } from './cluster/redis-event-bus.js';
 import { RedisFailureLimiter } from './cluster/redis-failure-limiter.js';
 import { RedisLink } from './cluster/redis-link.js';
-import { EventBus } from './events.js';
+import { RedisPresence } from './cluster/redis-presence.js';
+import type { DeviceConnections } from './devices/device-connections.js';
+import { LocalPresence, type Presence } from './devices/presence.js';
+import { type EventBus, LocalEventBus } from './events.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { type Part, part } from './part.js';
 import { EmbeddedStore } from './store/embedded-store.js';
@@ -37,6 +44,13 @@ export interface Infrastructure {
   cluster: RedisLink | undefined;
   keys: KeySet;
   events: EventBus;
+  /** Which devices are online, and on which node. */
+  presence: Presence;
+  /**
+   * How the device services reach a device: this node's broker alone, or (in a cluster) the
+   * broker of whichever node holds the device. A part to start after the infrastructure.
+   */
+  routeConnections(broker: DeviceConnections): { connections: DeviceConnections; parts: Part[] };
   limiters: FailureLimiterFactory;
   mailer: Mailer;
   /** Every part above, in the order they start (and the reverse of the order they stop). */
@@ -61,7 +75,37 @@ export function buildInfrastructure(options: InfrastructureOptions): Infrastruct
   const limiters = cluster
     ? RedisFailureLimiter.factory(cluster, clock)
     : MemoryFailureLimiter.factory(clock);
-  const events = new EventBus(moduleLogger(logger, 'events'));
+  // Unique per process start: a restarted node is a new node, and its old one is swept as dead.
+  const nodeId = `${hostname()
+    .replace(/[^\w.-]/g, '_')
+    .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const events = cluster
+    ? new RedisEventBus({
+        link: cluster,
+        nodeId,
+        readDevice: (id) => store.devices.get(id),
+        logger: moduleLogger(logger, 'events'),
+      })
+    : new LocalEventBus(moduleLogger(logger, 'events'));
+  const presence = cluster
+    ? new RedisPresence({
+        link: cluster,
+        nodeId,
+        clock,
+        logger: moduleLogger(logger, 'presence'),
+        nodeTimeoutMs: config.cluster.nodeTimeoutSeconds * 1000,
+      })
+    : new LocalPresence();
+  const routeConnections = (broker: DeviceConnections) => {
+    if (!cluster) return { connections: broker, parts: [] };
+    const routing = new ClusterConnections({
+      local: broker,
+      presence,
+      link: cluster,
+      logger: moduleLogger(logger, 'routing'),
+    });
+    return { connections: routing, parts: [routing] };
+  };
   const mailer = createMailer({
     config: config.mail,
     outboxDir: config.mail.outboxDir
@@ -78,11 +122,11 @@ export function buildInfrastructure(options: InfrastructureOptions): Infrastruct
       () => store.open(),
       () => store.close(),
     ),
-    ...(cluster ? [cluster] : []),
+    ...(cluster ? [cluster, events as RedisEventBus, presence as RedisPresence] : []),
     keys,
     mailer,
   ];
-  return { store, cluster, keys, events, limiters, mailer, parts };
+  return { store, cluster, keys, events, presence, routeConnections, limiters, mailer, parts };
 }
 
 function buildStore({ config, clock, logger, dataDir, onStoreWrite }: InfrastructureOptions): Store {

@@ -137,13 +137,13 @@ export class GatewayMetrics implements BrokerMetrics {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
 
     this.#unsubscribe = [
-      deps.events.on('device.activated', ({ device }) => {
+      deps.events.onLocal('device.activated', ({ device }) => {
         this.#activations.inc({ outcome: 'activated' });
         if (device.activatedAt !== null) {
           this.#provisioning.observe(Math.max(0, device.activatedAt - device.createdAt) / 1000);
         }
       }),
-      deps.events.on('device.activation-failed', ({ code }) => this.#activations.inc({ outcome: code })),
+      deps.events.onLocal('device.activation-failed', ({ code }) => this.#activations.inc({ outcome: code })),
     ];
   }
 

@@ -6,6 +6,7 @@ import type { AccountServices } from './accounts/account-services.js';
 import type { AuthService } from './accounts/auth-service.js';
 import type { Auditor } from './audit.js';
 import type { DeviceBroker } from './broker/device-broker.js';
+import type { DeviceConnections } from './devices/device-connections.js';
 import type { DeviceEventService } from './devices/device-events.js';
 import type { DeviceLifecycleService } from './devices/device-lifecycle-service.js';
 import type { DeviceService } from './devices/device-service.js';
@@ -28,7 +29,10 @@ export interface GatewayServices {
   templates: TemplateService;
   devices: DeviceService;
   provisioning: ProvisioningService;
+  /** This node's MQTT broker (its ports, its own connections). */
   broker: DeviceBroker;
+  /** Reaches a device on whichever node holds its connection (this node's broker on one node). */
+  connections: DeviceConnections;
   /** Rename, write, reconfigure, transfer, re-provision, delete. */
   lifecycle: DeviceLifecycleService;
   staticTokens: StaticTokenService;

@@ -12,10 +12,11 @@ import type { McuInfo } from '../../shared/topics.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import { can, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
-import type { EventBus } from '../events.js';
+import { deviceRef, type EventBus } from '../events.js';
 import type { FindOptions, Store, Where } from '../store/store.js';
 import type { Datastream, DatastreamValue, Device, ProvisioningSecurity } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
+import { LocalPresence, type Presence } from './presence.js';
 import { isWidgetProperty } from './widget-properties.js';
 
 export type PublicDevice = Omit<Device, 'tokenHash' | 'claimCodeHash'> & { online: boolean };
@@ -35,17 +36,47 @@ const MAX_META = 64;
 const MAX_PROPS = 256;
 /** Points in one timestamped batch (a 1 KB message holds far fewer). */
 const MAX_POINTS = 256;
+/** Activation failures remembered for companions that ask later (the oldest are forgotten first). */
+const MAX_FAILURES = 10_000;
 /** Blynk takes timestamped points up to a month old, or a month ahead. */
 const POINT_WINDOW_MS = 31 * 24 * 3600_000;
 
+export interface DeviceServiceDeps {
+  store: Store;
+  clock: Clock;
+  events: EventBus;
+  auditor: Auditor;
+  logger: Logger;
+  /** Who is online, and on which node (default: this process alone). */
+  presence?: Presence;
+}
+
 export class DeviceService {
-  readonly #online = new Set<string>();
-  /** Why a pending device's activation failed last, for the companion that asks later. */
+  readonly #presence: Presence;
+  /**
+   * Why a pending device's activation failed last, for the companion that asks later; learnt
+   * from the event bus, so a failure on any node of a cluster is known on every node.
+   */
   readonly #failures = new Map<string, { code: string; message: string }>();
 
-  constructor(
-    private readonly deps: { store: Store; clock: Clock; events: EventBus; auditor: Auditor; logger: Logger },
-  ) {}
+  constructor(private readonly deps: DeviceServiceDeps) {
+    this.#presence = deps.presence ?? new LocalPresence();
+  }
+
+  /** Listens for what other parts (and other nodes) report; returns the unsubscribe. */
+  watch(): () => void {
+    const stops = [
+      this.deps.events.on('device.activation-failed', ({ deviceId, code, message }) =>
+        this.#remember(deviceId, { code, message }),
+      ),
+      this.deps.events.on('device.activated', ({ device }) => void this.#failures.delete(device.id)),
+      // A device whose node died went offline without a word from that node.
+      this.#presence.onDeparted((deviceId) => void this.#announce(deviceId, false)),
+    ];
+    return () => {
+      for (const stop of stops) stop();
+    };
+  }
 
   /**
    * The broker's CONNECT check: O(1) on the token's hash, no file I/O. Every refusal is the same
@@ -305,21 +336,36 @@ export class DeviceService {
     return ownValue(device.meta, field);
   }
 
+  /**
+   * The broker holds (or no longer holds) the device's connection. Presence changes at once (the
+   * broker asks isOnline() in the same tick); a departure that another node's takeover overtook
+   * says nothing, since the device is still online there.
+   */
   async setOnline(deviceId: string, online: boolean): Promise<void> {
-    // Presence changes at once: the broker asks isOnline() in the same tick.
-    if (online) this.#online.add(deviceId);
-    else this.#online.delete(deviceId);
+    try {
+      if (online) await this.#presence.arrive(deviceId);
+      else if (!(await this.#presence.leave(deviceId))) return;
+      await this.#announce(deviceId, online);
+    } catch (error) {
+      // The broker does not wait for this (a store or Redis that is away, or closing at shutdown):
+      // logged, never an unhandled rejection.
+      this.deps.logger.warn({ err: error, deviceId, online }, 'presence change not recorded');
+    }
+  }
+
+  /** Records the last-seen time and tells the listeners; a deleted device is forgotten. */
+  async #announce(deviceId: string, online: boolean): Promise<void> {
     const device = await this.deps.store.devices.get(deviceId);
     if (!device) {
-      this.#online.delete(deviceId);
+      if (online) await this.#presence.leave(deviceId);
       return;
     }
     const updated = await this.deps.store.devices.putValues(deviceId, {}, this.deps.clock.now());
-    this.deps.events.emit(online ? 'device.online' : 'device.offline', { device: updated });
+    this.deps.events.emit(online ? 'device.online' : 'device.offline', { device: deviceRef(updated) });
   }
 
   isOnline(deviceId: string): boolean {
-    return this.#online.has(deviceId);
+    return this.#presence.isOnline(deviceId);
   }
 
   lastFailure(deviceId: string): { code: string; message: string } | undefined {
@@ -365,7 +411,7 @@ export class DeviceService {
     if (filter.status) where.status = filter.status;
     if (filter.activated !== undefined) where.activatedAt = filter.activated ? { ne: null } : null;
     if (filter.online !== undefined) {
-      const online = [...this.#online];
+      const online = [...this.#presence.online()];
       where.id = filter.online ? { in: online } : { notIn: online };
     }
     return where;
@@ -384,11 +430,18 @@ export class DeviceService {
   }
 
   toPublic({ tokenHash: _hash, claimCodeHash: _claim, ...device }: Device): PublicDevice {
-    return { ...device, online: this.#online.has(device.id) };
+    return { ...device, online: this.#presence.isOnline(device.id) };
+  }
+
+  #remember(deviceId: string, failure: { code: string; message: string }): void {
+    this.#failures.delete(deviceId);
+    this.#failures.set(deviceId, failure);
+    if (this.#failures.size > MAX_FAILURES)
+      this.#failures.delete(this.#failures.keys().next().value as string);
   }
 
   #fail(deviceId: string, error: TetherError): void {
-    this.#failures.set(deviceId, { code: error.code, message: error.message });
+    this.#remember(deviceId, { code: error.code, message: error.message });
     this.deps.logger.warn({ deviceId, code: error.code }, error.message);
     this.deps.events.emit('device.activation-failed', { deviceId, code: error.code, message: error.message });
   }

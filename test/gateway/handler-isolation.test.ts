@@ -4,7 +4,7 @@
  * raised the event nor the other streams notice.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventBus } from '../../gateway/events.js';
+import { LocalEventBus } from '../../gateway/events.js';
 import type { Device } from '../../gateway/store/types.js';
 import { readServerSentEvents, type ServerSentEvent } from '../../shared/sse.js';
 import { activeDevice, connectDevice, createTemplate } from '../devices/device-fixtures.js';
@@ -12,7 +12,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.j
 
 describe('event bus', () => {
   it('keeps a throwing listener away from the emitter and the other listeners', () => {
-    const bus = new EventBus();
+    const bus = new LocalEventBus();
     const heard: string[] = [];
     const failures: unknown[] = [];
     bus.on(

@@ -34,7 +34,7 @@ export const externalApiRoutes: FastifyPluginAsync<{ services: GatewayServices }
   app,
   { services },
 ) => {
-  const { devices, store, broker, config, clock } = services;
+  const { devices, store, broker, connections, config, clock } = services;
   const rate = new PerDeviceRate(config.mqtt.publishesPerSecond);
 
   // Blynk answers every refusal with 400 and {"error":{"message":…}}; Tether adds its code and,
@@ -110,7 +110,7 @@ export const externalApiRoutes: FastifyPluginAsync<{ services: GatewayServices }
     }
     // As Blynk: a value written through the API reaches the connected device (BLYNK_WRITE).
     try {
-      broker.sendToDevice(device.id, downlink.ds(ds.name), formatDatastreamValue(value));
+      connections.sendToDevice(device.id, downlink.ds(ds.name), formatDatastreamValue(value));
     } catch (error) {
       app.log.debug({ err: error, deviceId: device.id }, 'value kept, but not passed to the device');
     }

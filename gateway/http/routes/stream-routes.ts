@@ -12,8 +12,8 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { TetherError } from '../../../shared/errors.js';
 import type { AuthenticatedActor } from '../../accounts/auth-service.js';
 import { canViewDevice } from '../../accounts/policy.js';
+import type { DeviceRef } from '../../events.js';
 import type { GatewayServices } from '../../services.js';
-import type { Device } from '../../store/types.js';
 import { actorOf, requireActor } from '../http-app.js';
 import { type StreamScope, StreamTickets } from '../stream-tickets.js';
 
@@ -134,7 +134,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
       send('snapshot', { devices: initial });
 
       /** Whether this stream may carry news of the device; says `removed` once when it may not. */
-      const visible = (device: Device): boolean => {
+      const visible = (device: DeviceRef): boolean => {
         if (only && device.id !== only) return false;
         if (some && !some.has(device.id)) return false;
         if (canViewDevice(actor, device)) {
