@@ -18,12 +18,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { isTetherError, MqttReturnCode, toTetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import {
-  deviceTopicOf,
-  internalTopic,
-  isAllowedDeviceSubscription,
-  parseUplink,
-} from '../../shared/topics.js';
+import { deviceTopicOf, internalTopic, isAllowedDeviceSubscription } from '../../shared/topics.js';
 import type { DeviceConnections, DownlinkConfirmation } from '../devices/device-connections.js';
 import type { DeviceService } from '../devices/device-service.js';
 import type { UplinkHandler } from '../devices/uplink-handler.js';
@@ -410,6 +405,15 @@ export class DeviceBroker implements DeviceConnections {
   #newSession(client: Client, deviceId: string): DeviceSession {
     const aedes = this.#aedes as Aedes;
     return new DeviceSession(deviceId, client, ++this.#sessionSeq, {
+      backlogLow: BACKLOG_LOW,
+      onUplinkFailed: (session, error) => {
+        // A handler that fails unexpectedly ends this device's connection, never the process.
+        this.deps.logger.error({ err: error, deviceId: session.deviceId, code: 'INTERNAL' }, 'uplink failed');
+        session.close('INTERNAL: an uplink handler failed', {
+          code: 'INTERNAL',
+          message: 'The gateway failed to handle this message.',
+        });
+      },
       aedes,
       clock: this.deps.clock,
       logger: this.deps.logger,
@@ -478,7 +482,7 @@ export class DeviceBroker implements DeviceConnections {
       session.breach(breach.code, breach.message, BREACHES_BEFORE_CLOSE);
       return done(null); // dropped; a closing session ends with its diag flushed
     }
-    const uplink = parseUplink(packet.topic);
+    const uplink = session.parseUplink(packet.topic);
     if (!uplink) {
       // Not part of the device API: answered and logged; the connection stays (Blynk firmware may
       // publish a topic Tether does not serve). Only the limits above close a connection.
@@ -486,22 +490,11 @@ export class DeviceBroker implements DeviceConnections {
       return done(null);
     }
     this.deps.metrics?.uplink(uplink.kind);
-    session.pending++;
-    session.chain = session.chain
-      .then(() => this.deps.uplinks.handle(session, uplink, payload))
-      .catch((error: unknown) => {
-        // A handler that fails unexpectedly ends this device's connection, never the process.
-        this.deps.logger.error({ err: error, deviceId: session.deviceId, code: 'INTERNAL' }, 'uplink failed');
-        session.close('INTERNAL: an uplink handler failed', {
-          code: 'INTERNAL',
-          message: 'The gateway failed to handle this message.',
-        });
-      })
-      .finally(() => {
-        if (--session.pending <= BACKLOG_LOW && session.held.length > 0) {
-          for (const release of session.held.splice(0)) release();
-        }
-      });
+    // In order per device: an uplink starts when the one before has been handled. With nothing
+    // pending it starts at once (one promise per message, not a chain of three).
+    const handle = () => this.deps.uplinks.handle(session, uplink, payload);
+    const handled = session.pending++ === 0 ? handle() : session.chain.then(handle);
+    session.chain = handled.then(session.uplinkDone, session.uplinkFailed);
     // Backpressure: aedes reads a socket however far handling lags, and a flooding device would
     // then stall the event loop for seconds while its backlog drains (bench s6). aedes reads the
     // next chunk only when every packet of the last one has called back: holding the callbacks

@@ -7,7 +7,7 @@ import type { Aedes, Client, PublishPacket } from 'aedes';
 import type { Clock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { downlink, internalTopic } from '../../shared/topics.js';
+import { downlink, internalTopic, parseUplink, type Uplink } from '../../shared/topics.js';
 import type { DownlinkConfirmation } from '../devices/device-connections.js';
 import type { DeviceLink } from '../devices/uplink-handler.js';
 import type { BrokerMetrics } from './broker-metrics.js';
@@ -26,6 +26,10 @@ const UNSUBSCRIBED = new Set<string>([downlink.diag, downlink.redirect]);
 
 export interface SessionContext {
   aedes: Aedes;
+  /** Held aedes callbacks are released once no more than this many uplinks wait. */
+  backlogLow: number;
+  /** An uplink's handler failed unexpectedly (a bug, not a refusal). */
+  onUplinkFailed(session: DeviceSession, error: unknown): void;
   clock: Clock;
   logger: Logger;
   /** Breaches fade by one per this many milliseconds. */
@@ -59,6 +63,22 @@ export class DeviceSession implements DeviceLink {
   #diagCount = 0;
   /** Resolvers of QoS 1 downlinks awaiting their PUBACK, in send order (MQTT 3.1.1 §4.6). */
   readonly #acks: Array<(at: number) => void> = [];
+  /** The last uplink topic and what it parsed to: a device mostly publishes the same topic again. */
+  #lastTopic = '';
+  #lastUplink: Uplink | null = null;
+  /** Ends an uplink's turn in the chain (bound once: no closures per message). */
+  readonly uplinkDone = (): void => {
+    if (--this.pending <= this.ctx.backlogLow && this.held.length > 0) {
+      for (const release of this.held.splice(0)) release();
+    }
+  };
+  readonly uplinkFailed = (error: unknown): void => {
+    try {
+      this.ctx.onUplinkFailed(this, error);
+    } finally {
+      this.uplinkDone();
+    }
+  };
 
   constructor(
     readonly deviceId: string,
@@ -68,6 +88,15 @@ export class DeviceSession implements DeviceLink {
   ) {
     this.windowStart = ctx.clock.now();
     this.breaches = new DecayingCount(ctx.breachDecayMs);
+  }
+
+  /** The uplink a topic names (null outside the device API), parsed once per distinct topic in a row. */
+  parseUplink(topic: string): Uplink | null {
+    if (topic !== this.#lastTopic) {
+      this.#lastUplink = parseUplink(topic);
+      this.#lastTopic = topic;
+    }
+    return this.#lastUplink;
   }
 
   /**

@@ -14,7 +14,7 @@ import { can, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import { deviceRef, type EventBus } from '../events.js';
 import type { FindOptions, Store, Where } from '../store/store.js';
-import type { Datastream, DatastreamValue, Device, ProvisioningSecurity } from '../store/types.js';
+import type { Datastream, DatastreamValue, Device, ProvisioningSecurity, Template } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
 import { LocalPresence, type Presence } from './presence.js';
 import { isWidgetProperty } from './widget-properties.js';
@@ -206,9 +206,10 @@ export class DeviceService {
   }
 
   /** `ds/<name>`: validated against the template, then kept as the latest value. */
-  async recordValue(deviceId: string, name: string, raw: string): Promise<DatastreamValue> {
+  async recordValue(deviceId: string, name: string, raw: string, read?: Device): Promise<DatastreamValue> {
     const { store, clock, events } = this.deps;
-    const device = await this.#require(deviceId);
+    // The uplink handler has just read the device: not read again per value.
+    const device = read?.id === deviceId ? read : await this.#require(deviceId);
     const ds = await this.#datastream(device, name);
     const value = parseDatastreamValue(ds, raw);
     const at = clock.now();
@@ -449,7 +450,7 @@ export class DeviceService {
   /** The template's datastream of that name; VALIDATION_FAILED when the template has none. */
   async #datastream(device: Device, name: string): Promise<Datastream> {
     const template = await this.deps.store.templates.get(device.templateId);
-    const ds = template?.datastreams.find((d) => d.name === name);
+    const ds = template ? datastreamNamed(template, name) : undefined;
     if (!ds) {
       throw new TetherError(
         'VALIDATION_FAILED',
@@ -465,6 +466,21 @@ export class DeviceService {
     if (!device) throw new TetherError('DEVICE_NOT_FOUND', `Device ${deviceId} does not exist.`);
     return device;
   }
+}
+
+/**
+ * Each template's datastreams by name, built once per template row: rows are replaced, never
+ * changed, so an edited template is a new key and the old map goes with the old row.
+ */
+const datastreamsByTemplate = new WeakMap<Template, ReadonlyMap<string, Datastream>>();
+
+function datastreamNamed(template: Template, name: string): Datastream | undefined {
+  let byName = datastreamsByTemplate.get(template);
+  if (!byName) {
+    byName = new Map(template.datastreams.map((d) => [d.name, d]));
+    datastreamsByTemplate.set(template, byName);
+  }
+  return byName.get(name);
 }
 
 const sameFirmware = (a: Device['firmware'], b: NonNullable<Device['firmware']>): boolean =>

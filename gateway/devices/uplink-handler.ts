@@ -92,7 +92,7 @@ export class UplinkHandler {
     }
     switch (uplink.kind) {
       case 'ds':
-        await devices.recordValue(link.deviceId, uplink.name, payload.toString('utf8'));
+        await devices.recordValue(link.deviceId, uplink.name, payload.toString('utf8'), device);
         return;
       case 'ds-timestamped-batch':
         await devices.recordTimestampedBatch(

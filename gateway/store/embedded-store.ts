@@ -164,6 +164,8 @@ class Table<T extends { id: string }> {
   readonly #unique: Map<string, Map<unknown, string>>;
   /** Secondary indexes (TableSpec.indexed): field → value (null included) → ids. */
   readonly #indexes: Map<string, Map<Scalar, Set<string>>>;
+  /** Fields some index holds (unique or secondary): a patch of none of them leaves every index as it is. */
+  readonly #keyed: ReadonlySet<string>;
 
   constructor(
     readonly spec: TableSpec,
@@ -171,6 +173,7 @@ class Table<T extends { id: string }> {
   ) {
     this.#unique = new Map(spec.unique.map((field) => [field, new Map()]));
     this.#indexes = new Map(spec.indexed.map((field) => [field, new Map()]));
+    this.#keyed = new Set([...spec.unique, ...spec.indexed, 'id']);
   }
 
   /** Takes over the rows of a checked image (unique values are known to be unique). */
@@ -286,12 +289,21 @@ class Table<T extends { id: string }> {
     const old = this.rows.get(id);
     if (!old) throw new TetherError('NOT_FOUND', `${this.spec.label} ${id} does not exist.`);
     const next = { ...old, ...patch, id } as T;
-    // A field set to undefined is removed, as it would be by a round trip through the file.
-    for (const [key, value] of Object.entries(patch)) if (value === undefined) delete next[key as keyof T];
-    Object.freeze(next);
-    this.#checkUnique(next, old);
-    this.#set(next, old, id);
     const fields = Object.keys(patch);
+    let keyed = false;
+    for (const field of fields) {
+      // A field set to undefined is removed, as it would be by a round trip through the file.
+      if (patch[field as keyof typeof patch] === undefined) delete next[field as keyof T];
+      if (this.#keyed.has(field)) keyed = true;
+    }
+    Object.freeze(next);
+    if (keyed) {
+      this.#checkUnique(next, old);
+      this.#set(next, old, id);
+    } else {
+      // Latest values, last seen, names: no index to check or keep (the telemetry hot path).
+      this.rows.set(id, next);
+    }
     if (!changes) {
       this.hooks.telemetry(this as unknown as Table<Row>, id, fields);
       return next;
@@ -433,9 +445,15 @@ function mergeValues(
   changes: Readonly<Record<string, LatestValue | null>>,
 ): Device['values'] {
   const next: Device['values'] = { ...old };
-  for (const [key, value] of Object.entries(changes)) {
+  for (const key of Object.keys(changes)) {
+    // own-key: key is one of changes' own keys (Object.keys just above)
+    const value = changes[key] ?? null;
     // own-key: a delete removes only an own property, whatever the name
     if (value === null) delete next[key];
+    // A plain assignment makes an own property for every name but __proto__ (the one inherited
+    // setter), and keeps the object fast; defineProperty turns it into a dictionary.
+    // own-key: __proto__ is excluded here and defined as an own property below
+    else if (key !== '__proto__') next[key] = value;
     else Object.defineProperty(next, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return next;
@@ -977,11 +995,14 @@ export class EmbeddedStore implements Store {
 
   #markTelemetry(table: Table<Row>, id: string, fields: readonly string[]): void {
     if (!this.#journal) return;
-    const rows = this.#telemetry.get(table) ?? new Map<string, Set<string>>();
-    this.#telemetry.set(table, rows);
-    const set = rows.get(id) ?? new Set<string>();
-    rows.set(id, set);
-    for (const field of fields) set.add(field);
+    let rows = this.#telemetry.get(table);
+    if (!rows) {
+      rows = new Map<string, Set<string>>();
+      this.#telemetry.set(table, rows);
+    }
+    const set = rows.get(id);
+    if (set) for (const field of fields) set.add(field);
+    else rows.set(id, new Set(fields));
     this.#telemetryTimer ??= this.#clock.setTimeout(() => {
       this.#telemetryTimer = undefined;
       void this.#flushTelemetry();
