@@ -118,13 +118,20 @@ export async function runConnect(ctx: Context): Promise<ScenarioResult> {
     const o = r.summary('connects/s', other);
     if (t && o) r.add(`connects/s Tether / ${other}`, 'ratio', '×', t.median / o.median);
   }
-  const rate = r.summary('connects/s', 'Tether')?.median ?? Number.NaN;
-  const rss = r.summary(`RSS with ${count} connected`, 'Tether')?.median ?? Number.NaN;
-  r.target('≥ 1,500 connects/s', `${fmt(rate)}/s`, rate >= 1500);
-  r.target(
-    `${count.toLocaleString('en-US')} connected devices < 400 MB gateway RSS`,
-    `${fmt(rss)} MB`,
-    count >= 10_000 ? rss < 400 : null,
-  );
+  // Issue 16's targets, each a ratio to bare Aedes within this run.
+  const median = (metric: string, subject: string) => r.summary(metric, subject)?.median ?? Number.NaN;
+  const rate = median('connects/s', 'Tether') / median('connects/s', 'bare Aedes');
+  const rssMetric = `RSS with ${count} connected`;
+  const rss = median(rssMetric, 'Tether') / median(rssMetric, 'bare Aedes');
+  const cpu = median('broker CPU per connect', 'Tether') / median('broker CPU per connect', 'bare Aedes');
+  if (Number.isFinite(rate)) r.target('connects/s ≥ 1.0× bare Aedes', `${fmt(rate)}×`, rate >= 1);
+  if (Number.isFinite(cpu))
+    r.target('CPU per connect ≤ 1.0× bare Aedes (the rate, free of the loaders)', `${fmt(cpu)}×`, cpu <= 1);
+  if (Number.isFinite(rss))
+    r.target(
+      `total RSS with ${count.toLocaleString('en-US')} connected ≤ 1.1× bare Aedes`,
+      `${fmt(rss)}× (${fmt(median(rssMetric, 'Tether'))} MB)`,
+      count >= 10_000 ? rss <= 1.1 : null,
+    );
   return r.finish();
 }
