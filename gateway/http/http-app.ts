@@ -13,12 +13,10 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
-  type FastifyRequest,
   LogController,
 } from 'fastify';
 import { isTetherError, TetherError, toTetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { GatewayServices } from '../services.js';
 import type { TlsMaterial } from '../tls-material.js';
 import { browserAuthRoutes } from './browser-auth-routes.js';
@@ -42,12 +40,6 @@ import { staticTokenRoutes } from './routes/static-token-routes.js';
 import { streamRoutes } from './routes/stream-routes.js';
 import { templateRoutes } from './routes/template-routes.js';
 import { userRoutes } from './routes/user-routes.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    actor?: AuthenticatedActor;
-  }
-}
 
 export type HttpApp = FastifyInstance<
   import('node:http').Server,
@@ -252,20 +244,4 @@ function writeRawError(socket: Duplex, tether: TetherError): void {
     );
   }
   socket.destroy();
-}
-
-/** A preHandler that requires a valid access token and sets request.actor. */
-export const requireActor =
-  (services: GatewayServices) =>
-  async (request: FastifyRequest): Promise<void> => {
-    const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) {
-      throw new TetherError('AUTH_REQUIRED', 'Log in first: send "Authorization: Bearer <access token>".');
-    }
-    request.actor = await services.auth.authenticate(header.slice(7).trim());
-  };
-
-export function actorOf(request: FastifyRequest): AuthenticatedActor {
-  if (!request.actor) throw new TetherError('AUTH_REQUIRED', 'Log in first.');
-  return request.actor;
 }

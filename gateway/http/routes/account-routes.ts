@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { publicUser } from '../../accounts/auth-service.js';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Email, LinkToken, Password, strict } from './account-schemas.js';
 
 export const accountRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (

@@ -2,7 +2,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { listAudit } from '../../accounts/audit-query.js';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Id, strict } from './account-schemas.js';
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (

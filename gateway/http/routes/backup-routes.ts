@@ -10,7 +10,7 @@ import { TETHER_VERSION } from '../../../shared/version.js';
 import type { GatewayServices } from '../../services.js';
 import { backupLines } from '../../store/backup.js';
 import { dataFolderFiles } from '../../store/data-folder-backup.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { strict } from './account-schemas.js';
 
 export const backupRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (

@@ -1,7 +1,7 @@
 /** Claiming a static-token device by the code on its label: it becomes the caller's. */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Name } from './text-schemas.js';
 
 export const claimRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (

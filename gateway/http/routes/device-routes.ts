@@ -6,7 +6,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { NAME_PATTERN } from '../../../shared/topics.js';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Name } from './text-schemas.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

@@ -1,7 +1,7 @@
 /** Invitations (admins) and accepting one; client self-registration and its verification (anonymous). */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Email, Id, IdParams, LinkToken, Name, Password, strict, UserTypeSchema } from './account-schemas.js';
 
 export const invitationRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (

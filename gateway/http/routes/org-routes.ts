@@ -1,7 +1,7 @@
 /** Organizations: the tree the caller sees, create, rename, move, set a root's plan, delete. */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Id, IdParams, Name, Plan, strict } from './account-schemas.js';
 
 export const orgRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (

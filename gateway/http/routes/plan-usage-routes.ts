@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize } from '../../accounts/access.js';
 import type { PlanLimit } from '../../accounts/plan-limits.js';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { IdParams } from './account-schemas.js';
 
 const LIMITS: readonly PlanLimit[] = ['users', 'devices', 'subOrgs', 'templates'];

@@ -7,11 +7,10 @@ import type { FastifyRequest } from 'fastify';
 import { toTetherError } from '../../../shared/errors.js';
 import type { SessionOutcome } from '../../devices/provisioning-service.js';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, openEventStream, requireActor, STREAM_HEARTBEAT_MS } from '../route-helpers.js';
 import { Name } from './text-schemas.js';
 
 const Params = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 64 }) });
-const HEARTBEAT_MS = 15_000;
 
 export const provisioningRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
   app,
@@ -57,17 +56,11 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySe
       const actor = actorOf(request);
       // Fails before any byte is sent when the session is unknown: a normal JSON error.
       await services.provisioning.outcome(actor, request.params.deviceId);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-      });
+      const res = openEventStream(reply);
       let stop: (() => void) | undefined;
       const heartbeat = setInterval(() => {
         if (!res.writableEnded) res.write(': keep-alive\n\n');
-      }, HEARTBEAT_MS);
+      }, STREAM_HEARTBEAT_MS);
       const end = () => {
         clearInterval(heartbeat);
         stop?.();

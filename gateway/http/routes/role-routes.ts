@@ -2,7 +2,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { BUILT_IN_ROLES, PERMISSIONS } from '../../accounts/permissions.js';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Id, Name, strict } from './account-schemas.js';
 
 const PermissionList = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 });

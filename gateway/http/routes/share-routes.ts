@@ -4,7 +4,7 @@
  */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Email, Id, IdParams, strict } from './account-schemas.js';
 
 const Level = Type.Union([Type.Literal('view'), Type.Literal('control')]);

@@ -5,7 +5,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { claimedPoolRow, MAX_MINT_PER_REQUEST } from '../../devices/static-token-service.js';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { PrintableName } from './text-schemas.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

@@ -14,10 +14,8 @@ import type { AuthenticatedActor } from '../../accounts/auth-service.js';
 import { canViewDevice } from '../../accounts/policy.js';
 import type { DeviceRef } from '../../events.js';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, openEventStream, requireActor, STREAM_HEARTBEAT_MS } from '../route-helpers.js';
 import { type StreamScope, StreamTickets } from '../stream-tickets.js';
-
-const HEARTBEAT_MS = 15_000;
 
 export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
   app,
@@ -120,14 +118,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
           ? await visibleAmong(actor, some)
           : await devices.listVisible(actor);
       const seen = new Set(initial.map((d) => d.id));
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
+      const res = openEventStream(reply);
       const send = (event: string, data: unknown) => {
         if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       };
@@ -234,7 +225,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
           if (userId === actor.userId) void recheck(false);
         }),
       );
-      const heartbeat = services.clock.setInterval(() => void recheck(true), HEARTBEAT_MS);
+      const heartbeat = services.clock.setInterval(() => void recheck(true), STREAM_HEARTBEAT_MS);
       const end = () => {
         services.clock.clearInterval(heartbeat);
         for (const stop of stops.splice(0)) stop();

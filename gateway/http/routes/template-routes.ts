@@ -2,7 +2,7 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { NAME_PATTERN } from '../../../shared/topics.js';
 import { VIRTUAL_PIN_PATTERN } from '../../devices/virtual-pins.js';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Name, PrintableName } from './text-schemas.js';
 
 const Datastream = Type.Object(

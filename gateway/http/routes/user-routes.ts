@@ -1,7 +1,7 @@
 /** Managing people in the caller's subtree. A person's own account is in account-routes.ts. */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
-import { actorOf, requireActor } from '../http-app.js';
+import { actorOf, requireActor } from '../route-helpers.js';
 import { Id, IdParams, Name, Password, strict, UserTypeSchema } from './account-schemas.js';
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
