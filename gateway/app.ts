@@ -9,7 +9,6 @@ import { type Clock, SystemClock } from '../shared/clock.js';
 import type { TetherConfig } from '../shared/config.js';
 import { TetherError } from '../shared/errors.js';
 import { type Logger, moduleLogger, silentLogger } from '../shared/logger.js';
-import { downlink } from '../shared/topics.js';
 import type { LinkBuilder } from './accounts/account-deps.js';
 import { buildAccountServices } from './accounts/account-services.js';
 import { AuthService, type FirstRunResult } from './accounts/auth-service.js';
@@ -20,6 +19,7 @@ import { Auditor } from './audit.js';
 import { DeviceBroker, MQTT_WEBSOCKET_PATH } from './broker/device-broker.js';
 import { DeviceEventService } from './devices/device-events.js';
 import { DeviceLifecycleService } from './devices/device-lifecycle-service.js';
+import { DeviceRemoval } from './devices/device-removal.js';
 import { DeviceService } from './devices/device-service.js';
 import { ProvisioningService } from './devices/provisioning-service.js';
 import { StaticTokenService } from './devices/static-token-service.js';
@@ -145,8 +145,6 @@ export class Gateway {
       logger: moduleLogger(logger, 'device-events'),
       deviceLink: (deviceId) => `${publicBase()}/devices/${encodeURIComponent(deviceId)}`,
     });
-    // A deleted device's timeline goes with it (lifecycle and org deletion both say so).
-    events.on('device.deleted', ({ device }) => void deviceEvents.forget(device.id));
     const uplinks = new UplinkHandler({
       devices,
       store,
@@ -179,6 +177,8 @@ export class Gateway {
       templates,
       connections,
     });
+    // One way devices leave, whoever deletes them: a person, or an org deleted with its contents.
+    const deviceRemoval = new DeviceRemoval({ events, connections });
     const lifecycle = new DeviceLifecycleService({
       store,
       clock,
@@ -186,6 +186,7 @@ export class Gateway {
       auditor,
       devices,
       connections,
+      removal: deviceRemoval,
       logger: moduleLogger(logger, 'lifecycle'),
     });
     const staticTokens = new StaticTokenService({
@@ -214,12 +215,7 @@ export class Gateway {
       links,
       logger: moduleLogger(logger, 'accounts'),
       limiters,
-      // A device whose org is deleted is told to wipe itself, as a deleted device is.
-      disconnectDevice: (deviceId, reason) =>
-        void connections.disconnect(deviceId, reason, {
-          topic: downlink.wipe,
-          payload: JSON.stringify({ reason: 'deleted' }),
-        }),
+      deviceRemoval,
     });
     const services: GatewayServices = {
       config,

@@ -4,6 +4,7 @@ import type { TetherConfig } from '../../shared/config.js';
 import type { FailureLimiterFactory } from '../../shared/failure-limiter.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Auditor } from '../audit.js';
+import type { DeviceRemoval } from '../devices/device-removal.js';
 import type { EventBus } from '../events.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { Store } from '../store/store.js';
@@ -32,6 +33,6 @@ export interface AccountDeps {
   logger: Logger;
   /** The mail-request limits per IP (memory, or shared by a cluster). */
   limiters: FailureLimiterFactory;
-  /** Drops a device's live connection when an org is deleted with everything in it. */
-  disconnectDevice?: (deviceId: string, reason: string) => void;
+  /** Removes the devices of an org deleted with everything in it, as a person's delete does. */
+  deviceRemoval: DeviceRemoval;
 }

@@ -4,6 +4,7 @@
  */
 import { TetherError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { deleteDeviceRows } from '../devices/device-removal.js';
 import { isTimeZoneName } from '../devices/time-zones.js';
 import { pages } from '../store/paging.js';
 import type { Device, GeoPoint, Org, OrgKind, PlanName } from '../store/types.js';
@@ -185,7 +186,7 @@ export class OrgService {
     force: boolean,
     ip: string | null,
   ): Promise<{ deleted: Record<string, number> }> {
-    const { store, auditor, events } = this.deps;
+    const { store, auditor } = this.deps;
     const org = await this.#visible(actor, 'org.edit', id);
     if (org.id === actor.orgId || org.parentId === null) {
       throw new TetherError(
@@ -217,10 +218,12 @@ export class OrgService {
       devices.length = 0;
       for await (const page of pages(tx.devices, inTree)) devices.push(...page);
       const userIds = (await tx.users.find(inTree)).map((u) => u.id);
-      const deviceIds = devices.map((d) => d.id);
-      await tx.grants.deleteWhere({ anyOf: [{ userId: { in: userIds } }, { deviceId: { in: deviceIds } }] });
+      await deleteDeviceRows(
+        tx,
+        devices.map((d) => d.id),
+      );
+      await tx.grants.deleteWhere({ userId: { in: userIds } });
       await tx.refreshTokens.deleteWhere({ userId: { in: userIds } });
-      await tx.devices.deleteWhere(inTree);
       await tx.templates.deleteWhere(inTree);
       await tx.invitations.deleteWhere(inTree);
       await tx.roles.deleteWhere(inTree);
@@ -229,8 +232,11 @@ export class OrgService {
       await tx.orgs.deleteWhere({ id: { in: orgIds } });
     });
     for (const device of devices) {
-      this.deps.disconnectDevice?.(device.id, 'its organization was deleted');
-      events.emit('device.deleted', { device });
+      this.deps.deviceRemoval
+        .removed(device, 'its organization was deleted')
+        .catch((error: unknown) =>
+          this.deps.logger.warn({ err: error, deviceId: device.id }, 'deleted device not dropped'),
+        );
     }
     await auditor.record({
       actor: actor.userId,

@@ -127,13 +127,6 @@ export class DeviceEventService {
     return event;
   }
 
-  /** A deleted device's timeline goes with it. */
-  async forget(deviceId: string): Promise<void> {
-    const { store } = this.deps;
-    await store.deviceEvents.deleteWhere({ deviceId });
-    this.#budget.delete(deviceId);
-  }
-
   /**
    * Ids that sort as the events happened (time, then a per-process count, then randomness), so
    * events of one millisecond keep their order: the timeline orders by time, then by id.

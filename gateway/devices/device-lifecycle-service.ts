@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import type { DatastreamValue, Device } from '../store/types.js';
 import { formatDatastreamValue, parseDatastreamValue } from './datastream-values.js';
 import type { DeviceConnections } from './device-connections.js';
+import { type DeviceRemoval, deleteDeviceRows } from './device-removal.js';
 import type { DeviceService } from './device-service.js';
 
 /** Where a request came from, for the audit trail. */
@@ -37,6 +38,7 @@ export class DeviceLifecycleService {
       auditor: Auditor;
       devices: DeviceService;
       connections: DeviceConnections;
+      removal: DeviceRemoval;
       logger: Logger;
     },
   ) {}
@@ -259,8 +261,9 @@ export class DeviceLifecycleService {
   }
 
   /**
-   * Delete: the record (and so its token hash) leaves the store first, so the token is refused at
-   * once; a connected device is told on `downlink/wipe` to forget it, then dropped.
+   * Delete: the record (and so its token hash), its shares and its timeline leave the store first,
+   * in one transaction, so the token is refused at once; a connected device is told on
+   * `downlink/wipe` to forget it, then dropped (DeviceRemoval, as for an org's devices).
    */
   async delete(
     actor: AuthenticatedActor,
@@ -271,16 +274,9 @@ export class DeviceLifecycleService {
     if (!canManageDevice(actor, device, 'devices.delete')) {
       throw new TetherError('PERMISSION_DENIED', 'You may not delete this device.');
     }
-    await this.deps.store.devices.delete(device.id);
-    // Shares of a deleted device would point at nothing (or at a reused id): drop them with it.
-    for (const grant of await this.deps.store.grants.forDevice(device.id))
-      await this.deps.store.grants.delete(grant.id);
-    const wasOnline = await this.deps.connections.disconnect(device.id, 'device deleted', {
-      topic: downlink.wipe,
-      payload: JSON.stringify({ reason: 'deleted' }),
-    });
+    await this.deps.store.transaction((tx) => deleteDeviceRows(tx, [device.id]));
+    const wasOnline = await this.deps.removal.removed(device, 'device deleted');
     await this.#audit(actor, 'device.deleted', device, ctx, { wasOnline, name: device.name });
-    this.deps.events.emit('device.deleted', { device });
     return { wasOnline };
   }
 

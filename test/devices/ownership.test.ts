@@ -280,6 +280,7 @@ describe('device ownership lifecycle', () => {
     const d = await activeDevice(gw, admin, templateId);
     await gw.api('POST', `/api/devices/${d.deviceId}/transfer`, { userId: user.id }, admin);
     const dev = await connectDevice(gw.brokerUrl, d.token);
+    await withTimeline(d.deviceId, rootOrg);
     // The owner (role User) may control but not delete.
     expect((await gw.api('DELETE', `/api/devices/${d.deviceId}`, undefined, userToken)).status).toBe(403);
     const res = await gw.api<{ wasOnline: boolean }>(
@@ -289,6 +290,7 @@ describe('device ownership lifecycle', () => {
       admin,
     );
     expect(res.body).toEqual({ wasOnline: true });
+    expect(await gw.gateway.services.store.deviceEvents.count({ deviceId: d.deviceId })).toBe(0);
     expect(JSON.parse(await dev.next('downlink/wipe'))).toEqual({ reason: 'deleted' });
     await dev.closed;
     expect((await get(d.deviceId)).status).toBe(404);
@@ -319,12 +321,32 @@ describe('device ownership lifecycle', () => {
     const d = await activeDevice(gw, admin, templateId);
     await gw.api('POST', `/api/devices/${d.deviceId}/transfer`, { orgId: branch }, admin);
     const dev = await connectDevice(gw.brokerUrl, d.token);
+    await withTimeline(d.deviceId, branch);
     const res = await gw.api('DELETE', `/api/orgs/${branch}?force=true`, undefined, admin);
     expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+    // Its timeline went in the org's transaction: gone when the answer came, not some time later.
+    expect(await gw.gateway.services.store.deviceEvents.count({ deviceId: d.deviceId })).toBe(0);
     expect(JSON.parse(await dev.next('downlink/wipe'))).toEqual({ reason: 'deleted' });
     await dev.closed;
     expect(await connackCode(gw.brokerUrl, { username: 'device', password: d.token })).toBe(4);
   });
+
+  /** A timeline event of the device, written straight into the store. */
+  const withTimeline = async (deviceId: string, orgId: string) => {
+    const { store } = gw.gateway.services;
+    await store.deviceEvents.insert({
+      id: `evt_${deviceId}`,
+      deviceId,
+      orgId,
+      code: 'overheat',
+      name: 'Overheat',
+      level: 'warning',
+      description: '',
+      at: Date.now(),
+      notified: false,
+    });
+    expect(await store.deviceEvents.count({ deviceId })).toBe(1);
+  };
 
   it('scopes reading, renaming and control by the policy, and filters lists', async () => {
     const { user: bob, token: bobToken } = await addUser(gw);
