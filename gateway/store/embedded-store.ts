@@ -62,9 +62,13 @@ import { nodeStoreFiles, type StoreFiles } from './store-files.js';
 import {
   AUDIT_KEEP,
   appendAudit,
+  auditProblem,
+  clip,
   emptyImage,
   type ImageView,
+  patchProblem,
   type Row,
+  rowProblem,
   snapshotPieces,
 } from './store-image.js';
 import { SCHEMA_VERSION, TABLES, type TableName, type TableSpec } from './tables.js';
@@ -158,6 +162,14 @@ interface TableHooks {
 }
 
 const REMOVED = Symbol('removed');
+
+/** A write whose row the load check would refuse: nothing is written, and the caller hears why. */
+const rowRefused = (label: string, id: unknown, problem: string): TetherError =>
+  new TetherError(
+    'STORE_INVALID',
+    `The store refused to write ${label} ${clip(String(id))}: ${problem}. Nothing was written.`,
+    { details: { record: label, problem } },
+  );
 
 class Table<T extends { id: string }> {
   rows = new Map<string, T>();
@@ -275,6 +287,7 @@ class Table<T extends { id: string }> {
     if (this.rows.has(record.id))
       throw new TetherError('CONFLICT', `${this.spec.label} ${record.id} already exists.`);
     const row = Object.freeze({ ...record });
+    this.#checkShape(row);
     this.#checkUnique(row, undefined);
     this.#set(row, undefined, row.id);
     changes.touch(this as unknown as Table<Row>, row.id, () => {
@@ -297,6 +310,9 @@ class Table<T extends { id: string }> {
       if (this.#keyed.has(field)) keyed = true;
     }
     Object.freeze(next);
+    // The old row fits (checked when it was written or loaded): its patched fields decide.
+    const problem = patchProblem(this.spec, patch);
+    if (problem !== undefined) throw rowRefused(this.spec.label, id, problem);
     if (keyed) {
       this.#checkUnique(next, old);
       this.#set(next, old, id);
@@ -336,6 +352,12 @@ class Table<T extends { id: string }> {
       if (!this.rows.has(id)) this.#set(old, undefined, id);
     });
     return true;
+  }
+
+  /** The load's own row check, before anything changes: a row it would refuse is never written. */
+  #checkShape(row: T): void {
+    const problem = rowProblem(this.spec, row);
+    if (problem !== undefined) throw rowRefused(this.spec.label, row.id, problem);
   }
 
   /** @own-key the unique fields come from the table spec */
@@ -650,6 +672,8 @@ export class EmbeddedStore implements Store {
         append: async (event) =>
           writer.write((changes) => {
             const frozen = Object.freeze({ ...event });
+            const problem = auditProblem(frozen);
+            if (problem !== undefined) throw rowRefused('audit event', frozen.id, problem);
             appendAudit(this.#audit, frozen);
             changes.audit.push(frozen);
             changes.onUndo(() => {

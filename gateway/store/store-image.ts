@@ -4,6 +4,7 @@
  * when it compacts, and the backup format carries one; validateImage() is the full shape check
  * that keeps damaged or foreign data from ever being served or overwritten.
  */
+import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TetherError } from '../../shared/errors.js';
 import type { JournalEntry } from './journal.js';
@@ -187,6 +188,56 @@ export function validateImage(image: StoreImage, problems: Problems): void {
     if (!checkAudit.Check(event)) problems.add(`audit[${i}]: ${firstError(checkAudit, event)}`);
   }
 }
+
+/**
+ * What the load check would say about this one row, or undefined when it fits: the embedded store
+ * asks before it acknowledges a write, so no write can leave a file the next start refuses.
+ */
+export function rowProblem(spec: TableSpec, row: unknown): string | undefined {
+  const check = checkers.get(spec.name)!;
+  return check.Check(row) ? undefined : firstError(check, row);
+}
+
+/** Per table, one compiled check per field, and the fields a row must have. */
+const fieldCheckers = new Map(
+  TABLES.map((t) => {
+    const schema = t.schema as { properties?: Record<string, TSchema>; required?: string[] };
+    return [
+      t.name,
+      {
+        fields: new Map(Object.entries(schema.properties ?? {}).map(([f, s]) => [f, Compile(s)])),
+        required: new Set(schema.required ?? []),
+      },
+    ];
+  }),
+);
+
+/**
+ * The same for a patch of a row that fits: the fields it sets, each against its own schema (a
+ * record's fields are independent), and no required field removed. Cheaper than the whole row on
+ * the telemetry path, which patches a device's values many times a second.
+ * @own-key field names come from the table spec (a patch's own keys are only looked up in it)
+ */
+export function patchProblem(spec: TableSpec, patch: object): string | undefined {
+  const { fields, required } = fieldCheckers.get(spec.name)!;
+  for (const [field, value] of Object.entries(patch)) {
+    if (value === undefined) {
+      if (required.has(field)) return `/${field} is required`;
+      continue;
+    }
+    const check = fields.get(field);
+    if (!check) return `unknown field ${clip(field)}`;
+    if (!check.Check(value)) {
+      const problem = firstError(check, value);
+      return problem.startsWith('(record)') ? `/${field}${problem.slice(8)}` : `/${field}${problem}`;
+    }
+  }
+  return undefined;
+}
+
+/** The same for an audit event. */
+export const auditProblem = (event: unknown): string | undefined =>
+  checkAudit.Check(event) ? undefined : firstError(checkAudit, event);
 
 /** @own-key field names come from the table specs */
 function checkReferences(image: StoreImage, spec: TableSpec, row: Row, problems: Problems): void {

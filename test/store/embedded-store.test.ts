@@ -416,3 +416,55 @@ describe('embedded store: the files it keeps', () => {
     expect(current.schemaVersion).toBe(SCHEMA_VERSION + 1);
   });
 });
+
+describe('embedded store: a row the load check would refuse is never written', () => {
+  const refusal = async (write: Promise<unknown>) => {
+    const error = await write.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isTetherError(error) ? { code: error.code } : error).toEqual({ code: 'STORE_INVALID' });
+    return (error as Error).message;
+  };
+
+  it('refuses wrong-typed, missing and unknown fields on insert, update, in a transaction and in the audit log; the file still opens', async () => {
+    const { store, dir } = await openStore();
+    await store.orgs.insert(org('org_a'));
+    await store.devices.insert(device('dev_ok', 'hash_ok'));
+    // Wrong type, on insert.
+    expect(
+      await refusal(store.devices.insert({ ...device('dev_1', 'hash_1'), createdAt: 'yesterday' as never })),
+    ).toMatch(/device dev_1: .*createdAt/);
+    // A required field missing (set to undefined removes it), and an unknown one, on update.
+    await refusal(store.devices.update('dev_ok', { name: undefined as never }));
+    await refusal(store.devices.update('dev_ok', { colour: 'red' } as never));
+    // Inside a transaction: the whole transaction fails and none of it stays.
+    await refusal(
+      store.transaction(async (tx) => {
+        await tx.orgs.update('org_a', { name: 'Renamed' });
+        await tx.users.insert({ ...user('usr_1', 'a@example.com'), status: 'sleeping' as never });
+      }),
+    );
+    await refusal(
+      store.audit.append({
+        id: 'evt_1',
+        at: Number.NaN,
+        actor: 'system',
+        action: 'test',
+        targetType: 'org',
+        targetId: 'org_a',
+        orgId: 'org_a',
+        ip: null,
+        details: {},
+      }),
+    );
+    expect(await store.devices.get('dev_1')).toBeUndefined();
+    expect(await store.devices.get('dev_ok')).toMatchObject({ name: device('dev_ok', 'hash_ok').name });
+    expect((await store.orgs.get('org_a'))?.name).toBe(org('org_a').name);
+    expect(await store.users.get('usr_1')).toBeUndefined();
+    // What was acknowledged is what the next start reads, and it starts.
+    dirs.push(await crashImage(dir));
+    const after = await reopen(dirs.at(-1)!);
+    expect(await after.devices.count()).toBe(1);
+  });
+});
