@@ -16,6 +16,11 @@ await build({
     'store-journal': 'bench/store-journal.ts',
   },
   outdir: 'bench/out',
+  // Modules a configuration may never need (the cluster's Redis, PostgreSQL, mail) are imported
+  // dynamically; splitting keeps them, and the packages they load, out of memory until then.
+  splitting: true,
+  // Beside the entry points: code that finds files from its own import.meta.url stays right.
+  chunkNames: '[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -97,7 +97,7 @@ export class Gateway {
     );
     // Metrics are made before the store and the broker, which report into them.
     let metrics: GatewayMetrics | undefined;
-    const infra = buildInfrastructure({
+    const infra = await buildInfrastructure({
       config,
       clock,
       logger,

@@ -12,19 +12,37 @@ import type { TetherConfig } from '../shared/config.js';
 import { type FailureLimiterFactory, MemoryFailureLimiter } from '../shared/failure-limiter.js';
 import { type Logger, moduleLogger } from '../shared/logger.js';
 import { KeySet } from './accounts/signing-keys.js';
-import { ClusterConnections } from './cluster/cluster-connections.js';
-import { RedisEventBus } from './cluster/redis-event-bus.js';
-import { RedisFailureLimiter } from './cluster/redis-failure-limiter.js';
-import { RedisLink } from './cluster/redis-link.js';
-import { RedisPresence } from './cluster/redis-presence.js';
+import type { RedisEventBus } from './cluster/redis-event-bus.js';
+import type { RedisLink } from './cluster/redis-link.js';
+import type { RedisPresence } from './cluster/redis-presence.js';
 import type { DeviceConnections } from './devices/device-connections.js';
 import { LocalPresence, type Presence } from './devices/presence.js';
 import { type EventBus, LocalEventBus } from './events.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { type Part, part } from './part.js';
 import { EmbeddedStore } from './store/embedded-store.js';
-import { PostgresStore } from './store/postgres/postgres-store.js';
 import type { Store } from './store/store.js';
+
+/**
+ * The cluster's and PostgreSQL's modules are loaded only by a gateway configured for them:
+ * ioredis, pg and kysely hold ≈ 30 MB of a one-node gateway's memory otherwise (bench S3).
+ */
+async function loadClusterModules() {
+  const [link, events, limiter, presence, connections] = await Promise.all([
+    import('./cluster/redis-link.js'),
+    import('./cluster/redis-event-bus.js'),
+    import('./cluster/redis-failure-limiter.js'),
+    import('./cluster/redis-presence.js'),
+    import('./cluster/cluster-connections.js'),
+  ]);
+  return {
+    RedisLink: link.RedisLink,
+    RedisEventBus: events.RedisEventBus,
+    RedisFailureLimiter: limiter.RedisFailureLimiter,
+    RedisPresence: presence.RedisPresence,
+    ClusterConnections: connections.ClusterConnections,
+  };
+}
 
 export interface InfrastructureOptions {
   config: TetherConfig;
@@ -57,12 +75,14 @@ export interface Infrastructure {
   parts: Part[];
 }
 
-export function buildInfrastructure(options: InfrastructureOptions): Infrastructure {
+export async function buildInfrastructure(options: InfrastructureOptions): Promise<Infrastructure> {
   const { config, clock, logger, dataDir } = options;
-  const store = options.store ?? buildStore(options);
-  const cluster = config.cluster.redisUrl
-    ? new RedisLink({ url: config.cluster.redisUrl, logger: moduleLogger(logger, 'cluster') })
-    : undefined;
+  const store = options.store ?? (await buildStore(options));
+  const redis = config.cluster.redisUrl ? await loadClusterModules() : undefined;
+  const cluster =
+    redis && config.cluster.redisUrl
+      ? new redis.RedisLink({ url: config.cluster.redisUrl, logger: moduleLogger(logger, 'cluster') })
+      : undefined;
   const keyOptions = {
     clock,
     logger: moduleLogger(logger, 'signing-keys'),
@@ -72,33 +92,36 @@ export function buildInfrastructure(options: InfrastructureOptions): Infrastruct
   const keys = cluster
     ? KeySet.shared(store, { ...keyOptions, lock: (name, fn) => cluster.withLock(name, fn) })
     : KeySet.local(dataDir, keyOptions);
-  const limiters = cluster
-    ? RedisFailureLimiter.factory(cluster, clock)
-    : MemoryFailureLimiter.factory(clock);
+  const limiters =
+    redis && cluster
+      ? redis.RedisFailureLimiter.factory(cluster, clock)
+      : MemoryFailureLimiter.factory(clock);
   // Unique per process start: a restarted node is a new node, and its old one is swept as dead.
   const nodeId = `${hostname()
     .replace(/[^\w.-]/g, '_')
     .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const events = cluster
-    ? new RedisEventBus({
-        link: cluster,
-        nodeId,
-        readDevice: (id) => store.devices.get(id),
-        logger: moduleLogger(logger, 'events'),
-      })
-    : new LocalEventBus(moduleLogger(logger, 'events'));
-  const presence = cluster
-    ? new RedisPresence({
-        link: cluster,
-        nodeId,
-        clock,
-        logger: moduleLogger(logger, 'presence'),
-        nodeTimeoutMs: config.cluster.nodeTimeoutSeconds * 1000,
-      })
-    : new LocalPresence();
+  const events =
+    redis && cluster
+      ? new redis.RedisEventBus({
+          link: cluster,
+          nodeId,
+          readDevice: (id) => store.devices.get(id),
+          logger: moduleLogger(logger, 'events'),
+        })
+      : new LocalEventBus(moduleLogger(logger, 'events'));
+  const presence =
+    redis && cluster
+      ? new redis.RedisPresence({
+          link: cluster,
+          nodeId,
+          clock,
+          logger: moduleLogger(logger, 'presence'),
+          nodeTimeoutMs: config.cluster.nodeTimeoutSeconds * 1000,
+        })
+      : new LocalPresence();
   const routeConnections = (broker: DeviceConnections) => {
-    if (!cluster) return { connections: broker, parts: [] };
-    const routing = new ClusterConnections({
+    if (!redis || !cluster) return { connections: broker, parts: [] };
+    const routing = new redis.ClusterConnections({
       local: broker,
       presence,
       link: cluster,
@@ -129,8 +152,17 @@ export function buildInfrastructure(options: InfrastructureOptions): Infrastruct
   return { store, cluster, keys, events, presence, routeConnections, limiters, mailer, parts };
 }
 
-function buildStore({ config, clock, logger, dataDir, onStoreWrite }: InfrastructureOptions): Store {
-  if (config.store.backend === 'postgres') return new PostgresStore({ url: config.store.url });
+async function buildStore({
+  config,
+  clock,
+  logger,
+  dataDir,
+  onStoreWrite,
+}: InfrastructureOptions): Promise<Store> {
+  if (config.store.backend === 'postgres') {
+    const { PostgresStore } = await import('./store/postgres/postgres-store.js');
+    return new PostgresStore({ url: config.store.url });
+  }
   const log = moduleLogger(logger, 'store');
   return new EmbeddedStore({
     ...(dataDir ? { file: join(dataDir, 'tether.json') } : {}),

@@ -4,7 +4,6 @@
  * The URL holds a password: only its host and port are ever printed.
  */
 import { join } from 'node:path';
-import { createTransport } from 'nodemailer';
 import type { TetherConfig } from '../../shared/config.js';
 import type { CheckResult, DoctorEnv } from './doctor.js';
 import { fail, ok } from './doctor.js';
@@ -24,6 +23,7 @@ export async function checkMail(config: TetherConfig, dataDir: string, env: Doct
   } catch {
     return fail('mail', 'CONFIG_INVALID', 'mail.smtpUrl is not a URL: smtp(s)://user:password@host:port');
   }
+  const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     url: smtpUrl,
     connectionTimeout: env.timeoutMs,

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
@@ -39,19 +39,25 @@ export interface MailerOptions {
   logger: Logger;
 }
 
+/** nodemailer is loaded with the first message (≈ 15 MB a gateway that mails nobody need not hold). */
+const createTransport = async (
+  ...args: Parameters<typeof import('nodemailer').createTransport>
+): Promise<Transporter> => (await import('nodemailer')).createTransport(...args);
+
 export function createMailer(options: MailerOptions): Mailer {
   return options.config.smtpUrl ? new SmtpMailer(options) : new OutboxMailer(options);
 }
 
 class OutboxMailer implements Mailer {
   // Builds the RFC 5322 message (headers, encoding) without sending it anywhere.
-  readonly #transport = createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  #transport: Promise<Transporter> | undefined;
 
   constructor(private readonly options: MailerOptions) {}
 
   async send(message: MailMessage): Promise<void> {
     const { outboxDir, logger, clock, config } = this.options;
-    const info = await this.#transport.sendMail({
+    this.#transport ??= createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+    const info = await (await this.#transport).sendMail({
       from: config.from,
       to: message.to,
       subject: message.subject,
@@ -80,16 +86,14 @@ class OutboxMailer implements Mailer {
 }
 
 class SmtpMailer implements Mailer {
-  readonly #transport;
+  #transport: Transporter | undefined;
 
-  constructor(private readonly options: MailerOptions) {
-    // Construction opens nothing: nodemailer connects per message.
-    this.#transport = createTransport(options.config.smtpUrl);
-  }
+  constructor(private readonly options: MailerOptions) {}
 
   async send(message: MailMessage): Promise<void> {
     const { config, logger } = this.options;
     try {
+      if (!this.#transport) throw new Error('the mailer is not started');
       const info = await this.#transport.sendMail({
         from: config.from,
         to: message.to,
@@ -106,8 +110,11 @@ class SmtpMailer implements Mailer {
   }
 
   readonly name = 'mail';
-  async start(): Promise<void> {}
+  // Opens nothing: nodemailer connects per message.
+  async start(): Promise<void> {
+    this.#transport ??= await createTransport(this.options.config.smtpUrl);
+  }
   async stop(): Promise<void> {
-    this.#transport.close();
+    this.#transport?.close();
   }
 }
