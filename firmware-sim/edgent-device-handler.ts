@@ -11,7 +11,7 @@ import type {
   EdgentFailureCode,
   EdgentLastErrorCode,
 } from '../provisioning/edgent/edgent-types.js';
-import { EdgentError } from './edgent-errors.js';
+import { EdgentLastError } from '../shared/edgent-errors.js';
 import type { DeviceState, SimulatedDevice } from './simulated-device.js';
 
 /** States in which the device has given up this attempt and waits for a new configuration. */
@@ -64,7 +64,11 @@ function apply(device: SimulatedDevice, config: EdgentConfig): Promise<EdgentApp
       provisioningSecurity: 0,
     });
   } catch (error) {
-    return Promise.resolve({ ok: false, lastError: EdgentError.config, message: (error as Error).message });
+    return Promise.resolve({
+      ok: false,
+      lastError: EdgentLastError.config,
+      message: (error as Error).message,
+    });
   }
   device.setWifiConfig(config.ssid, config.passphrase);
   return new Promise<EdgentApplyResult>((resolve) => {
@@ -76,9 +80,9 @@ function apply(device: SimulatedDevice, config: EdgentConfig): Promise<EdgentApp
         device.off('state', onState);
         const lastError = device.lastError;
         resolve(
-          lastError >= EdgentError.config && lastError <= EdgentError.internal
+          lastError >= EdgentLastError.config && lastError <= EdgentLastError.internal
             ? { ok: false, lastError: lastError as EdgentFailureCode }
-            : { ok: false, lastError: EdgentError.internal },
+            : { ok: false, lastError: EdgentLastError.internal },
         );
       }
     };

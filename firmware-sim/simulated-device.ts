@@ -12,12 +12,14 @@
  * exponential backoff and jitter. Beyond the peers: a wrong Wi-Fi passphrase leaves the device in
  * the same provisioning session, ready for corrected credentials; a short press of the reset
  * button does nothing; a token the cloud refuses sends the device back to provisioning keeping its
- * Wi-Fi, and only an explicit wipe (reset hold, `downlink/wipe`, a revoked-token diag) erases it.
+ * Wi-Fi, and only an explicit wipe (reset hold, `downlink/wipe`) erases it.
  * Every wait runs on the injected clock, so tests move time instead of sleeping.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../shared/clock.js';
+import { parseDiag } from '../shared/device-diag.js';
+import { EdgentLastError } from '../shared/edgent-errors.js';
 import type { Logger } from '../shared/logger.js';
 import { redirectUrl } from '../shared/redirect-url.js';
 import type { McuInfo } from '../shared/topics.js';
@@ -27,7 +29,6 @@ import {
   type ConnectResult,
   mqttCloudConnector,
 } from './cloud-link.js';
-import { EdgentError } from './edgent-errors.js';
 import type { FactoryData } from './factory-data.js';
 import type { Flash, FlashContents } from './flash.js';
 import type { AccessPoint, SimulatedAir } from './radio.js';
@@ -173,7 +174,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   }
 
   get lastError(): number {
-    return this.#flash.lastError ?? EdgentError.none;
+    return this.#flash.lastError ?? EdgentLastError.none;
   }
 
   get wifiStatus(): WifiStatus {
@@ -300,7 +301,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   /** The tether-activation endpoint: keep the token for the cloud connection. */
   activate(data: ActivationData): { hardwareId: string } {
     if (!/^[A-Za-z0-9_-]{32}$/.test(data.token) || !/^mqtts?:\/\/|^wss?:\/\//.test(data.brokerUrl)) {
-      this.#setLastError(EdgentError.config);
+      this.#setLastError(EdgentLastError.config);
       throw new Error('invalid activation data: a 32-character token and an mqtt:// broker URL are needed');
     }
     if (data.templateId !== this.factory.templateId) {
@@ -318,7 +319,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   applyWifiConfig(): void {
     const wifi = this.#pendingWifi;
     if (!wifi) {
-      this.#setLastError(EdgentError.config);
+      this.#setLastError(EdgentLastError.config);
       this.#wifi = { state: 'failed', reason: 'network-not-found' };
       return;
     }
@@ -405,7 +406,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
           state: 'failed',
           reason: result.reason === 'auth-failed' ? 'auth-error' : 'network-not-found',
         };
-        this.#setLastError(EdgentError.network);
+        this.#setLastError(EdgentLastError.network);
         this.#failBeforeValid(`Wi-Fi: ${result.reason}`);
         return;
       }
@@ -418,7 +419,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     const fresh = this.#pendingCloud;
     const cloud = fresh ?? this.#flash.cloud;
     if (!cloud) {
-      this.#setLastError(EdgentError.config);
+      this.#setLastError(EdgentLastError.config);
       this.#failBeforeValid('no cloud configuration (activation data never arrived)');
       return;
     }
@@ -453,7 +454,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     await this.#closeCloud();
     if (result.kind === 'refused') {
       this.options.logger.warn({ returnCode: result.returnCode }, 'cloud refused the token');
-      this.#setLastError(EdgentError.token);
+      this.#setLastError(EdgentLastError.token);
       if (this.#flash.configValid) {
         // Revoked, re-provisioned or expired: the token will not start working. Back to
         // provisioning for a new one, keeping the Wi-Fi; only an explicit wipe erases.
@@ -475,7 +476,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
       this.#after(wait, () => void this.#connectCloud());
       return;
     }
-    this.#setLastError(EdgentError.cloud);
+    this.#setLastError(EdgentLastError.cloud);
     this.#failBeforeValid(`cloud unreachable: ${result.message}`);
   }
 
@@ -516,7 +517,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.#attempt = 0;
     this.#pendingWifi = undefined;
     this.#pendingCloud = undefined;
-    this.#flash = { ...this.#flash, configValid: true, lastError: EdgentError.none };
+    this.#flash = { ...this.#flash, configValid: true, lastError: EdgentLastError.none };
     await this.#save();
     this.#setState('running');
     if (firstTime) this.emit('provisioning-closed');
@@ -601,9 +602,9 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
         return;
       }
       case 'downlink/diag': {
-        // A diag naming a revoked token is the gateway telling the device it is gone.
-        if (/"code"\s*:\s*"(TOKEN_REVOKED|DEVICE_DELETED)"/.test(payload))
-          await this.wipe('token revoked by the gateway');
+        // Advice about something it sent (shared/device-diag.ts): logged, never a reason to wipe.
+        const diag = parseDiag(payload);
+        if (diag) this.options.logger.info({ code: diag.code, message: diag.message }, 'gateway diag');
         return;
       }
       case 'downlink/ping':

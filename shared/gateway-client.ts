@@ -19,29 +19,9 @@ export interface GatewayClientOptions {
   timeoutMs?: number;
 }
 
-export interface ProvisioningSessionInfo {
-  deviceId: string;
-  templateId: string;
-  token: string;
-  brokerUrl: string;
-  expiresAt: number;
-  minSecurity: 0 | 1 | 2;
-}
+import type { ProvisioningOutcome, ProvisioningSessionInfo } from './provisioning-session.js';
 
-export type ProvisioningOutcome =
-  | { state: 'waiting'; expiresAt: number }
-  | {
-      state: 'active';
-      device: {
-        id: string;
-        ownerId: string | null;
-        name: string;
-        hardwareId: string | null;
-        /** The provisioning security the device reported; 'unknown' when it reported none. */
-        provisioningSecurity?: 0 | 1 | 2 | 'unknown';
-      };
-    }
-  | { state: 'failed' | 'expired'; code: string; message: string };
+export type { ProvisioningOutcome, ProvisioningSessionInfo };
 
 export class GatewayClient {
   readonly baseUrl: string;

@@ -5,6 +5,7 @@
  */
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import type { Clock } from '../../shared/clock.js';
+import { diagPayload } from '../../shared/device-diag.js';
 import { TetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { downlink, internalTopic, parseUplink, type Uplink } from '../../shared/topics.js';
@@ -142,7 +143,7 @@ export class DeviceSession implements DeviceLink {
       this.#diagCount = 0;
     }
     if (++this.#diagCount > DIAGS_PER_SECOND) return;
-    void this.#write(downlink.diag, JSON.stringify({ code, message }), 0);
+    void this.#write(downlink.diag, diagPayload(code, message), 0);
   }
 
   setReceiveBuffer(bytes: number | undefined): void {

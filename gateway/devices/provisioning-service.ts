@@ -9,6 +9,7 @@ import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
 import { newDeviceToken, newId, sha256Hex } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
+import type { ProvisioningSessionInfo } from '../../shared/provisioning-session.js';
 import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import type { PlanLimits } from '../accounts/plan-limits.js';
 import { can, canManageDevice, canViewDevice } from '../accounts/policy.js';
@@ -27,16 +28,8 @@ export const SWEEP_EVERY_MS = 5 * 60_000;
 /** Pending devices removed per store call while sweeping: a backlog goes in bounded steps. */
 const SWEEP_BATCH = 500;
 
-export interface ProvisioningSession {
-  deviceId: string;
-  templateId: string;
-  /** The device's auth token: shown once, here; only its hash is stored. */
-  token: string;
-  brokerUrl: string;
-  expiresAt: number;
-  /** Lowest provisioning security the companion may accept for this product. */
-  minSecurity: 0 | 1 | 2;
-}
+/** What a new session answers, as the companions read it (shared/provisioning-session.ts). */
+export type ProvisioningSession = ProvisioningSessionInfo;
 
 export type SessionOutcome =
   | { state: 'waiting'; expiresAt: number }

@@ -4,28 +4,15 @@
  * ConfigStore.h): the JSON shapes on the wire and the last_error codes, and what each code means
  * to a person, as a stable TetherError.
  */
+import {
+  type EdgentFailureCode,
+  EdgentLastError,
+  type EdgentLastErrorCode,
+  isEdgentLastErrorCode,
+} from '../../shared/edgent-errors.js';
 import { TetherError } from '../../shared/errors.js';
 
-/** ConfigStore.h BLYNK_PROV_ERR_*: what the device remembers about its last failed attempt. */
-export const EdgentLastError = {
-  none: 0,
-  /** Invalid config from the app (malformed token, static IP that does not apply, …). */
-  config: 700,
-  /** Could not connect to the router (wrong password or network not in range). */
-  network: 701,
-  /** Could not connect to the cloud. */
-  cloud: 702,
-  /** The cloud refused the token. */
-  token: 703,
-  /** Anything else (hardware failure). */
-  internal: 704,
-} as const;
-
-export type EdgentLastErrorCode = (typeof EdgentLastError)[keyof typeof EdgentLastError];
-export type EdgentFailureCode = Exclude<EdgentLastErrorCode, 0>;
-
-export const isEdgentLastErrorCode = (value: unknown): value is EdgentLastErrorCode =>
-  Object.values(EdgentLastError).includes(value as EdgentLastErrorCode);
+export { type EdgentFailureCode, EdgentLastError, type EdgentLastErrorCode, isEdgentLastErrorCode };
 
 /** GET /board_info.json, as Edgent sends it; `cfg_*` are Tether's additions (ignored by Blynk apps). */
 export interface EdgentBoardInfoJson {

@@ -6,10 +6,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EdgentError } from '../../firmware-sim/edgent-errors.js';
 import { makeFactoryData, qrPayload } from '../../firmware-sim/factory-data.js';
 import { FileFlash } from '../../firmware-sim/flash.js';
 import { seededRandom } from '../../firmware-sim/telemetry.js';
+import { diagPayload } from '../../shared/device-diag.js';
+import { EdgentLastError } from '../../shared/edgent-errors.js';
 import { BROKER, type DeviceFixture, deviceFixture, HOME, TEMPLATE, TOKEN } from './device-fixture.js';
 
 const fixtures: DeviceFixture[] = [];
@@ -49,7 +50,7 @@ describe('simulated device: first configuration', () => {
     expect(f.states).toEqual(['wait-config', 'configuring', 'connecting-net', 'connecting-cloud', 'running']);
     expect(f.device.wifiStatus).toMatchObject({ state: 'connected', ssid: 'home' });
     expect(f.device.configValid).toBe(true);
-    expect(f.device.lastError).toBe(EdgentError.none);
+    expect(f.device.lastError).toBe(EdgentLastError.none);
     // Blynk: info/mcu on connect, with the template and (beyond) the hardware id.
     const info = f.cloud.published.find((p) => p.topic === 'info/mcu');
     expect(JSON.parse(info!.payload)).toMatchObject({ tmpl: TEMPLATE, hwid: f.device.factory.hardwareId });
@@ -75,7 +76,7 @@ describe('simulated device: first configuration', () => {
     expect(() => f.device.activate({ token: 'short', brokerUrl: BROKER, templateId: TEMPLATE })).toThrow(
       /32-character token/,
     );
-    expect(f.device.lastError).toBe(EdgentError.config);
+    expect(f.device.lastError).toBe(EdgentLastError.config);
   });
 });
 
@@ -85,14 +86,14 @@ describe('simulated device: Wi-Fi failures', () => {
     f.provision({ ssid: 'home', passphrase: 'wrong-password' });
     await f.advance(300);
     expect(f.device.wifiStatus).toEqual({ state: 'failed', reason: 'auth-error' });
-    expect(f.device.lastError).toBe(EdgentError.network);
+    expect(f.device.lastError).toBe(EdgentLastError.network);
     expect(f.device.state).toBe('wait-config');
     // No new activation, no reset: only the passphrase again.
     f.device.setWifiConfig(HOME.ssid, HOME.passphrase);
     f.device.applyWifiConfig();
     await f.advance(300);
     expect(f.device.state).toBe('running');
-    expect(f.device.lastError).toBe(EdgentError.none);
+    expect(f.device.lastError).toBe(EdgentLastError.none);
     expect(f.states).toContain('error');
   });
 
@@ -101,7 +102,7 @@ describe('simulated device: Wi-Fi failures', () => {
     f.provision({ ssid: 'elsewhere', passphrase: 'whatever1' });
     await f.advance(300);
     expect(f.device.wifiStatus).toEqual({ state: 'failed', reason: 'network-not-found' });
-    expect(f.device.lastError).toBe(EdgentError.network);
+    expect(f.device.lastError).toBe(EdgentLastError.network);
     expect(f.device.state).toBe('wait-config');
   });
 
@@ -113,7 +114,7 @@ describe('simulated device: Wi-Fi failures', () => {
     expect(f.device.wifiStatus.state).toBe('connecting');
     await f.advance(1_500);
     expect(f.device.wifiStatus).toEqual({ state: 'failed', reason: 'network-not-found' });
-    expect(f.device.lastError).toBe(EdgentError.network);
+    expect(f.device.lastError).toBe(EdgentLastError.network);
     expect(f.device.state).toBe('wait-config');
   });
 
@@ -137,7 +138,7 @@ describe('simulated device: cloud failures before the configuration is valid', (
     expect(f.device.state).toBe('connecting-cloud');
     await f.advance(1_000);
     expect(f.device.state).toBe('wait-config');
-    expect(f.device.lastError).toBe(EdgentError.cloud);
+    expect(f.device.lastError).toBe(EdgentLastError.cloud);
     expect(f.device.configValid).toBe(false);
   });
 
@@ -146,7 +147,7 @@ describe('simulated device: cloud failures before the configuration is valid', (
     f.cloud.mode = 'unreachable';
     f.provision();
     await f.advance(300 + 51_000);
-    expect(f.device.lastError).toBe(EdgentError.cloud);
+    expect(f.device.lastError).toBe(EdgentLastError.cloud);
     expect(f.device.state).toBe('wait-config');
     const first = f.cloud.attempts[0]!.at;
     expect(f.cloud.attempts.length).toBeGreaterThan(3);
@@ -157,7 +158,7 @@ describe('simulated device: cloud failures before the configuration is valid', (
     const f = await fixture({ aps: [{ ...HOME, internet: false }] });
     f.provision();
     await f.advance(300 + 50_000);
-    expect(f.device.lastError).toBe(EdgentError.cloud);
+    expect(f.device.lastError).toBe(EdgentLastError.cloud);
     expect(f.cloud.attempts).toHaveLength(0);
   });
 
@@ -166,7 +167,7 @@ describe('simulated device: cloud failures before the configuration is valid', (
     f.cloud.mode = 'refuse';
     f.provision();
     await f.advance(300);
-    expect(f.device.lastError).toBe(EdgentError.token);
+    expect(f.device.lastError).toBe(EdgentLastError.token);
     expect(f.device.state).toBe('wait-config');
     f.cloud.mode = 'accept';
     f.provision();
@@ -377,16 +378,19 @@ describe('simulated device: reset button and wipes', () => {
     expect(await f.flash.read()).toEqual({});
   });
 
-  it('wipes itself on a diag that says its token is revoked', async () => {
+  it('keeps its configuration on any diag: a diag is advice (only downlink/wipe erases)', async () => {
     const f = await fixture();
     await running(f);
-    f.cloud.send('downlink/diag', '{"code":"RATE_LIMITED","message":"slow down"}');
-    await f.advance(0);
-    expect(f.device.state).toBe('running');
-    f.cloud.send('downlink/diag', '{"code":"TOKEN_REVOKED","message":"deleted"}');
-    await f.advance(0);
-    expect(f.device.state).toBe('wait-config');
-    expect(f.device.configValid).toBe(false);
+    for (const payload of [
+      diagPayload('RATE_LIMITED', 'slow down'),
+      diagPayload('TOKEN_REVOKED', 'no such diag is sent, and none wipes'),
+      'not json',
+    ]) {
+      f.cloud.send('downlink/diag', payload);
+      await f.advance(0);
+      expect(f.device.state).toBe('running');
+      expect(f.device.configValid).toBe(true);
+    }
   });
 
   it('goes back to provisioning (703) keeping its Wi-Fi when a running token is refused on reconnect', async () => {
@@ -396,7 +400,7 @@ describe('simulated device: reset button and wipes', () => {
     f.cloud.drop();
     await f.advance(3_000);
     expect(f.device.state).toBe('wait-config');
-    expect(f.device.lastError).toBe(EdgentError.token);
+    expect(f.device.lastError).toBe(EdgentLastError.token);
     const stored = await f.flash.read();
     expect(stored.configValid).toBe(false);
     expect(stored.wifi?.ssid).toBe('home');

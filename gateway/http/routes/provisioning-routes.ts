@@ -5,6 +5,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { toTetherError } from '../../../shared/errors.js';
+import type { ProvisioningOutcome } from '../../../shared/provisioning-session.js';
 import type { SessionOutcome } from '../../devices/provisioning-service.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, openEventStream, requireActor, STREAM_HEARTBEAT_MS } from '../route-helpers.js';
@@ -87,7 +88,8 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySe
   );
 };
 
-function outcomeJson(outcome: SessionOutcome): Record<string, unknown> {
+/** The outcome as companions read it (shared/provisioning-session.ts): never the token's hash. */
+function outcomeJson(outcome: SessionOutcome): ProvisioningOutcome {
   if (outcome.state !== 'active') return outcome;
   const { tokenHash: _hash, ...device } = outcome.device;
   return { state: 'active', device };
