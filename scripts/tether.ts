@@ -43,6 +43,7 @@ import { roleEditCommand } from './commands/role-edit.js';
 import { roleListCommand } from './commands/role-list.js';
 import { simDeviceCommand } from './commands/sim-device.js';
 import { simFleetCommand } from './commands/sim-fleet.js';
+import { storeMigrateCommand } from './commands/store-migrate.js';
 import { templateCreateCommand } from './commands/template-create.js';
 import { templateEditCommand } from './commands/template-edit.js';
 import { templateListCommand } from './commands/template-list.js';
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
   gatewayServiceCommand(gateway);
   backupCommand(program);
   restoreCommand(program);
+  storeMigrateCommand(program.command('store').description('The gateway’s store: move it between backends.'));
   doctorCommand(program);
   loginCommand(program);
   logoutCommand(program);
