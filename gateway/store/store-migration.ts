@@ -20,7 +20,7 @@ import {
   verifyBackup,
   writeBackupFile,
 } from './data-folder-backup.js';
-import { PostgresStore } from './postgres/postgres-store.js';
+import type { PostgresStore } from './postgres/postgres-store.js';
 import type { Store, StoreTables } from './store.js';
 import { migrateImage, readStore } from './store-file.js';
 import { nodeStoreFiles } from './store-files.js';
@@ -247,6 +247,8 @@ const notEmpty = (what: string) =>
   );
 
 async function withPostgres<T>(url: string, fn: (store: PostgresStore) => Promise<T>): Promise<T> {
+  // Imported when used: pg and Kysely stay unloaded in a gateway that never names PostgreSQL.
+  const { PostgresStore } = await import('./postgres/postgres-store.js');
   const store = new PostgresStore({ url, poolSize: 2 });
   await store.open();
   try {
