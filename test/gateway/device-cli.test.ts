@@ -77,7 +77,7 @@ describe('tether device and template commands', () => {
     const del = await runCli(['device', 'delete', deviceId!, '--yes'], env);
     expect(del.code, del.stderr).toBe(0);
     expect((await runCli(['device', 'show', deviceId!], env)).code).toBe(4);
-  }, 90_000); // a dozen CLI processes, each ~1 s to start on a 2-core machine
+  }, 180_000); // a dozen CLI processes, each ~1 s to start on a quiet 2-core machine, far more on a busy one
 
   it('watches live values, disclaims with a new QR code, and revokes a static token', async () => {
     const admin = await gw.login();

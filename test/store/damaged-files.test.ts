@@ -81,5 +81,5 @@ describe('a damaged or foreign database file', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
     // The store's files as they were (the gateway's signing keys may have been made beside them).
     expect(await folderDigest(dir)).toMatchObject(before);
-  });
+  }, 60_000); // a gateway process of its own: slow to start on a busy machine
 });
