@@ -37,6 +37,8 @@ serveIpc({
     const companion = client;
     const clock = new SystemClock();
     const latencies: number[] = [];
+    /** From the device's info/mcu to the companion's push (SSE) saying it is activated. */
+    const pushLatencies: number[] = [];
     const failures: string[] = [];
     const transport = new SoftApHttpTransport();
     const startedAt = now();
@@ -66,6 +68,10 @@ serveIpc({
           provisioningGraceMs: 5_000,
         });
         await host.start();
+        let infoMcuAt = 0;
+        device.on('published', ({ topic }: { topic: string }) => {
+          if (topic === 'info/mcu' && infoMcuAt === 0) infoMcuAt = now();
+        });
         const t0 = now();
         try {
           await activateDevice(transport, companion, {
@@ -75,6 +81,10 @@ serveIpc({
             wifi: { ssid: WIFI.ssid, passphrase: WIFI.passphrase },
             minSecurity: 2,
             wifiPollMs: 50,
+            onStep: (step, status) => {
+              if (step === 'cloud-activation' && status === 'done' && infoMcuAt > 0)
+                pushLatencies.push(now() - infoMcuAt);
+            },
           });
           latencies.push(now() - t0);
         } catch (error) {
@@ -84,7 +94,14 @@ serveIpc({
         }
       },
     );
-    return { latencies, failed: failures.length, failures: failures.slice(0, 5), startedAt, endedAt: now() };
+    return {
+      latencies,
+      pushLatencies,
+      failed: failures.length,
+      failures: failures.slice(0, 5),
+      startedAt,
+      endedAt: now(),
+    };
   },
 });
 process.send?.({ ready: true });
