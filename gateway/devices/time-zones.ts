@@ -7,7 +7,6 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import tzLookup from '@photostructure/tz-lookup';
 
 /** Blynk's payload (device MQTT API, "Timezone/Location"). */
 export interface UtcAnswer {
@@ -45,9 +44,13 @@ export class TimeZones {
     return true;
   }
 
-  /** The zone at a place, from its coordinates. */
-  zoneAt(lat: number, lon: number): string | undefined {
+  /**
+   * The zone at a place, from its coordinates. The lookup's map (≈ 5 MB in memory) is loaded on
+   * the first question: most gateways never get one (only get/utc of a located device asks).
+   */
+  async zoneAt(lat: number, lon: number): Promise<string | undefined> {
     try {
+      const { default: tzLookup } = await import('@photostructure/tz-lookup');
       const zone = tzLookup(lat, lon);
       return this.isZone(zone) ? zone : undefined;
     } catch {

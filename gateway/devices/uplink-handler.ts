@@ -214,7 +214,7 @@ export class UplinkHandler {
   async #timeZoneOf(device: Device): Promise<string> {
     const { timeZones } = this.deps;
     const where = await this.#ownLocation(device);
-    const atLocation = where ? timeZones.zoneAt(where.lat, where.lon) : undefined;
+    const atLocation = where ? await timeZones.zoneAt(where.lat, where.lon) : undefined;
     if (atLocation) return atLocation;
     const meta = ownValue(device.meta, 'Time Zone')?.trim();
     if (meta && timeZones.isZone(meta)) return meta;
