@@ -479,7 +479,7 @@ class PgRepository<T extends { id: string }> implements Repository<T> {
         if (!row) throw new TetherError('NOT_FOUND', `${label(this.table)} ${id} does not exist.`);
         if (values !== undefined) {
           await sql`DELETE FROM device_values WHERE "deviceId" = ${id}`.execute(trx);
-          await insertValues(trx, id, values);
+          await insertValues(trx, [{ id, values }]);
         }
         return (
           this.table === 'devices' ? (await withValues(trx, [row.doc as unknown as Device]))[0] : row.doc
@@ -535,20 +535,19 @@ async function insertRows(db: Db, table: string, records: readonly Row[]): Promi
   });
   await sql`INSERT INTO ${sql.id(table)} (id, ${sql.join(columns.map((c) => sql.ref(c)))}, doc)
     VALUES ${sql.join(rows)}`.execute(db);
-  if (table === 'devices') {
-    for (const record of records)
-      await insertValues(db, record.id, (record as unknown as Device).values ?? {});
-  }
+  // Every device's values in one statement (a restore inserts thousands of devices).
+  if (table === 'devices') await insertValues(db, records as unknown as Device[]);
 }
 
-async function insertValues(db: Db, deviceId: string, values: Device['values']): Promise<void> {
-  const list = Object.entries(values).map(([name, v]) => ({ name, value: v.value, at: v.at }));
+async function insertValues(db: Db, devices: ReadonlyArray<Pick<Device, 'id' | 'values'>>): Promise<void> {
+  const list = devices.flatMap((d) =>
+    Object.entries(d.values ?? {}).map(([name, v]) => ({ deviceId: d.id, name, value: v.value, at: v.at })),
+  );
   if (list.length === 0) return;
   await sql`INSERT INTO device_values ("deviceId", name, value, at)
-    SELECT ${deviceId}, v.name, v.value, v.at
-    FROM jsonb_to_recordset(${JSON.stringify(list)}::jsonb) AS v(name text, value jsonb, at float8)`.execute(
-    db,
-  );
+    SELECT v."deviceId", v.name, v.value, v.at
+    FROM jsonb_to_recordset(${JSON.stringify(list)}::jsonb)
+      AS v("deviceId" text, name text, value jsonb, at float8)`.execute(db);
 }
 
 /** Devices with their latest values (own rows) put back in: one query for the whole page. */
