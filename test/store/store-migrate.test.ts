@@ -5,7 +5,7 @@
  * signing keys come back equal. A non-empty target, the same store twice and an unreachable
  * server are refused with their codes, and a URL's password never appears in what is printed.
  */
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,7 +176,7 @@ describe.skipIf(SKIP_POSTGRES)('tether store migrate', () => {
     expect((await copy.api('GET', '/api/me', undefined, admin)).status).toBe(200);
   });
 
-  it('refuses a non-empty folder, the same store twice, and an unreachable server without showing its password', {
+  it('refuses a non-empty folder, the same store twice, a folder in use, and an unreachable server without showing its password', {
     timeout: 60_000,
   }, async () => {
     const work = await tempDir('tether-migrate-refusals-');
@@ -201,6 +201,25 @@ describe.skipIf(SKIP_POSTGRES)('tether store migrate', () => {
     expect(down.code).toBe(6);
     expect(down.stderr).toMatch(/^error STORE_UNAVAILABLE: Cannot use PostgreSQL at 127\.0\.0\.1:1\/tether/);
     expect(down.stderr + down.stdout).not.toContain('s3cret-pw');
+    // A folder a gateway runs on is not moved from under it.
+    const running = await startTestGateway({}, { dataDir: source });
+    gateways.push(running);
+    const target = join(work, 'while-running');
+    const busy = await cli(
+      'store',
+      'migrate',
+      '--from',
+      source,
+      '--to',
+      target,
+      '--backup',
+      join(work, 'b.jsonl'),
+    );
+    expect(busy.code).toBe(5);
+    expect(busy.stderr).toMatch(/^error STORE_LOCKED: The data folder .* is in use by a gateway/m);
+    await expect(stat(target)).rejects.toThrow(/ENOENT/);
+    await running.stop();
+    gateways.pop();
     const foreign = await cli('store', 'migrate', '--to', 'mysql://db/tether', '--data-dir', source);
     expect(foreign.code).toBe(2);
     expect(foreign.stderr).toContain('a data folder or a postgres:// URL');
