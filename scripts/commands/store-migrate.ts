@@ -56,6 +56,10 @@ export function storeMigrateCommand(store: Command): void {
           : { backend: 'embedded', dataDir };
       const to = parseLocation(opts.to);
       const backupFile = resolve(opts.backup ?? defaultBackup());
+      // A data folder is locked while it is read (a running gateway refuses the move); a database
+      // has no such lock, so say it.
+      if (from.backend === 'postgres')
+        note('Stop every gateway on that database first: changes made during the move are not carried.');
       const summary = await migrateStore({
         from,
         to,
