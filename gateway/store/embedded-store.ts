@@ -39,24 +39,17 @@ import { diskProblem, type JournalOp, JournalWriter, notWritable } from './journ
 import type { Migration } from './migrations.js';
 import { fieldOf, fieldTests, isCondition, matches, selectPage } from './query.js';
 import type {
-  AuditLog,
-  DeviceRepository,
   DumpPart,
   FindOptions,
-  GrantRepository,
-  InvitationRepository,
   LatestValue,
-  LinkTokenRepository,
-  OrgRepository,
-  RefreshTokenRepository,
   Repository,
   Scalar,
   Store,
   StoreHealth,
   StoreTables,
-  UserRepository,
   Where,
 } from './store.js';
+import { StoreTablesMembers } from './store.js';
 import { lockPath, readStore, writeSnapshot } from './store-file.js';
 import { nodeStoreFiles, type StoreFiles } from './store-files.js';
 import {
@@ -517,7 +510,7 @@ export interface EmbeddedStoreStats {
   pendingCommits: number;
 }
 
-export class EmbeddedStore implements Store {
+export class EmbeddedStore extends StoreTablesMembers implements Store {
   readonly backend = 'embedded';
   readonly #file: string | undefined;
   readonly #files: StoreFiles;
@@ -544,21 +537,8 @@ export class EmbeddedStore implements Store {
   #txTail: Promise<void> = Promise.resolve();
   readonly #autocommit: Writer;
 
-  readonly orgs: OrgRepository;
-  readonly users: UserRepository;
-  readonly refreshTokens: RefreshTokenRepository;
-  readonly templates: Repository<Template>;
-  readonly devices: DeviceRepository;
-  readonly audit: AuditLog;
-  readonly roles: Repository<Role>;
-  readonly invitations: InvitationRepository;
-  readonly linkTokens: LinkTokenRepository;
-  readonly grants: GrantRepository;
-  readonly deviceEvents: Repository<DeviceEvent>;
-  readonly getMeta: StoreTables['getMeta'];
-  readonly setMeta: StoreTables['setMeta'];
-
   constructor(options: EmbeddedStoreOptions = {}) {
+    super();
     this.#options = options;
     this.#file = options.file;
     this.#files = options.files ?? nodeStoreFiles;
@@ -578,19 +558,7 @@ export class EmbeddedStore implements Store {
       },
     };
     const tables = this.#repositories(this.#autocommit);
-    this.orgs = tables.orgs;
-    this.users = tables.users;
-    this.refreshTokens = tables.refreshTokens;
-    this.templates = tables.templates;
-    this.devices = tables.devices;
-    this.audit = tables.audit;
-    this.roles = tables.roles;
-    this.invitations = tables.invitations;
-    this.linkTokens = tables.linkTokens;
-    this.grants = tables.grants;
-    this.deviceEvents = tables.deviceEvents;
-    this.getMeta = tables.getMeta;
-    this.setMeta = tables.setMeta;
+    this.adoptTables(tables);
   }
 
   /** The store's tables with their writes going through `writer`. */

@@ -168,6 +168,30 @@ export interface StoreTables {
   setMeta(patch: Partial<Meta>): Promise<Meta>;
 }
 
+/**
+ * The store's table members, declared once for every backend (StoreTables says what they are): a
+ * backend builds its tables and hands them to adoptTables() in its constructor.
+ */
+export abstract class StoreTablesMembers implements StoreTables {
+  declare readonly orgs: OrgRepository;
+  declare readonly users: UserRepository;
+  declare readonly refreshTokens: RefreshTokenRepository;
+  declare readonly templates: Repository<Template>;
+  declare readonly devices: DeviceRepository;
+  declare readonly audit: AuditLog;
+  declare readonly roles: Repository<Role>;
+  declare readonly invitations: InvitationRepository;
+  declare readonly linkTokens: LinkTokenRepository;
+  declare readonly grants: GrantRepository;
+  declare readonly deviceEvents: Repository<DeviceEvent>;
+  declare readonly getMeta: StoreTables['getMeta'];
+  declare readonly setMeta: StoreTables['setMeta'];
+
+  protected adoptTables(tables: StoreTables): void {
+    Object.assign(this, tables);
+  }
+}
+
 /** One piece of a consistent copy of the whole store (Store.dump()), in no backend's own shape. */
 export type DumpPart =
   | { kind: 'meta'; schemaVersion: number; meta: Meta }

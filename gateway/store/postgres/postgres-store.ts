@@ -17,23 +17,18 @@ import { Kysely, type Kysely as KyselyType, Migrator, PostgresDialect, sql } fro
 import pg from 'pg';
 import { TetherError } from '../../../shared/errors.js';
 import type {
-  AuditLog,
-  DeviceRepository,
   DumpPart,
   FindOptions,
-  GrantRepository,
-  InvitationRepository,
   LatestValue,
-  LinkTokenRepository,
-  OrgRepository,
   Repository,
   Store,
   StoreHealth,
   StoreTables,
   Where,
 } from '../store.js';
+import { StoreTablesMembers } from '../store.js';
 import { emptyImage } from '../store-image.js';
-import type { TableName } from '../tables.js';
+import { TABLES, type TableName } from '../tables.js';
 import type {
   AuditEvent,
   Device,
@@ -73,43 +68,18 @@ export interface PostgresStoreOptions {
   poolSize?: number;
 }
 
-export class PostgresStore implements Store {
+export class PostgresStore extends StoreTablesMembers implements Store {
   readonly backend = 'postgres';
   readonly #options: PostgresStoreOptions;
   #db: Db | undefined;
   #health: StoreHealth = { writable: true };
   #appends = 0;
 
-  readonly orgs: OrgRepository;
-  readonly users: StoreTables['users'];
-  readonly refreshTokens: StoreTables['refreshTokens'];
-  readonly templates: Repository<Template>;
-  readonly devices: DeviceRepository;
-  readonly audit: AuditLog;
-  readonly roles: Repository<Role>;
-  readonly invitations: InvitationRepository;
-  readonly linkTokens: LinkTokenRepository;
-  readonly grants: GrantRepository;
-  readonly deviceEvents: Repository<DeviceEvent>;
-  readonly getMeta: StoreTables['getMeta'];
-  readonly setMeta: StoreTables['setMeta'];
-
   constructor(options: PostgresStoreOptions) {
+    super();
     this.#options = options;
     const tables = this.#tables(() => this.#open());
-    this.orgs = tables.orgs;
-    this.users = tables.users;
-    this.refreshTokens = tables.refreshTokens;
-    this.templates = tables.templates;
-    this.devices = tables.devices;
-    this.audit = tables.audit;
-    this.roles = tables.roles;
-    this.invitations = tables.invitations;
-    this.linkTokens = tables.linkTokens;
-    this.grants = tables.grants;
-    this.deviceEvents = tables.deviceEvents;
-    this.getMeta = tables.getMeta;
-    this.setMeta = tables.setMeta;
+    this.adoptTables(tables);
   }
 
   async open(): Promise<void> {
@@ -596,19 +566,8 @@ async function startSnapshot(
   };
 }
 
-const label = (table: string): string =>
-  ({
-    orgs: 'organization',
-    users: 'user',
-    refreshTokens: 'refresh token',
-    templates: 'template',
-    devices: 'device',
-    roles: 'role',
-    invitations: 'invitation',
-    linkTokens: 'link token',
-    grants: 'device grant',
-    deviceEvents: 'device event',
-  })[table] ?? table;
+/** What one row of the table is called in messages (tables.ts). */
+const label = (table: string): string => TABLES.find((spec) => spec.name === table)?.label ?? table;
 
 /** Runs a store operation; PostgreSQL's refusals become the contract's coded errors. */
 async function run<R>(op: () => Promise<R>, onError: (error: unknown) => void): Promise<R> {
