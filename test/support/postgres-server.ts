@@ -6,13 +6,13 @@
  * the server itself). Without the binaries the tests skip, except under CI=true,
  * where a missing server fails them (.ci/run installs it).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './redis-server.js';
+import { startServerProcess } from './server-process.js';
 
 const run = promisify(execFile);
 
@@ -57,9 +57,10 @@ export async function startPostgres(): Promise<TestPostgres> {
     ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
     as,
   );
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const args = [
+  const server = await startServerProcess({
+    name: 'postgres',
+    binary: join(PG_BIN, 'postgres'),
+    args: (port) => [
       '-D',
       data,
       '-p',
@@ -77,64 +78,30 @@ export async function startPostgres(): Promise<TestPostgres> {
       'full_page_writes=off',
       '-c',
       'max_connections=200',
-    ];
-    const child = spawn(join(PG_BIN, 'postgres'), args, { ...as, stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      await ready(child);
-    } catch (error) {
-      child.kill('SIGKILL');
-      if (attempt < 4) continue;
-      await rm(dir, { recursive: true, force: true });
-      throw error;
-    }
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    return {
-      url,
-      createDatabase: async (name) => {
-        if (!/^[a-z_][a-z0-9_]{0,40}$/.test(name)) throw new Error(`bad database name ${name}`);
-        const pg = (await import('pg')).default;
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        try {
-          await client.query(`CREATE DATABASE ${name}`);
-        } finally {
-          await client.end();
-        }
-        return `postgres://postgres@127.0.0.1:${port}/${name}`;
-      },
-      stop: async ({ hard = false } = {}) => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          // SIGINT: PostgreSQL's fast shutdown (ends the sessions, no waiting for clients).
-          child.kill(hard ? 'SIGKILL' : 'SIGINT');
-          await exited;
-        }
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  }
-}
-
-/** Resolves once the server accepts connections; rejects when it exits first. */
-function ready(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    let started = false;
-    const timer = setTimeout(() => reject(new Error(`postgres did not start:\n${output}`)), 30_000);
-    const collect = (chunk: Buffer) => {
-      if (started) return;
-      output += chunk.toString();
-      if (output.includes('ready to accept connections')) {
-        started = true;
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (!started) reject(new Error(`postgres exited with ${code}:\n${output}`));
-    });
+    ],
+    readyText: 'ready to accept connections',
+    readyTimeoutMs: 30_000,
+    dir,
+    // SIGINT: PostgreSQL's fast shutdown (ends the sessions, no waiting for clients).
+    stopSignal: 'SIGINT',
+    spawnOptions: as,
   });
+  const { port } = server;
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    createDatabase: async (name) => {
+      if (!/^[a-z_][a-z0-9_]{0,40}$/.test(name)) throw new Error(`bad database name ${name}`);
+      const pg = (await import('pg')).default;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await client.end();
+      }
+      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    stop: server.stop,
+  };
 }
