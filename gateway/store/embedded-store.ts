@@ -615,7 +615,11 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
           const devices = t.devices as unknown as Table<Device>;
           const old = devices.rows.get(deviceId);
           if (!old) throw new TetherError('NOT_FOUND', `device ${deviceId} does not exist.`);
-          const patch: Partial<Device> = { values: mergeValues(old.values, values) };
+          // Last seen alone (a connect, a disconnect) leaves the values object as it is.
+          const patch: Partial<Device> =
+            lastSeenAt !== undefined && Object.keys(values).length === 0
+              ? {}
+              : { values: mergeValues(old.values, values) };
           if (lastSeenAt !== undefined) patch.lastSeenAt = lastSeenAt;
           // Read and written in one synchronous step: no other write can come between.
           // Outside a transaction it is telemetry (journaled with the window); inside, part of it.
