@@ -14,7 +14,7 @@ import { SimulatedDevice } from '../../firmware-sim/simulated-device.js';
 import { SystemClock } from '../../shared/clock.js';
 import { silentLogger } from '../../shared/logger.js';
 import { readServerSentEvents, type ServerSentEvent } from '../../shared/sse.js';
-import { activeDevice, connectDevice, createTemplate } from '../devices/device-fixtures.js';
+import { activeDevice, addUser, connectDevice, createTemplate } from '../devices/device-fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { SKIP_POSTGRES, startPostgres, type TestPostgres } from '../support/postgres-server.js';
 import { SKIP_REDIS, startRedis, type TestRedis } from '../support/redis-server.js';
@@ -193,6 +193,14 @@ describe.skipIf(SKIP_POSTGRES || SKIP_REDIS)('two gateway nodes on one PostgreSQ
     await again.closed;
   });
 
+  it('a forced logout on B ends the session on A at once', async () => {
+    const { user, token } = await addUser(a);
+    expect((await a.api('GET', '/api/me', undefined, token)).status).toBe(200);
+    expect((await b.api('POST', `/api/users/${user.id}/logout`, undefined, admin)).status).toBe(204);
+    expect((await a.api('GET', '/api/me', undefined, token)).status).toBe(401);
+  });
+
+  // Blocks this test's address for the rest of the file: after every other login.
   it('a login blocked on A is blocked on B', async () => {
     const email = 'nobody-here@example.com';
     for (let i = 0; i < 5; i++) {
