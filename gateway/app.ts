@@ -229,6 +229,7 @@ export class Gateway {
       devices,
       provisioning,
       broker,
+      cluster: infra.cluster,
       connections,
       lifecycle,
       staticTokens,

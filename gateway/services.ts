@@ -31,6 +31,8 @@ export interface GatewayServices {
   provisioning: ProvisioningService;
   /** This node's MQTT broker (its ports, its own connections). */
   broker: DeviceBroker;
+  /** The link to the cluster's Redis; undefined for a gateway that is one node. */
+  cluster?: { readonly reachable: boolean } | undefined;
   /** Reaches a device on whichever node holds its connection (this node's broker on one node). */
   connections: DeviceConnections;
   /** Rename, write, reconfigure, transfer, re-provision, delete. */

@@ -277,4 +277,16 @@ describe.skipIf(SKIP_POSTGRES || SKIP_REDIS)('two gateway nodes on one PostgreSQ
       if (c.child.exitCode === null && c.child.signalCode === null) await stopCli(c.child, 'SIGKILL');
     }
   }, 90_000);
+
+  // Last: it takes the cluster's Redis away.
+  it("a node is not ready while the cluster's Redis is away", async () => {
+    const ready = await a.api<{ cluster?: { reachable: boolean } }>('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.cluster).toEqual({ reachable: true });
+    await redis.stop({ hard: true });
+    await expect.poll(async () => (await b.api('GET', '/readyz')).status, { timeout: 10_000 }).toBe(503);
+    expect((await b.api<{ cluster?: { reachable: boolean } }>('GET', '/readyz')).body.cluster).toEqual({
+      reachable: false,
+    });
+  });
 });
