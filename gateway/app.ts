@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { type Clock, SystemClock } from '../shared/clock.js';
 import type { TetherConfig } from '../shared/config.js';
 import { TetherError } from '../shared/errors.js';
+import { DEFAULT_GATEWAY_URL } from '../shared/gateway-client.js';
 import { type Logger, moduleLogger, silentLogger } from '../shared/logger.js';
 import type { LinkBuilder } from './accounts/account-deps.js';
 import { buildAccountServices } from './accounts/account-services.js';
@@ -15,6 +16,7 @@ import { AuthService, type FirstRunResult } from './accounts/auth-service.js';
 import { createPasswordHasher, type PasswordHasher } from './accounts/passwords.js';
 import { PlanLimits } from './accounts/plan-limits.js';
 import { RoleService } from './accounts/role-service.js';
+import { MemorySessionRevocations, type SessionRevocations } from './accounts/session-revocations.js';
 import { Auditor } from './audit.js';
 import { DeviceBroker, MQTT_WEBSOCKET_PATH } from './broker/device-broker.js';
 import { DeviceEventService } from './devices/device-events.js';
@@ -47,6 +49,8 @@ export interface GatewayOptions {
   inMemory?: boolean;
   /** Tests lower the scrypt cost; production never passes this. */
   passwords?: PasswordHasher;
+  /** Ended sessions; default: this process's memory (a cluster shares one). */
+  revocations?: SessionRevocations;
   /** The built web console to serve at / (default: dist/console beside the code). */
   consoleDir?: string;
 }
@@ -116,6 +120,7 @@ export class Gateway {
       keys,
       limiters,
       passwords: options.passwords ?? createPasswordHasher(),
+      revocations: options.revocations ?? new MemorySessionRevocations(clock),
       auditor,
       logger: moduleLogger(logger, 'auth'),
     });
@@ -135,6 +140,7 @@ export class Gateway {
     const publicBase = () => httpBaseUrl(config, listener?.port || config.http.port, httpTls !== undefined);
     const links: LinkBuilder = {
       url: (kind, token) => `${publicBase()}/${kind}#token=${encodeURIComponent(token)}`,
+      gatewayOption: () => (publicBase() === DEFAULT_GATEWAY_URL ? '' : ` --gateway ${publicBase()}`),
     };
     const deviceEvents = new DeviceEventService({
       store,
@@ -266,9 +272,15 @@ export class Gateway {
           () => stopWatching?.(),
         ),
         ...routing.parts,
-        part('first-run', async () => {
-          gateway.#firstRun = await auth.ensureFirstRun();
-        }),
+        // Stopping it reports the login lockouts still running, while the store is open.
+        part(
+          'first-run',
+          async () => {
+            gateway.#firstRun = await auth.ensureFirstRun();
+            await auth.restoreRevocations();
+          },
+          () => auth.stop(),
+        ),
         provisioning,
         // The broker also serves MQTT over WebSocket at /mqtt on the HTTP server.
         part(

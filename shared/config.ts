@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { TetherError } from './errors.js';
+import { PERMISSIONS } from './permissions.js';
 
 const Port = (defaultPort: number, description: string) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort, description });
@@ -18,13 +19,16 @@ const secret = { secret: true } as const;
 const Limit = (value: number, description: string) =>
   Type.Integer({ minimum: 0, maximum: 10_000_000, default: value, description });
 
+/** A permission name, or `*` for all of them. */
+const PermissionPattern = Type.Union([Type.Literal('*'), ...PERMISSIONS.map((p) => Type.Literal(p))]);
+
 /** One plan's limits and features; the one table every limit check reads (accounts/plan-limits.ts). */
 const Plan = (p: {
   users: number;
   devices: number;
   subOrgs: number;
   templates: number;
-  editablePermissions: boolean;
+  lockedPermissions: string[];
   customRoles: boolean;
   selfRegistration: boolean;
   partnerOrgs: boolean;
@@ -35,7 +39,12 @@ const Plan = (p: {
       devices: Limit(p.devices, 'Devices in the whole org tree.'),
       subOrgs: Limit(p.subOrgs, 'Organizations below the root.'),
       templates: Limit(p.templates, 'Templates in the whole org tree.'),
-      editablePermissions: Type.Boolean({ default: p.editablePermissions }),
+      lockedPermissions: Type.Array(PermissionPattern, {
+        default: p.lockedPermissions,
+        maxItems: PERMISSIONS.length + 1,
+        description:
+          'Permissions whose setting no role edit may change on this plan (comma-separated in the environment; * for all).',
+      }),
       customRoles: Type.Boolean({ default: p.customRoles }),
       selfRegistration: Type.Boolean({ default: p.selfRegistration }),
       partnerOrgs: Type.Boolean({ default: p.partnerOrgs }),
@@ -134,8 +143,9 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
-    // As Blynk: free is one person and a handful of devices with locked permissions; pro edits
-    // permissions; enterprise adds custom roles, client self-registration and partner orgs.
+    // As Blynk: free is one person and a handful of devices with every permission locked; pro
+    // edits permissions but the shape of the organization (roles, moving orgs) stays with Admins;
+    // enterprise locks nothing and adds custom roles, client self-registration and partner orgs.
     plans: Type.Object(
       {
         free: Plan({
@@ -143,7 +153,7 @@ export const ConfigSchema = Type.Object(
           devices: 5,
           subOrgs: 0,
           templates: 2,
-          editablePermissions: false,
+          lockedPermissions: ['*'],
           customRoles: false,
           selfRegistration: false,
           partnerOrgs: false,
@@ -153,7 +163,7 @@ export const ConfigSchema = Type.Object(
           devices: 50,
           subOrgs: 200,
           templates: 50,
-          editablePermissions: true,
+          lockedPermissions: ['roles.edit', 'org.transfer'],
           customRoles: false,
           selfRegistration: false,
           partnerOrgs: false,
@@ -163,7 +173,7 @@ export const ConfigSchema = Type.Object(
           devices: UNLIMITED,
           subOrgs: UNLIMITED,
           templates: UNLIMITED,
-          editablePermissions: true,
+          lockedPermissions: [],
           customRoles: true,
           selfRegistration: true,
           partnerOrgs: true,
@@ -403,6 +413,15 @@ function fromEnv(env: NodeJS.ProcessEnv, problems: string[]): Record<string, unk
         continue;
       }
       setPath(out, leaf.path, n);
+    } else if (type === 'array') {
+      setPath(
+        out,
+        leaf.path,
+        raw
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean),
+      );
     } else if (type === 'boolean') {
       const v = raw.trim().toLowerCase();
       if (!['1', '0', 'true', 'false', 'yes', 'no'].includes(v)) {

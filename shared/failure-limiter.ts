@@ -8,7 +8,7 @@
  * one node (a restart forgets, which is acceptable for a limiter), and in Redis for a cluster
  * (gateway/cluster/redis-failure-limiter.ts), so a block on one node holds on every node.
  */
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import { TetherError } from './errors.js';
 
 export interface FailureLimiterOptions {
@@ -19,6 +19,21 @@ export interface FailureLimiterOptions {
   message: (retryAfterMinutes: number) => string;
   /** Keys remembered at most (in memory); past this, expired entries are pruned. */
   maxKeys?: number;
+  /**
+   * Called once per lockout, when it ends, with how many attempts it refused: one record per
+   * lockout, however hard someone keeps trying (so a record of it cannot be made to grow fast).
+   */
+  onLockout?: (lockout: Lockout) => void;
+}
+
+/** One block of one key, reported once, when it ends (or when the limiter closes). */
+export interface Lockout {
+  key: string;
+  failures: number;
+  /** Attempts refused while the key was blocked: what the block held back. */
+  blockedAttempts: number;
+  startedAt: number;
+  endsAt: number;
 }
 
 export interface FailureLimiter {
@@ -28,6 +43,8 @@ export interface FailureLimiter {
   fail(keys: readonly string[]): Promise<void>;
   /** Forgets the keys' failures (a successful login); claim codes never call this. */
   succeed(keys: readonly string[]): Promise<void>;
+  /** Reports the lockouts still running (onLockout) and stops their timers. */
+  close?(): void;
 }
 
 /** Makes the limiter of one kind (`login`, `claim`, …): the kind keeps their keys apart. */
@@ -45,6 +62,10 @@ interface Entry {
   failures: number;
   firstAt: number;
   blockedUntil: number;
+  /** Attempts refused while blocked. */
+  refused: number;
+  /** Reports the lockout when it ends. */
+  timer?: TimerHandle;
 }
 
 /** One node's limiter: a map in memory. */
@@ -63,10 +84,16 @@ export class MemoryFailureLimiter implements FailureLimiter {
 
   async check(keys: readonly string[]): Promise<void> {
     const now = this.clock.now();
+    let blockedUntil = 0;
+    // Every blocked key counts the refused attempt, not only the first one found.
     for (const key of keys) {
       const entry = this.#entries.get(key);
-      if (entry && entry.blockedUntil > now) throw blockedError(this.options, entry.blockedUntil, now);
+      if (entry && entry.blockedUntil > now) {
+        entry.refused++;
+        blockedUntil = Math.max(blockedUntil, entry.blockedUntil);
+      }
     }
+    if (blockedUntil > 0) throw blockedError(this.options, blockedUntil, now);
   }
 
   async fail(keys: readonly string[]): Promise<void> {
@@ -74,9 +101,14 @@ export class MemoryFailureLimiter implements FailureLimiter {
     const now = this.clock.now();
     for (const key of keys) {
       let entry = this.#entries.get(key);
-      if (!entry || this.#expired(entry, now)) entry = { failures: 0, firstAt: now, blockedUntil: 0 };
+      if (!entry || this.#expired(entry, now))
+        entry = { failures: 0, firstAt: now, blockedUntil: 0, refused: 0 };
       entry.failures++;
-      if (entry.failures >= maxFailures) entry.blockedUntil = now + blockMs;
+      if (entry.failures >= maxFailures && entry.blockedUntil <= now) {
+        entry.blockedUntil = now + blockMs;
+        entry.refused = 0;
+        this.#scheduleReport(key, entry, now);
+      }
       this.#entries.set(key, entry);
     }
     if (this.#entries.size > maxKeys) {
@@ -86,6 +118,40 @@ export class MemoryFailureLimiter implements FailureLimiter {
 
   async succeed(keys: readonly string[]): Promise<void> {
     for (const key of keys) this.#entries.delete(key);
+  }
+
+  close(): void {
+    const now = this.clock.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.timer === undefined) continue;
+      this.clock.clearTimeout(entry.timer);
+      entry.timer = undefined;
+      this.#report(key, entry, Math.min(now, entry.blockedUntil));
+    }
+  }
+
+  #scheduleReport(key: string, entry: Entry, now: number): void {
+    const { onLockout, blockMs } = this.options;
+    if (!onLockout) return;
+    entry.timer = this.clock.setTimeout(() => {
+      entry.timer = undefined;
+      this.#report(key, entry, entry.blockedUntil, now);
+    }, blockMs);
+  }
+
+  #report(
+    key: string,
+    entry: Entry,
+    endsAt: number,
+    startedAt = entry.blockedUntil - this.options.blockMs,
+  ): void {
+    this.options.onLockout?.({
+      key,
+      failures: entry.failures,
+      blockedAttempts: entry.refused,
+      startedAt,
+      endsAt,
+    });
   }
 
   #expired(entry: Entry, now: number): boolean {

@@ -6,6 +6,9 @@
 import { isErrorCode, TetherError } from './errors.js';
 import { readServerSentEvents } from './sse.js';
 
+/** Where the command line looks for a gateway unless told otherwise. */
+export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8080';
+
 export interface SessionTokens {
   accessToken: string;
   refreshToken: string;
@@ -16,6 +19,8 @@ export interface GatewayClientOptions {
   session?: SessionTokens | undefined;
   /** Called after login or refresh, so a CLI can save the new tokens. */
   onSession?: (session: SessionTokens | undefined) => void | Promise<void>;
+  /** How to log in again, named when a session has ended (a CLI gives its login command). */
+  relogin?: string;
   timeoutMs?: number;
 }
 
@@ -28,8 +33,10 @@ export class GatewayClient {
   #session: SessionTokens | undefined;
   readonly #onSession: GatewayClientOptions['onSession'];
   readonly #timeoutMs: number;
+  readonly #relogin: string;
 
   constructor(options: GatewayClientOptions) {
+    this.#relogin = options.relogin ?? 'tether login';
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#session = options.session;
     this.#onSession = options.onSession;
@@ -152,7 +159,7 @@ export class GatewayClient {
       await this.#setSession({ accessToken: next.accessToken, refreshToken: next.refreshToken });
     } catch (error) {
       await this.#setSession(undefined);
-      throw new TetherError('AUTH_REQUIRED', 'Your session has ended. Run `tether login` again.', {
+      throw new TetherError('AUTH_REQUIRED', `Your session has ended. Log in again: ${this.#relogin}`, {
         cause: error,
       });
     }

@@ -17,6 +17,8 @@ export type LinkKind = 'invitation' | 'verify-email' | 'reset-password';
 /** Builds the links that go out by mail. Never from a request's Host header (reset-link poisoning). */
 export interface LinkBuilder {
   url(kind: LinkKind, token: string): string;
+  /** ` --gateway <url>` for the terminal commands in a mail, or '' when this is the CLI's default. */
+  gatewayOption(): string;
 }
 
 export interface AccountDeps {

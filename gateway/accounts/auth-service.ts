@@ -6,16 +6,19 @@ import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../../shared/clock.js';
 import type { TetherConfig } from '../../shared/config.js';
 import { TetherError } from '../../shared/errors.js';
-import type { FailureLimiter, FailureLimiterFactory } from '../../shared/failure-limiter.js';
+import type { FailureLimiter, FailureLimiterFactory, Lockout } from '../../shared/failure-limiter.js';
 import { newId, newSecret, safeEqual, sha256Hex } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Auditor } from '../audit.js';
 import type { Store } from '../store/store.js';
-import type { Org, User } from '../store/types.js';
+import type { Org, RefreshToken, User } from '../store/types.js';
+import { notFound } from './access.js';
 import { subtreeOrgIds } from './org-tree.js';
 import type { PasswordHasher } from './passwords.js';
+import { effectivePermissions } from './permissions.js';
 import type { Actor } from './policy.js';
 import { permissionsFor, seedRoles } from './role-service.js';
+import type { SessionRevocations } from './session-revocations.js';
 import { SIGNING_ALG, type SigningKeySet } from './signing-keys.js';
 import { VerifiedTokenCache } from './verified-tokens.js';
 
@@ -37,7 +40,25 @@ export const publicUser = ({ passwordHash: _p, sessionsValidAfter: _s, ...rest }
 
 export interface AuthenticatedActor extends Actor {
   user: User;
+  /** The session the access token belongs to (absent on tokens issued before sessions had ids). */
+  sessionId?: string;
 }
+
+/** One of a person's sessions, as they see it. */
+export interface SessionView {
+  id: string;
+  startedAt: number;
+  /** When its token was last rotated (the last refresh). */
+  refreshedAt: number;
+  expiresAt: number;
+  /** Where it began. */
+  ip: string | null;
+  /** The session the request itself came in. */
+  current: boolean;
+}
+
+/** The session a refresh token belongs to (a token from before sessions had ids is its own). */
+const sessionOf = (token: RefreshToken): string => token.sessionId ?? token.id;
 
 export type FirstRunResult =
   | { state: 'ready' }
@@ -73,6 +94,7 @@ export class AuthService {
   readonly #limiter: FailureLimiter;
   /** Signatures already checked (claims only; every revocation check below still runs per request). */
   readonly #verified: VerifiedTokenCache<object>;
+  readonly #audits = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -81,6 +103,7 @@ export class AuthService {
       config: TetherConfig;
       keys: SigningKeySet;
       passwords: PasswordHasher;
+      revocations: SessionRevocations;
       auditor: Auditor;
       logger: Logger;
       limiters: FailureLimiterFactory;
@@ -91,8 +114,48 @@ export class AuthService {
       maxFailures: auth.loginMaxFailures,
       blockMs: auth.loginBlockMinutes * 60_000,
       message: (minutes) => `Too many failed logins. Try again in ${minutes} minute(s).`,
+      onLockout: (lockout) => {
+        const audit = this.#auditLockout(lockout)
+          .catch((error: unknown) => deps.logger.error({ err: error }, 'lockout audit failed'))
+          .finally(() => this.#audits.delete(audit));
+        this.#audits.add(audit);
+      },
     });
     this.#verified = new VerifiedTokenCache(deps.clock);
+  }
+
+  /** Audits the lockouts still running (with what they refused so far), before the store closes. */
+  async stop(): Promise<void> {
+    this.#limiter.close?.();
+    await Promise.all(this.#audits);
+  }
+
+  /**
+   * One audit event per lockout, when it ends, with the attempts it refused. Single failed
+   * logins are not audited: whoever guesses would decide how fast the log grows.
+   */
+  async #auditLockout(lockout: Lockout): Promise<void> {
+    const { store, auditor } = this.deps;
+    const [kind, ...rest] = lockout.key.split(':');
+    const value = rest.join(':');
+    const user = kind === 'account' ? await store.users.byEmail(value) : undefined;
+    // An address, or an account that does not exist, is the operator's (the root's) to see.
+    const orgId = user?.orgId ?? (await store.orgs.find({ parentId: null }))[0]?.id ?? null;
+    await auditor.record({
+      actor: 'system',
+      action: 'auth.lockout',
+      targetType: user ? 'user' : 'session',
+      targetId: user?.id ?? lockout.key.slice(0, 128),
+      orgId,
+      ip: kind === 'ip' ? value : null,
+      details: {
+        on: kind === 'ip' ? 'address' : 'account',
+        failures: lockout.failures,
+        blockedAttempts: lockout.blockedAttempts,
+        from: lockout.startedAt,
+        until: lockout.endsAt,
+      },
+    });
   }
 
   /**
@@ -190,16 +253,6 @@ export class AuthService {
     const ok = await passwords.verify(input.password, user?.passwordHash ?? null);
     if (!user || !ok || user.status !== 'active') {
       await this.#limiter.fail(keys);
-      if (user) {
-        await auditor.record({
-          actor: user.id,
-          action: 'auth.login-failed',
-          targetType: 'user',
-          targetId: user.id,
-          orgId: user.orgId,
-          ip: input.ip,
-        });
-      }
       const suspended = user && ok && user.status !== 'active';
       throw new TetherError(
         'INVALID_CREDENTIALS',
@@ -215,14 +268,21 @@ export class AuthService {
       orgId: user.orgId,
       ip: input.ip,
     });
-    return this.#issue(user);
+    return this.#issue(user, undefined, input.ip);
   }
 
-  /** Rotates: the presented refresh token is revoked and a new pair issued. */
-  async refresh(refreshToken: string): Promise<SessionTokens> {
+  /**
+   * Rotates: the presented refresh token is revoked and a new one of the same session issued. A
+   * token presented again after it was rotated was stolen or replayed: the whole session ends,
+   * its access tokens with it.
+   */
+  async refresh(refreshToken: string, ip: string | null = null): Promise<SessionTokens> {
     const { store, clock } = this.deps;
     const record = await store.refreshTokens.byTokenHash(sha256Hex(refreshToken));
     const now = clock.now();
+    if (record?.revokedAt != null && record.revokedReason === 'rotated') {
+      await this.#endSession(record.userId, sessionOf(record), 'auth.refresh-reused', ip);
+    }
     if (!record || record.revokedAt !== null || record.expiresAt <= now) {
       throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
     }
@@ -230,24 +290,84 @@ export class AuthService {
     if (user?.status !== 'active' || record.createdAt < user.sessionsValidAfter) {
       throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
     }
-    await store.refreshTokens.update(record.id, { revokedAt: now });
-    return this.#issue(user);
+    await store.refreshTokens.update(record.id, { revokedAt: now, revokedReason: 'rotated' });
+    return this.#issue(user, {
+      id: sessionOf(record),
+      startedAt: record.sessionStartedAt ?? record.createdAt,
+      ip: record.ip ?? null,
+    });
   }
 
+  /** Ends the session of this refresh token, its current access token included, at once. */
   async logout(refreshToken: string, ip: string | null = null): Promise<void> {
-    const { store, clock, auditor } = this.deps;
-    const record = await store.refreshTokens.byTokenHash(sha256Hex(refreshToken));
+    const record = await this.deps.store.refreshTokens.byTokenHash(sha256Hex(refreshToken));
     if (!record || record.revokedAt !== null) return;
-    await store.refreshTokens.update(record.id, { revokedAt: clock.now() });
-    const user = await store.users.get(record.userId);
+    await this.#endSession(record.userId, sessionOf(record), 'auth.logout', ip);
+  }
+
+  /** The caller's live sessions (one live refresh token each), newest first. */
+  async sessions(actor: AuthenticatedActor): Promise<SessionView[]> {
+    const now = this.deps.clock.now();
+    const out: SessionView[] = [];
+    for (const token of await this.deps.store.refreshTokens.find({ userId: actor.userId, revokedAt: null })) {
+      if (token.expiresAt <= now || token.createdAt < actor.user.sessionsValidAfter) continue;
+      const id = sessionOf(token);
+      out.push({
+        id,
+        startedAt: token.sessionStartedAt ?? token.createdAt,
+        refreshedAt: token.createdAt,
+        expiresAt: token.expiresAt,
+        ip: token.ip ?? null,
+        current: id === actor.sessionId,
+      });
+    }
+    return out.sort((a, b) => b.startedAt - a.startedAt);
+  }
+
+  /** Ends one of the caller's own sessions (another device, a lost laptop), at once. */
+  async endOwnSession(actor: AuthenticatedActor, sessionId: string, ip: string | null): Promise<void> {
+    const live = (await this.sessions(actor)).some((s) => s.id === sessionId);
+    if (!live) throw notFound('Session', sessionId);
+    await this.#endSession(actor.userId, sessionId, 'auth.session-ended', ip);
+  }
+
+  /** Revokes every token of the session and refuses its access tokens from now until they expire. */
+  async #endSession(userId: string, sessionId: string, action: string, ip: string | null): Promise<void> {
+    const { store, clock, auditor, config, revocations } = this.deps;
+    const now = clock.now();
+    revocations.revoke(sessionId, now + config.auth.accessTokenTtlSeconds * 1000);
+    for (const token of await store.refreshTokens.find({ userId })) {
+      if (sessionOf(token) !== sessionId) continue;
+      if (token.revokedReason === 'ended') continue;
+      await store.refreshTokens.update(token.id, {
+        revokedAt: token.revokedAt ?? now,
+        revokedReason: 'ended',
+      });
+    }
+    const user = await store.users.get(userId);
     await auditor.record({
-      actor: record.userId,
-      action: 'auth.logout',
-      targetType: 'user',
-      targetId: record.userId,
+      actor: userId,
+      action,
+      targetType: 'session',
+      targetId: sessionId,
       orgId: user?.orgId ?? null,
       ip,
     });
+  }
+
+  /**
+   * After a restart: the sessions ended in the last access-token lifetime, whose access tokens
+   * are still refused (revocations live in memory; the ends are in the store).
+   */
+  async restoreRevocations(): Promise<void> {
+    const { store, clock, config, revocations } = this.deps;
+    const ttl = config.auth.accessTokenTtlSeconds * 1000;
+    const since = clock.now() - ttl;
+    for (const token of await store.refreshTokens.find({ revokedReason: 'ended' })) {
+      if (token.revokedAt !== null && token.revokedAt > since) {
+        revocations.revoke(sessionOf(token), token.revokedAt + ttl);
+      }
+    }
   }
 
   /** Verifies an access token and builds the actor the policy decides on. */
@@ -255,6 +375,7 @@ export class AuthService {
     const { keys, store, clock } = this.deps;
     let sub: string | undefined;
     let issuedAtMs = 0;
+    let sessionId: string | undefined;
     try {
       // The token names its key; a key this gateway does not trust fails like a bad signature.
       const { kid } = decodeProtectedHeader(accessToken);
@@ -272,12 +393,17 @@ export class AuthService {
       }
       sub = payload.sub;
       issuedAtMs = typeof payload.iatms === 'number' ? payload.iatms : 0;
+      sessionId = typeof payload.sid === 'string' ? payload.sid : undefined;
     } catch (error) {
       const expired = (error as { code?: string }).code === 'ERR_JWT_EXPIRED';
       throw new TetherError(
         expired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
         expired ? 'Your session expired. Refresh it or log in again.' : 'The access token is not valid.',
       );
+    }
+    // O(1): an ended session (logout, reuse) refuses its access tokens before they expire.
+    if (sessionId !== undefined && this.deps.revocations.isRevoked(sessionId)) {
+      throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
     }
     const user = sub ? await store.users.get(sub) : undefined;
     if (user?.status !== 'active' || issuedAtMs < user.sessionsValidAfter) {
@@ -289,9 +415,11 @@ export class AuthService {
       user,
       userId: user.id,
       orgId: user.orgId,
-      permissions: await permissionsFor(store, user.orgId, user.roleId),
+      // Type × role: the role's permissions, within what the person's type may ever hold.
+      permissions: effectivePermissions(await permissionsFor(store, user.orgId, user.roleId), user.type),
       visibleOrgIds: await subtreeOrgIds(store, user.orgId),
       grants,
+      ...(sessionId !== undefined ? { sessionId } : {}),
     };
   }
 
@@ -308,7 +436,7 @@ export class AuthService {
     // +1: a token issued in this very millisecond, before the call, is refused too.
     await store.users.update(userId, { sessionsValidAfter: now + 1 });
     for (const token of await store.refreshTokens.find({ userId, revokedAt: null })) {
-      await store.refreshTokens.update(token.id, { revokedAt: now });
+      await store.refreshTokens.update(token.id, { revokedAt: now, revokedReason: 'ended' });
     }
   }
 
@@ -320,15 +448,26 @@ export class AuthService {
     return this.deps.passwords;
   }
 
-  async #issue(user: User): Promise<SessionTokens> {
+  /** A new access token and refresh token: of a new session, or of `session` when it rotates. */
+  async #issue(
+    user: User,
+    session?: { id: string; startedAt: number; ip: string | null },
+    ip?: string | null,
+  ): Promise<SessionTokens> {
     const { keys, store, clock, config } = this.deps;
     const now = clock.now();
+    const sessionId = session?.id ?? newId('ses');
     const expiresIn = config.auth.accessTokenTtlSeconds;
     // iatms: millisecond issue time, so a force logout at t refuses every token issued before t.
     // A session started right after endSessions() in the same millisecond must still count as newer.
     const issuedAt = Math.max(now, user.sessionsValidAfter);
     const signing = keys.current();
-    const accessToken = await new SignJWT({ org: user.orgId, role: user.roleId, iatms: issuedAt })
+    const accessToken = await new SignJWT({
+      org: user.orgId,
+      role: user.roleId,
+      iatms: issuedAt,
+      sid: sessionId,
+    })
       .setProtectedHeader({ alg: SIGNING_ALG, kid: signing.kid })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -345,6 +484,9 @@ export class AuthService {
       createdAt: issuedAt,
       expiresAt: now + config.auth.refreshTokenTtlDays * 86_400_000,
       revokedAt: null,
+      sessionId,
+      sessionStartedAt: session?.startedAt ?? issuedAt,
+      ip: session ? session.ip : (ip ?? null),
     });
     return { accessToken, refreshToken, expiresIn, user: publicUser(user) };
   }

@@ -5,7 +5,7 @@
  * Link tokens are stored only as SHA-256 hashes.
  */
 import { TetherError } from '../../shared/errors.js';
-import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
+import { newId, newSecret, randomAlphanumeric, sha256Hex } from '../../shared/ids.js';
 import { invitationMessage, verificationMessage } from '../mail/account-messages.js';
 import type { Invitation, Org, User, UserType } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
@@ -13,12 +13,20 @@ import type { AccountDeps } from './account-deps.js';
 import { type AuthenticatedActor, normalizeEmail, type PublicUser, publicUser } from './auth-service.js';
 import type { MailRequests } from './mail-requests.js';
 import { checkPasswordStrength } from './passwords.js';
-import { seedRoles } from './role-service.js';
+import { rolesOf, seedRoles } from './role-service.js';
 import { attachPendingShares } from './share-service.js';
 
 export type PublicInvitation = Omit<Invitation, 'tokenHash'>;
 
 const toPublic = ({ tokenHash: _t, ...rest }: Invitation): PublicInvitation => rest;
+
+/** Who someone invited into an org is, unless the inviter says: a partner org's people are partners, client orgs' clients, everyone else's developers. */
+const defaultTypeIn = (org: Org): UserType =>
+  org.kind === 'partner'
+    ? 'partner'
+    : org.kind === 'client' || org.kind === 'clients'
+      ? 'client'
+      : 'developer';
 const DAY_MS = 86_400_000;
 
 export class InvitationService {
@@ -37,8 +45,8 @@ export class InvitationService {
     const org = await store.orgs.get(orgId);
     authorize(actor, 'users.invite', org ? { orgId } : undefined, 'Organization', orgId);
     const email = normalizeEmail(input.email);
-    await roles.assignable(actor, orgId, input.roleId);
-    const type = input.type ?? 'client';
+    const type = input.type ?? defaultTypeIn(org!);
+    await roles.assignable(actor, orgId, input.roleId, type);
     if (type === 'partner') {
       await plans.assertFeature(orgId, 'partnerOrgs');
       if (org!.kind !== 'partner') {
@@ -116,6 +124,7 @@ export class InvitationService {
           to: email,
           link: links.url('invitation', token),
           token,
+          gatewayOption: links.gatewayOption(),
           orgName: org!.name,
           invitedBy: actor.user.name || actor.user.email,
           days,
@@ -138,6 +147,37 @@ export class InvitationService {
     for (const id of orgIds)
       for (const i of await this.deps.store.invitations.find({ orgId: id })) out.push(toPublic(i));
     return out.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /**
+   * Sends a pending (or expired) invitation again: a new link that works for the full term, the
+   * old one dead. Counts against the org's daily invitations like a new one.
+   */
+  async resend(actor: AuthenticatedActor, id: string, ip: string | null): Promise<PublicInvitation> {
+    const invitation = authorize(
+      actor,
+      'users.invite',
+      await this.deps.store.invitations.get(id),
+      'Invitation',
+      id,
+    );
+    if (invitation.status !== 'pending') {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `This invitation was ${invitation.status}: invite them anew.`,
+      );
+    }
+    return this.invite(
+      actor,
+      {
+        email: invitation.email,
+        orgId: invitation.orgId,
+        roleId: invitation.roleId,
+        type: invitation.type,
+        name: invitation.name,
+      },
+      ip,
+    );
   }
 
   /** Revokes a pending invitation; the pending user it made goes too. */
@@ -204,8 +244,9 @@ export class InvitationService {
    */
   async register(input: { orgId: string; email: string }, ip: string | null): Promise<void> {
     const { store, clock, config, plans, mailer, links, auditor } = this.deps;
+    // A maker that has not switched sign-ups on answers as an org that does not exist.
     const root = await store.orgs.get(input.orgId);
-    if (!root || root.parentId !== null) throw notFound('Organization', input.orgId);
+    if (!root?.registration?.enabled) throw notFound('Organization', input.orgId);
     await plans.assertFeature(root.id, 'selfRegistration');
     const email = normalizeEmail(input.email);
     await this.mailRequests.admit(ip);
@@ -243,6 +284,7 @@ export class InvitationService {
           to: email,
           link: links.url('verify-email', token),
           token,
+          gatewayOption: links.gatewayOption(),
           orgName: root.name,
           hours,
         }),
@@ -250,7 +292,11 @@ export class InvitationService {
       .catch((error: unknown) => this.deps.logger.error({ err: error }, 'verification mail failed'));
   }
 
-  /** Self-registration, step 2: the verified client gets an org of their own and is its Admin. */
+  /**
+   * Self-registration, step 2: the verified person joins the maker as the maker chose — by default
+   * a client with the User role in the maker's Clients org, or in a client org of their own where
+   * the maker says so. That org is named after nothing of theirs (never their address).
+   */
   async verify(
     input: { token: string; password: string; name?: string },
     ip: string | null,
@@ -269,34 +315,41 @@ export class InvitationService {
       await store.linkTokens.update(record.id, { usedAt: now });
       throw new TetherError('CONFLICT', `${record.email} is already in use. Log in, or reset your password.`);
     }
-    await plans.assertFeature(record.orgId, 'selfRegistration');
-    await plans.assertWithin(record.orgId, 'users');
-    if (this.deps.config.accounts.maxOrgDepth < 2) {
-      // Root → Clients → the client's own org: two levels below the root.
-      throw new TetherError('CONFIG_INVALID', 'Self-registration needs accounts.maxOrgDepth of at least 2.');
+    const maker = await store.orgs.get(record.orgId);
+    const settings = maker?.registration;
+    if (!maker || !settings?.enabled) {
+      throw new TetherError('LINK_INVALID', 'This organization no longer takes sign-ups.');
     }
-    const clients = await this.#clientsOrg(record.orgId, now);
-    await plans.assertWithin(record.orgId, 'subOrgs');
+    await plans.assertFeature(maker.id, 'selfRegistration');
+    await plans.assertWithin(maker.id, 'users');
+    const clients = await this.#clientsOrg(maker.id, now);
     const passwordHash = await auth.passwords.hash(input.password);
+    let home = clients;
+    if (settings.ownOrg) {
+      await plans.assertWithin(maker.id, 'subOrgs');
+      home = {
+        id: newId('org'),
+        name: `Client ${randomAlphanumeric(6)}`,
+        parentId: clients.id,
+        plan: null,
+        createdAt: now,
+        kind: 'client',
+      };
+      await store.orgs.insert(home);
+      await seedRoles(store, home.id, clients.id, now);
+    }
+    // The maker's chosen role, where it still exists there; else the plain User role.
+    const roleId = (await rolesOf(store, home.id)).some((r) => r.key === settings.roleId)
+      ? settings.roleId
+      : 'user';
     await store.linkTokens.update(record.id, { usedAt: now });
-    const name = input.name ?? record.email.split('@')[0]!;
-    const org: Org = {
-      id: newId('org'),
-      name: `${name} (${record.email})`.slice(0, 120),
-      parentId: clients.id,
-      plan: null,
-      createdAt: now,
-      kind: 'client',
-    };
-    await store.orgs.insert(org);
-    await seedRoles(store, org.id, clients.id, now);
     const user = await store.users.insert({
       id: newId('usr'),
-      orgId: org.id,
+      orgId: home.id,
       email: record.email,
-      name,
-      type: 'client',
-      roleId: 'admin',
+      name: input.name ?? record.email.split('@')[0]!,
+      type: settings.type,
+      roleId,
       status: 'active',
       passwordHash,
       createdAt: now,
@@ -308,9 +361,9 @@ export class InvitationService {
       action: 'registration.completed',
       targetType: 'user',
       targetId: user.id,
-      orgId: org.id,
+      orgId: home.id,
       ip,
-      details: { email: record.email, clientOrgId: org.id },
+      details: { email: record.email, makerOrgId: maker.id, roleId, type: settings.type },
     });
     return publicUser(user);
   }

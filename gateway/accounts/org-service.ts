@@ -7,18 +7,21 @@ import { newId } from '../../shared/ids.js';
 import { deleteDeviceRows } from '../devices/device-removal.js';
 import { isTimeZoneName } from '../devices/time-zones.js';
 import { pages } from '../store/paging.js';
-import type { Device, GeoPoint, Org, OrgKind, PlanName } from '../store/types.js';
+import type { Device, GeoPoint, Org, OrgKind, PlanName, RegistrationSettings } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import type { AuthenticatedActor } from './auth-service.js';
 import { subtreeOrgIds } from './org-tree.js';
+import { countOf } from './plan-limits.js';
 import { seedRoles } from './role-service.js';
 
 export interface OrgView extends Org {
   /** Levels below the root (a root is 0). */
   depth: number;
-  /** The plan that applies: the root's. */
+  /** The plan that applies: its own, its tenant's or the root's. */
   effectivePlan: PlanName;
+  /** The org that holds that plan. */
+  planHolderId: string;
 }
 
 export class OrgService {
@@ -90,25 +93,23 @@ export class OrgService {
       plan?: PlanName;
       timezone?: string | null;
       location?: GeoPoint | null;
+      force?: boolean;
+      registration?: Partial<RegistrationSettings>;
     },
     ip: string | null,
   ): Promise<OrgView> {
     const { store, auditor, config } = this.deps;
     let org = await this.#visible(actor, 'org.edit', id);
     const changes: Record<string, unknown> = {};
-    if (input.plan !== undefined) {
-      // The plan belongs to the root; only someone whose own org is that root may change it.
-      if (org.parentId !== null || actor.orgId !== org.id) {
-        throw new TetherError(
-          'VALIDATION_FAILED',
-          'A plan is set on a root organization, by its own admins.',
-          {
-            details: { field: 'plan' },
-          },
-        );
-      }
-      changes.plan = { from: org.plan, to: input.plan };
+    if (input.plan !== undefined && input.plan !== org.plan) {
+      const over = await this.#checkPlanChange(actor, org, input.plan, input.force === true);
+      changes.plan = { from: org.plan, to: input.plan, ...(over.length > 0 ? { forced: over } : {}) };
       org = await store.orgs.update(org.id, { plan: input.plan });
+    }
+    if (input.registration !== undefined) {
+      const registration = await this.#registrationSettings(actor, org, input.registration);
+      changes.registration = { from: org.registration ?? null, to: registration };
+      org = await store.orgs.update(org.id, { registration });
     }
     if (input.parentId !== undefined && input.parentId !== org.parentId) {
       requirePermission(actor, 'org.transfer');
@@ -117,6 +118,13 @@ export class OrgService {
         throw new TetherError(
           'VALIDATION_FAILED',
           'Your own organization and root organizations do not move.',
+        );
+      }
+      if (org.plan !== null) {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          `${org.name} is a tenant with a plan of its own: tenants stay directly below the root.`,
+          { details: { field: 'parentId' } },
         );
       }
       const parent = await this.#visible(actor, 'org.create-sub', input.parentId);
@@ -206,8 +214,8 @@ export class OrgService {
     if (!empty && !force) {
       throw new TetherError(
         'ORG_NOT_EMPTY',
-        `Organization ${org.name} still holds ${contents.orgs} sub-org(s), ${contents.users} user(s), ${contents.devices} device(s) and ${contents.templates} template(s). Move them out, or delete with force to delete everything in it.`,
-        { details: contents },
+        `Organization ${org.name} still holds ${contents.orgs} sub-org(s), ${contents.users} user(s), ${contents.devices} device(s) and ${contents.templates} template(s). Move them out, or delete it with force=true (everything in it goes).`,
+        { details: { ...contents, field: 'force' } },
       );
     }
     if (!empty) requirePermission(actor, 'users.delete');
@@ -251,13 +259,114 @@ export class OrgService {
   }
 
   async view(org: Org): Promise<OrgView> {
-    const root = await this.#root(org);
+    const { plan, holder } = await this.deps.plans.scopeOf(org.id);
     return {
       ...org,
       kind: org.kind ?? 'standard',
       depth: await this.#depth(org),
-      effectivePlan: root.plan ?? 'free',
+      effectivePlan: plan,
+      planHolderId: holder.id,
     };
+  }
+
+  /**
+   * Plans belong to tenants and the operator sets them: a plan goes on the root (the operator's
+   * own org) or on a tenant directly below it, and only the root's own people change it — never a
+   * tenant's admins. A change that would leave the tenant over its new limits is refused, naming
+   * what is over, unless forced; the returned list says what was over when it was forced.
+   */
+  async #checkPlanChange(
+    actor: AuthenticatedActor,
+    org: Org,
+    plan: PlanName,
+    force: boolean,
+  ): Promise<string[]> {
+    const { store, plans, config } = this.deps;
+    const actorOrg = await store.orgs.get(actor.orgId);
+    const operator = actorOrg?.parentId === null;
+    const placeable = org.parentId === null ? org.id === actor.orgId : org.parentId === actor.orgId;
+    if (!operator) {
+      throw new TetherError(
+        'PERMISSION_DENIED',
+        "Plans are set by the operator's admins (the root organization), not by a tenant's own admins.",
+        { details: { field: 'plan' } },
+      );
+    }
+    if (!placeable) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        'A plan is set on the root organization or on a tenant directly below it.',
+        { details: { field: 'plan' } },
+      );
+    }
+    const limits = config.plans[plan];
+    const over: string[] = [];
+    const scope = await plans.scopeOrgIds(org.id);
+    // What the org holds once it has a plan of its own: its subtree, less tenants below it.
+    for (const limit of ['users', 'devices', 'subOrgs', 'templates'] as const) {
+      const used = await plans.usage(org.id, limit);
+      if (used > limits[limit]) {
+        over.push(`${countOf(limit, used)} (the ${plan} plan allows ${limits[limit]})`);
+      }
+    }
+    const inScope = await store.orgs.find({ id: { in: [...scope] } });
+    if (!limits.partnerOrgs) {
+      const partners = inScope.filter((o) => o.kind === 'partner').length;
+      if (partners > 0) over.push(`${partners} partner organization(s) (the ${plan} plan has none)`);
+    }
+    if (!limits.selfRegistration) {
+      const open = inScope.filter((o) => o.registration?.enabled).length;
+      if (open > 0)
+        over.push(`self-registration switched on in ${open} organization(s) (the ${plan} plan has none)`);
+    }
+    if (!limits.customRoles) {
+      const custom = await store.roles.count({ orgId: { in: [...scope] }, builtIn: false });
+      if (custom > 0) over.push(`${custom} custom role record(s) (the ${plan} plan has none)`);
+    }
+    if (over.length > 0 && !force) {
+      throw new TetherError(
+        'PLAN_LIMIT',
+        `${org.name} is over the ${plan} plan: ${over.join('; ')}. Remove what is over first, or force the change (it then keeps what it has but can add nothing past the limits).`,
+        { details: { field: 'force', limit: 'plan', plan, over } },
+      );
+    }
+    return over;
+  }
+
+  /** A maker's self-registration switch, and what a registrant gets (default: a client with the User role). */
+  async #registrationSettings(
+    actor: AuthenticatedActor,
+    org: Org,
+    input: Partial<RegistrationSettings>,
+  ): Promise<RegistrationSettings> {
+    const { plans, roles, config } = this.deps;
+    requirePermission(actor, 'users.invite');
+    const next: RegistrationSettings = {
+      enabled: input.enabled ?? org.registration?.enabled ?? false,
+      roleId: input.roleId ?? org.registration?.roleId ?? 'user',
+      type: input.type ?? org.registration?.type ?? 'client',
+      ownOrg: input.ownOrg ?? org.registration?.ownOrg ?? false,
+    };
+    if (next.enabled) {
+      await plans.assertFeature(org.id, 'selfRegistration');
+      if (next.type === 'partner') {
+        throw new TetherError('VALIDATION_FAILED', 'Registrants cannot be partners: partners are invited.', {
+          details: { field: 'registration.type' },
+        });
+      }
+      // Registrants land in the Clients org below (and, with ownOrg, one level further down).
+      const needed = (await this.#depth(org)) + (next.ownOrg ? 2 : 1);
+      if (needed > config.accounts.maxOrgDepth) {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          `Registrants of ${org.name} would sit ${needed} levels below the root; accounts.maxOrgDepth allows ${config.accounts.maxOrgDepth}.`,
+          { details: { field: 'registration.ownOrg' } },
+        );
+      }
+      // Nobody opens a door to a role above their own.
+      await roles.assignable(actor, org.id, next.roleId, next.type);
+    }
+    return next;
   }
 
   async #visible(
@@ -282,10 +391,6 @@ export class OrgService {
 
   async #depth(org: Org): Promise<number> {
     return Math.max(0, (await this.deps.store.orgs.ancestors(org.id)).length - 1);
-  }
-
-  async #root(org: Org): Promise<Org> {
-    return (await this.deps.store.orgs.ancestors(org.id)).at(-1) ?? org;
   }
 
   /** Levels below org (a leaf is 0). */

@@ -1,35 +1,17 @@
 /**
- * Named permissions and the built-in roles. A role is a set of permissions; every HTTP route and
- * broker action names the permission it needs, and `can()` decides (deny by default).
+ * Named permissions (shared/permissions.ts), the built-in roles and what each user type may ever
+ * hold. A role is a set of permissions; a person's type caps it (type × role decide); every HTTP
+ * route and broker action names the permission it needs, and `can()` decides (deny by default).
  */
-export const PERMISSIONS = [
-  'org.view',
-  'org.edit',
-  'org.create-sub',
-  'org.transfer',
-  'users.view',
-  'users.invite',
-  'users.edit',
-  'users.delete',
-  'users.reset-password',
-  'users.force-logout',
-  'roles.view',
-  'roles.edit',
-  'devices.own.view',
-  'devices.own.control',
-  'devices.org.view',
-  'devices.org.control',
-  'devices.create',
-  'devices.delete',
-  'devices.transfer',
-  'devices.provision',
-  'static-tokens.manage',
-  'templates.view',
-  'templates.edit',
-  'audit.view',
-] as const;
+import {
+  DEVELOPER_ZONE,
+  isPermission,
+  PERMISSIONS,
+  type Permission,
+  type UserType,
+} from '../../shared/permissions.js';
 
-export type Permission = (typeof PERMISSIONS)[number];
+export { isPermission, PERMISSIONS, type Permission };
 
 export const BUILT_IN_ROLES = {
   admin: { name: 'Admin', permissions: [...PERMISSIONS] },
@@ -69,10 +51,24 @@ export function permissionsOfRole(roleId: string): ReadonlySet<Permission> {
   return isBuiltInRole(roleId) ? new Set<Permission>(BUILT_IN_ROLES[roleId].permissions) : new Set();
 }
 
-const PERMISSION_SET: ReadonlySet<string> = new Set(PERMISSIONS);
-
-export const isPermission = (value: string): value is Permission => PERMISSION_SET.has(value);
-
 /** Stored permission names, filtered to the ones this version knows (a removed name grants nothing). */
 export const toPermissionSet = (names: readonly string[]): ReadonlySet<Permission> =>
   new Set(names.filter(isPermission));
+
+/**
+ * The most a user of each type may hold, whatever their role: developers may hold everything;
+ * clients (end users) and partners (who manage clients) never work in the developer zone.
+ */
+const TYPE_CEILINGS: Readonly<Record<UserType, ReadonlySet<Permission>>> = {
+  developer: new Set(PERMISSIONS),
+  partner: new Set(PERMISSIONS.filter((p) => !DEVELOPER_ZONE.includes(p))),
+  client: new Set(PERMISSIONS.filter((p) => !DEVELOPER_ZONE.includes(p))),
+};
+
+/** What a person may do: their role's permissions within their type's ceiling. */
+export function effectivePermissions(role: Iterable<Permission>, type: UserType): ReadonlySet<Permission> {
+  const ceiling = TYPE_CEILINGS[type] ?? TYPE_CEILINGS.client;
+  const out = new Set<Permission>();
+  for (const p of role) if (ceiling.has(p)) out.add(p);
+  return out;
+}

@@ -9,12 +9,13 @@ import { TetherError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Auditor } from '../audit.js';
 import type { Store, StoreTables } from '../store/store.js';
-import type { Role } from '../store/types.js';
+import type { Invitation, PlanName, Role, User, UserType } from '../store/types.js';
 import { authorize, notFound } from './access.js';
 import type { AuthenticatedActor } from './auth-service.js';
 import { subtreeOrgIds } from './org-tree.js';
 import {
   BUILT_IN_ROLES,
+  effectivePermissions,
   isBuiltInRole,
   isPermission,
   PERMISSIONS,
@@ -87,8 +88,16 @@ export class RoleService {
     return rolesOf(this.deps.store, orgId, this.deps.clock.now());
   }
 
-  /** A role the actor may hand out in orgId (it must exist there and grant nothing the actor lacks). */
-  async assignable(actor: AuthenticatedActor, orgId: string, key: string): Promise<Role> {
+  /**
+   * A role the actor may hand out in orgId to a person of `type`: it must exist there, and grant
+   * that person nothing the actor lacks (the type caps what the role gives them).
+   */
+  async assignable(
+    actor: AuthenticatedActor,
+    orgId: string,
+    key: string,
+    type: UserType = 'developer',
+  ): Promise<Role> {
     const role = (await rolesOf(this.deps.store, orgId)).find((r) => r.key === key);
     if (!role) {
       throw new TetherError(
@@ -99,7 +108,10 @@ export class RoleService {
         },
       );
     }
-    const permissions = key === 'admin' ? PERMISSIONS : role.permissions;
+    const permissions = effectivePermissions(
+      toPermissionSet(key === 'admin' ? PERMISSIONS : role.permissions),
+      type,
+    );
     if (!canAssignPermissions(actor, permissions)) {
       throw new TetherError(
         'PERMISSION_DENIED',
@@ -114,6 +126,8 @@ export class RoleService {
     await this.#org(actor, 'roles.edit', orgId);
     await plans.assertFeature(orgId, 'customRoles');
     const permissions = this.#checkPermissions(actor, input.permissions);
+    // A new role holds none of them, so it may not be given a locked one either.
+    await this.#assertUnlocked(orgId, [], permissions);
     await this.#uniqueName(orgId, input.name, undefined);
     const key = newId('rol');
     const now = clock.now();
@@ -142,12 +156,11 @@ export class RoleService {
     input: Partial<RoleInput> & { applyToSubOrgs?: boolean },
     ip: string | null,
   ): Promise<Role> {
-    const { store, plans } = this.deps;
+    const { store } = this.deps;
     await this.#org(actor, 'roles.edit', orgId);
     const role = await this.#role(orgId, key);
     if (key === 'admin')
       throw new TetherError('VALIDATION_FAILED', 'The Admin role always has every permission.');
-    await plans.assertFeature(orgId, 'editablePermissions');
     this.#notAbove(actor, role);
     const permissions = input.permissions ? this.#checkPermissions(actor, input.permissions) : undefined;
     if (input.name !== undefined) {
@@ -164,8 +177,9 @@ export class RoleService {
       await this.#materialize(id);
       const current = await store.roles.get(roleRecordId(id, key));
       if (!current) continue;
-      // The copies below may have drifted: each one is bounded the same way.
+      // The copies below may have drifted (and sit under other plans): each is checked the same way.
       this.#notAbove(actor, current);
+      if (permissions) await this.#assertUnlocked(id, current.permissions, permissions);
     }
     for (const id of orgIds) {
       if (!(await store.roles.get(roleRecordId(id, key)))) continue;
@@ -179,38 +193,62 @@ export class RoleService {
     return updated;
   }
 
-  /** Users (and pending invitations) holding the role move to `moveUsersTo`; Admin stays. */
+  /**
+   * Users (and pending invitations) holding the role move to `moveUsersTo`; Admin stays. With
+   * `subOrgs`, the copies of the role in every org below go too (a role is copied into each sub-org
+   * made after it), each org's holders moving to `moveUsersTo` there; everything is checked before
+   * anything changes.
+   */
   async remove(
     actor: AuthenticatedActor,
     orgId: string,
     key: string,
-    moveUsersTo: string | undefined,
+    options: { moveUsersTo?: string; subOrgs?: boolean },
     ip: string | null,
-  ): Promise<{ movedUsers: number }> {
+  ): Promise<{ movedUsers: number; orgs: number }> {
     const { store } = this.deps;
+    const { moveUsersTo } = options;
     await this.#org(actor, 'roles.edit', orgId);
-    const role = await this.#role(orgId, key);
+    await this.#role(orgId, key);
     if (key === 'admin') throw new TetherError('VALIDATION_FAILED', 'The Admin role cannot be deleted.');
-    this.#notAbove(actor, role);
-    const holders = await store.users.find({ orgId, roleId: key });
-    const invited = await store.invitations.find({ orgId, roleId: key, status: 'pending' });
-    if ((holders.length > 0 || invited.length > 0) && moveUsersTo === undefined) {
-      throw new TetherError(
-        'VALIDATION_FAILED',
-        `${holders.length} user(s) hold this role: name the role they move to (moveUsersTo).`,
-        { details: { field: 'moveUsersTo', users: holders.length } },
-      );
+    if (moveUsersTo === key) throw new TetherError('VALIDATION_FAILED', 'Move the users to another role.');
+    const orgIds = options.subOrgs ? await subtreeOrgIds(store, orgId) : new Set([orgId]);
+    const plan: Array<{ orgId: string; users: User[]; invitations: Invitation[] }> = [];
+    for (const id of orgIds) {
+      const role = (await rolesOf(store, id)).find((r) => r.key === key);
+      if (!role) continue;
+      this.#notAbove(actor, role);
+      const users = await store.users.find({ orgId: id, roleId: key });
+      const invitations = await store.invitations.find({ orgId: id, roleId: key, status: 'pending' });
+      if (users.length + invitations.length > 0) {
+        if (moveUsersTo === undefined) {
+          // Invited people are pending users: counted once, among the holders.
+          const total = Math.max(users.length, invitations.length);
+          throw new TetherError(
+            'VALIDATION_FAILED',
+            `${total} user(s) ${id === orgId ? '' : 'in an organization below '}hold this role: name the role they move to (moveUsersTo=<role>).`,
+            { details: { field: 'moveUsersTo', users: total, orgId: id } },
+          );
+        }
+        await this.assignable(actor, id, moveUsersTo);
+      }
+      plan.push({ orgId: id, users, invitations });
     }
-    if (moveUsersTo !== undefined) {
-      if (moveUsersTo === key) throw new TetherError('VALIDATION_FAILED', 'Move the users to another role.');
-      await this.assignable(actor, orgId, moveUsersTo);
+    let movedUsers = 0;
+    for (const step of plan) {
+      for (const user of step.users) await store.users.update(user.id, { roleId: moveUsersTo! });
+      for (const invitation of step.invitations)
+        await store.invitations.update(invitation.id, { roleId: moveUsersTo! });
+      movedUsers += step.users.length;
+      await this.#materialize(step.orgId);
+      await store.roles.delete(roleRecordId(step.orgId, key));
     }
-    for (const user of holders) await store.users.update(user.id, { roleId: moveUsersTo! });
-    for (const invitation of invited) await store.invitations.update(invitation.id, { roleId: moveUsersTo! });
-    await this.#materialize(orgId);
-    await store.roles.delete(roleRecordId(orgId, key));
-    await this.#audit(actor, 'role.deleted', orgId, key, ip, { moveUsersTo, movedUsers: holders.length });
-    return { movedUsers: holders.length };
+    await this.#audit(actor, 'role.deleted', orgId, key, ip, {
+      moveUsersTo,
+      movedUsers,
+      orgs: plan.map((p) => p.orgId),
+    });
+    return { movedUsers, orgs: plan.length };
   }
 
   /**
@@ -224,6 +262,28 @@ export class RoleService {
         `The ${role.name} role holds permissions you do not; ask someone who holds them.`,
       );
     }
+  }
+
+  /** The permissions the plan locks and the org's roles show as locked. */
+  async locked(orgId: string): Promise<{ plan: PlanName; lockedPermissions: Permission[] }> {
+    const { plan } = await this.deps.plans.scopeOf(orgId);
+    return { plan, lockedPermissions: this.deps.plans.lockedPermissions(plan) };
+  }
+
+  /** A plan locks some permissions (as Blynk): no role edit may grant or remove them. */
+  async #assertUnlocked(orgId: string, current: readonly string[], next: readonly string[]): Promise<void> {
+    const { plan, lockedPermissions } = await this.locked(orgId);
+    const changed = lockedPermissions.filter((p) => current.includes(p) !== next.includes(p));
+    if (changed.length === 0) return;
+    const which =
+      lockedPermissions.length === PERMISSIONS.length
+        ? 'every permission'
+        : `${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ` and ${changed.length - 5} more` : ''}`;
+    throw new TetherError(
+      'PLAN_LIMIT',
+      `The ${plan} plan locks ${which}: no role edit may change ${changed.length === 1 && lockedPermissions.length !== PERMISSIONS.length ? 'it' : 'them'}. Upgrade the plan to edit ${changed.length === 1 ? 'it' : 'them'}.`,
+      { details: { limit: 'lockedPermissions', plan, locked: changed } },
+    );
   }
 
   /** Stores the defaults of an org that has none, so that an edit or delete sticks. */

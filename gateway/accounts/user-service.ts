@@ -5,7 +5,7 @@
  */
 import { TetherError } from '../../shared/errors.js';
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
-import { resetMessage } from '../mail/account-messages.js';
+import { passwordSetMessage, resetMessage } from '../mail/account-messages.js';
 import type { User, UserStatus, UserType } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
@@ -18,7 +18,11 @@ import {
 } from './auth-service.js';
 import type { MailRequests } from './mail-requests.js';
 import { checkPasswordStrength } from './passwords.js';
+import { effectivePermissions } from './permissions.js';
 import { permissionsFor } from './role-service.js';
+
+/** What happens to the devices a user owns when they move to another org. */
+export type DevicesOnMove = 'move' | 'leave';
 
 /** Forgot-password mails per address per hour: enough for a person, useless for mail bombing. */
 const RESETS_PER_HOUR = 3;
@@ -58,7 +62,10 @@ export class UserService {
       );
     }
     await this.#notAbove(actor, user);
-    if (input.roleId !== undefined) await roles.assignable(actor, user.orgId, input.roleId);
+    if (input.roleId !== undefined || input.type !== undefined) {
+      // A new role or type may not raise them above the caller either.
+      await roles.assignable(actor, user.orgId, input.roleId ?? user.roleId, input.type ?? user.type);
+    }
     if (input.status !== undefined && user.status === 'pending') {
       throw new TetherError('VALIDATION_FAILED', 'This user has not accepted the invitation yet.');
     }
@@ -75,29 +82,58 @@ export class UserService {
     return publicUser(updated);
   }
 
-  /** Moves a user to another org in the caller's subtree, with a role there. */
+  /**
+   * Moves a user to another org in the caller's subtree, with a role there. The devices they own
+   * either move with them (still theirs, in the new org) or stay where they are without an owner:
+   * the caller says which whenever there are any, since a person left owning devices in an org
+   * they no longer see could not reach them.
+   */
   async move(
     actor: AuthenticatedActor,
     id: string,
-    input: { orgId: string; roleId: string },
+    input: { orgId: string; roleId: string; devices?: DevicesOnMove },
     ip: string | null,
-  ): Promise<PublicUser> {
-    const { store, roles } = this.deps;
+  ): Promise<PublicUser & { devices: { moved: number; unowned: number } }> {
+    const { store, roles, plans, events } = this.deps;
     const user = await this.#visible(actor, 'users.edit', id);
     if (user.id === actor.userId) throw new TetherError('VALIDATION_FAILED', 'You cannot move yourself.');
     await this.#notAbove(actor, user);
     const org = await store.orgs.get(input.orgId);
     authorize(actor, 'users.edit', org ? { orgId: org.id } : undefined, 'Organization', input.orgId);
-    await roles.assignable(actor, input.orgId, input.roleId);
+    await roles.assignable(actor, input.orgId, input.roleId, user.type);
+    const owned = input.orgId === user.orgId ? [] : await store.devices.find({ ownerId: user.id });
+    if (owned.length > 0 && input.devices === undefined) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        `${user.email} owns ${owned.length} device(s): say whether they move with them (devices=move) or stay in their organization without an owner (devices=leave).`,
+        { details: { field: 'devices', devices: owned.length } },
+      );
+    }
+    if (input.devices === 'move' && owned.length > 0) {
+      requirePermission(actor, 'devices.transfer');
+      await plans.assertWithin(input.orgId, 'devices', owned.length, undefined, user.orgId);
+    }
     const moved = await store.users.update(user.id, { orgId: input.orgId, roleId: input.roleId });
     for (const invitation of await store.invitations.find({ userId: user.id, status: 'pending' })) {
       await store.invitations.update(invitation.id, { orgId: input.orgId, roleId: input.roleId });
     }
+    for (const device of owned) {
+      const updated = await store.devices.update(
+        device.id,
+        input.devices === 'move' ? { orgId: input.orgId } : { ownerId: null },
+      );
+      events.emit('device.changed', { device: updated });
+    }
+    const devices = {
+      moved: input.devices === 'move' ? owned.length : 0,
+      unowned: input.devices === 'leave' ? owned.length : 0,
+    };
     await this.#audit(actor, 'user.moved', moved, ip, {
       from: { orgId: user.orgId, roleId: user.roleId },
       to: { orgId: input.orgId, roleId: input.roleId },
+      devices: { ...devices, ids: owned.map((d) => d.id) },
     });
-    return publicUser(moved);
+    return { ...publicUser(moved), devices };
   }
 
   /**
@@ -167,6 +203,19 @@ export class UserService {
       throw new TetherError('VALIDATION_FAILED', 'This user has not accepted the invitation yet.');
     if (password !== undefined) {
       await store.users.update(user.id, { passwordHash: await auth.passwords.hash(password) });
+      // They learn that it happened (never the password), so a change they did not expect shows.
+      const org = await store.orgs.get(user.orgId);
+      this.#background(
+        this.deps.mailer.send(
+          passwordSetMessage({
+            to: user.email,
+            setBy: actor.user.name || actor.user.email,
+            orgName: org?.name ?? 'your organization',
+            gatewayOption: this.deps.links.gatewayOption(),
+          }),
+        ),
+        'password-set mail failed',
+      );
     } else {
       await this.#mailReset(user, true);
     }
@@ -262,7 +311,14 @@ export class UserService {
       usedAt: null,
     });
     await mailer.send(
-      resetMessage({ to: user.email, link: links.url('reset-password', token), token, minutes, byAdmin }),
+      resetMessage({
+        to: user.email,
+        link: links.url('reset-password', token),
+        token,
+        gatewayOption: links.gatewayOption(),
+        minutes,
+        byAdmin,
+      }),
     );
   }
 
@@ -316,7 +372,10 @@ export class UserService {
   /** Nobody manages a user whose role holds permissions they lack (a Staff cannot reset an Admin). */
   async #notAbove(actor: AuthenticatedActor, user: User): Promise<void> {
     if (user.id === actor.userId) return;
-    const theirs = await permissionsFor(this.deps.store, user.orgId, user.roleId);
+    const theirs = effectivePermissions(
+      await permissionsFor(this.deps.store, user.orgId, user.roleId),
+      user.type,
+    );
     for (const p of theirs) {
       if (!actor.permissions.has(p)) {
         throw new TetherError(

@@ -215,7 +215,6 @@ export class DeviceEventService {
           '',
           `At ${new Date(event.at).toISOString()}. See the device: ${link}`,
         ].join('\n'),
-        link,
         kind: 'device-event',
       });
     } catch (error) {

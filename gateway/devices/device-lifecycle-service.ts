@@ -81,7 +81,7 @@ export class DeviceLifecycleService {
     // A write is a command to the device; the latest value it leaves is telemetry (coalesced).
     const updated = await store.devices.putValues(device.id, { [name]: { value, at } });
     events.emit('device.value', { device: updated, name, value, at });
-    await this.#audit(actor, 'device.datastream-written', device, ctx, { datastream: name, online });
+    await this.#activity(actor, 'device.datastream-written', device, ctx, { datastream: name, online });
     return { value, online };
   }
 
@@ -93,7 +93,7 @@ export class DeviceLifecycleService {
   ): Promise<{ online: boolean }> {
     const device = await this.#controllable(actor, deviceId);
     const online = this.deps.connections.sendToDevice(device.id, downlink.reconfigure, '', 1);
-    await this.#audit(actor, 'device.reconfigure-requested', device, ctx, { online });
+    await this.#activity(actor, 'device.reconfigure-requested', device, ctx, { online });
     return { online };
   }
 
@@ -105,7 +105,7 @@ export class DeviceLifecycleService {
   ): Promise<{ online: boolean }> {
     const device = await this.#controllable(actor, deviceId);
     const online = this.deps.connections.sendToDevice(device.id, downlink.reboot, '');
-    await this.#audit(actor, 'device.reboot-requested', device, ctx, { online });
+    await this.#activity(actor, 'device.reboot-requested', device, ctx, { online });
     return { online };
   }
 
@@ -126,7 +126,7 @@ export class DeviceLifecycleService {
       answered: result.acked,
       ...(result.rttMs !== undefined ? { rttMs: result.rttMs } : {}),
     };
-    await this.#audit(actor, 'device.ping-requested', device, ctx, answer);
+    await this.#activity(actor, 'device.ping-requested', device, ctx, answer);
     return answer;
   }
 
@@ -286,6 +286,25 @@ export class DeviceLifecycleService {
       throw new TetherError('PERMISSION_DENIED', 'You may view this device but not control it.');
     }
     return device;
+  }
+
+  /** Commands go to the bounded device-activity log, so a burst of them never crowds out account history. */
+  #activity(
+    actor: AuthenticatedActor,
+    action: string,
+    device: Device,
+    ctx: RequestContext,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    return this.deps.auditor.deviceActivity({
+      actor: actor.userId,
+      action,
+      targetType: 'device',
+      targetId: device.id,
+      orgId: device.orgId,
+      ip: ctx.ip,
+      details,
+    });
   }
 
   #audit(

@@ -223,12 +223,8 @@ export class StaticTokenService {
       const device =
         code.length === CLAIM_CODE_LENGTH ? await tx.devices.byClaimCodeHash(sha256Hex(code)) : undefined;
       if (device?.status !== 'unclaimed') return undefined;
-      // Claimed into another organization tree, the device counts against that tree's plan.
-      const [from, to] = await Promise.all([
-        this.deps.plans.rootAndPlan(device.orgId, tx),
-        this.deps.plans.rootAndPlan(actor.orgId, tx),
-      ]);
-      if (from.root.id !== to.root.id) await this.deps.plans.assertWithin(actor.orgId, 'devices', 1, tx);
+      // Claimed into another plan's scope (another tenant), the device counts against that plan.
+      await this.deps.plans.assertWithin(actor.orgId, 'devices', 1, tx, device.orgId);
       const now = clock.now();
       const claimed = await tx.devices.update(device.id, {
         orgId: actor.orgId,

@@ -92,7 +92,7 @@ export const browserAuthRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySer
     const token = readCookie(request.headers.cookie, REFRESH_COOKIE);
     if (!token) throw new TetherError('AUTH_REQUIRED', 'Sign in first.');
     try {
-      return answer(request, reply, await auth.refresh(token));
+      return answer(request, reply, await auth.refresh(token, request.ip));
     } catch (error) {
       setCookie(request, reply, '', 0);
       throw error;

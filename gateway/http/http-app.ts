@@ -40,6 +40,7 @@ import { staticTokenRoutes } from './routes/static-token-routes.js';
 import { streamRoutes } from './routes/stream-routes.js';
 import { templateRoutes } from './routes/template-routes.js';
 import { userRoutes } from './routes/user-routes.js';
+import { type SchemaError, schemaError } from './validation-messages.js';
 
 export type HttpApp = FastifyInstance<
   import('node:http').Server,
@@ -92,7 +93,8 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir, tls
     },
     clientErrorHandler: answerClientError,
     // Refuse what the schema does not name; never coerce "5" into 5 silently.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // verbose: each error carries the value and its schema, for messages people can read.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true } },
     forceCloseConnections: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -180,9 +182,14 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir, tls
 
 function toHttpError(error: unknown): TetherError {
   if (isTetherError(error)) return error;
-  const e = error as { validation?: unknown; code?: string; statusCode?: number; message?: string };
-  if (e.validation)
-    return new TetherError('VALIDATION_FAILED', `Invalid request: ${e.message ?? 'bad input'}.`);
+  const e = error as {
+    validation?: SchemaError[];
+    validationContext?: string;
+    code?: string;
+    statusCode?: number;
+    message?: string;
+  };
+  if (Array.isArray(e.validation)) return schemaError(e.validation, e.validationContext ?? 'body');
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return new TetherError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
   if (e.code === 'FST_ERR_BAD_URL')

@@ -20,9 +20,7 @@ export interface MailMessage {
   to: string;
   subject: string;
   text: string;
-  /** The one link the message is about (invitation, verification, reset). */
-  link: string;
-  /** A short name for logs and file names: invitation, verify-email, reset-password. */
+  /** A short name for logs and file names: invitation, verify-email, reset-password, password-set. */
   kind: string;
 }
 

@@ -39,6 +39,8 @@ import { diskProblem, type JournalOp, JournalWriter, notWritable } from './journ
 import type { Migration } from './migrations.js';
 import { fieldOf, fieldTests, isCondition, matches, selectPage } from './query.js';
 import type {
+  AuditLog,
+  AuditQuery,
   DumpPart,
   FindOptions,
   LatestValue,
@@ -53,8 +55,7 @@ import { StoreTablesMembers } from './store.js';
 import { lockPath, readStore, writeSnapshot } from './store-file.js';
 import { nodeStoreFiles, type StoreFiles } from './store-files.js';
 import {
-  AUDIT_KEEP,
-  appendAudit,
+  appendActivity,
   auditProblem,
   clip,
   emptyImage,
@@ -94,6 +95,7 @@ const TELEMETRY_ROWS_PER_ENTRY = 500;
 class Changes {
   readonly touched = new Map<Table<Row>, Set<string>>();
   readonly audit: AuditEvent[] = [];
+  readonly activity: AuditEvent[] = [];
   meta: Meta | undefined;
   readonly #undo: Array<() => void> = [];
 
@@ -140,6 +142,7 @@ class Changes {
       }
     }
     for (const event of this.audit) ops.push(['audit', event]);
+    for (const event of this.activity) ops.push(['activity', event]);
     if (this.meta) ops.push(['meta', this.meta]);
     return ops;
   }
@@ -520,6 +523,7 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
   readonly #tables: Record<TableName, Table<Row>>;
   #meta: Meta = emptyImage().meta;
   #audit: AuditEvent[] = [];
+  #deviceActivity: AuditEvent[] = [];
   #journal: JournalWriter | undefined;
   #lock: DataLock | undefined;
   #open = false;
@@ -641,31 +645,18 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
           (t.grants as unknown as Table<DeviceGrant>).find({ deviceId }, GRANT_ORDER),
       }),
       deviceEvents: repo<DeviceEvent>('deviceEvents'),
-      audit: {
-        append: async (event) =>
-          writer.write((changes) => {
-            const frozen = Object.freeze({ ...event });
-            const problem = auditProblem(frozen);
-            if (problem !== undefined) throw rowRefused('audit event', frozen.id, problem);
-            appendAudit(this.#audit, frozen);
-            changes.audit.push(frozen);
-            changes.onUndo(() => {
-              const i = this.#audit.lastIndexOf(frozen);
-              if (i !== -1) this.#audit.splice(i, 1);
-            });
-          }),
-        list: async (query = {}) => {
-          const orgs = query.orgIds ? new Set(query.orgIds) : undefined;
-          const out: AuditEvent[] = [];
-          for (let i = this.#audit.length - 1; i >= 0 && out.length < (query.limit ?? 100); i--) {
-            const event = this.#audit[i]!;
-            if (orgs && (event.orgId === null || !orgs.has(event.orgId))) continue;
-            if (query.targetId && event.targetId !== query.targetId) continue;
-            out.push(event);
-          }
-          return out;
-        },
-      },
+      audit: this.#eventLog(
+        writer,
+        () => this.#audit,
+        (changes) => changes.audit,
+        (log, event) => log.push(event),
+      ),
+      deviceActivity: this.#eventLog(
+        writer,
+        () => this.#deviceActivity,
+        (changes) => changes.activity,
+        appendActivity,
+      ),
       getMeta: async () => this.#meta,
       setMeta: async (patch) =>
         writer.write((changes) => {
@@ -678,6 +669,31 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
           });
           return next;
         }),
+    };
+  }
+
+  /** An append-only log over one of the two event lists, read newest first through a query. */
+  #eventLog(
+    writer: Writer,
+    events: () => AuditEvent[],
+    pending: (changes: Changes) => AuditEvent[],
+    append: (log: AuditEvent[], event: AuditEvent) => void,
+  ): AuditLog {
+    return {
+      append: async (event) =>
+        writer.write((changes) => {
+          const frozen = Object.freeze({ ...event });
+          const problem = auditProblem(frozen);
+          if (problem !== undefined) throw rowRefused('audit event', frozen.id, problem);
+          append(events(), frozen);
+          pending(changes).push(frozen);
+          changes.onUndo(() => {
+            const log = events();
+            const i = log.lastIndexOf(frozen);
+            if (i !== -1) log.splice(i, 1);
+          });
+        }),
+      list: async (query = {}) => listEvents(events(), query),
     };
   }
 
@@ -711,6 +727,7 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
       for (const spec of TABLES) this.#tables[spec.name].adopt(image.tables.get(spec.name) ?? new Map());
       this.#meta = Object.freeze(image.meta);
       this.#audit = image.audit.map((e) => Object.freeze(e));
+      this.#deviceActivity = image.deviceActivity.map((e) => Object.freeze(e));
       this.#snapshotBytes = loaded.snapshotBytes;
       const journal = new JournalWriter({
         files,
@@ -923,6 +940,7 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
         meta: this.#meta,
         tables: TABLES.map((spec) => [spec.name, [...this.#tables[spec.name].rows.values()]] as const),
         audit: this.#audit.slice(),
+        deviceActivity: this.#deviceActivity.slice(),
       };
     } finally {
       release();
@@ -1056,4 +1074,31 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
   }
 }
 
-export { AUDIT_KEEP };
+/** Newest first: the events that pass every filter of the query, up to its limit (default 100). */
+function listEvents(events: readonly AuditEvent[], query: AuditQuery): AuditEvent[] {
+  const orgs = query.orgIds ? new Set(query.orgIds) : undefined;
+  const family = query.action?.endsWith('.') === true;
+  const limit = query.limit ?? 100;
+  const out: AuditEvent[] = [];
+  for (let i = events.length - 1; i >= 0 && out.length < limit; i--) {
+    const event = events[i]!;
+    if (query.until !== undefined && event.at > query.until) continue;
+    if (query.since !== undefined && event.at < query.since) continue;
+    if (!visibleIn(event, query.within, orgs)) continue;
+    if (query.targetId !== undefined && event.targetId !== query.targetId) continue;
+    if (query.actor !== undefined && event.actor !== query.actor) continue;
+    if (query.action !== undefined) {
+      if (family ? !event.action.startsWith(query.action) : event.action !== query.action) continue;
+    }
+    out.push(event);
+  }
+  return out;
+}
+
+/** By the org path written with the event; an event from before paths were kept, by its org. */
+function visibleIn(event: AuditEvent, within: string | undefined, orgs: Set<string> | undefined): boolean {
+  if (within === undefined && orgs === undefined) return true;
+  if (within !== undefined && event.orgPath) return event.orgPath.includes(within);
+  if (!orgs) return false;
+  return event.orgId !== null && orgs.has(event.orgId);
+}

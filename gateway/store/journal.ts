@@ -25,13 +25,14 @@ type Row = { id: string } & Record<string, unknown>;
  * What a journal entry holds: the rows a transaction touched as they were when it committed
  * (`put` a whole row, `del` an id), so replay only sets rows and never depends on what came
  * before; `tel` is a coalesced telemetry patch (latest values, last seen) of a row that may since
- * have gone, which replay then skips; audit events and the meta record.
+ * have gone, which replay then skips; audit and device-activity events and the meta record.
  */
 export type JournalOp =
   | ['put', string, Row]
   | ['del', string, string]
   | ['tel', string, string, Record<string, unknown>]
   | ['audit', AuditEvent]
+  | ['activity', AuditEvent]
   | ['meta', Meta];
 
 export interface JournalEntry {

@@ -41,6 +41,9 @@ export const OrgRecord = Type.Object(
     kind: Type.Optional(Type.Enum(['standard', 'clients', 'client', 'partner'])),
     timezone: Type.Optional(Type.String()),
     location: Type.Optional(Type.Object({ lat: Type.Number(), lon: Type.Number() })),
+    registration: Type.Optional(
+      Type.Object({ enabled: Type.Boolean(), roleId: Id, type: UserType, ownOrg: Type.Boolean() }, closed),
+    ),
   },
   closed,
 );
@@ -69,6 +72,10 @@ export const RefreshTokenRecord = Type.Object(
     createdAt: Time,
     expiresAt: Time,
     revokedAt: Nullable(Time),
+    sessionId: Type.Optional(Id),
+    sessionStartedAt: Type.Optional(Time),
+    ip: Type.Optional(Nullable(Type.String())),
+    revokedReason: Type.Optional(Type.Enum(['rotated', 'ended'])),
   },
   closed,
 );
@@ -160,6 +167,7 @@ export const AuditEventRecord = Type.Object(
     targetType: Type.Enum(['org', 'user', 'device', 'template', 'session', 'role', 'invitation']),
     targetId: Type.String(),
     orgId: Nullable(Type.String()),
+    orgPath: Type.Optional(Type.Array(Type.String())),
     ip: Nullable(Type.String()),
     details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },

@@ -1,5 +1,5 @@
 /**
- * A whole store as data: every table's rows, the audit log and the meta record, at one journal
+ * A whole store as data: every table's rows, the audit log, the device-activity log and the meta record, at one journal
  * sequence number. The embedded store loads one at start (snapshot + journal replay), writes one
  * when it compacts, and the backup format carries one; validateImage() is the full shape check
  * that keeps damaged or foreign data from ever being served or overwritten.
@@ -21,11 +21,14 @@ export interface StoreImage {
   meta: Meta;
   /** Every table by name; a file being migrated may still hold tables this version does not know. */
   tables: Map<string, Map<string, Row>>;
+  /** Account, ownership and configuration history: append-only, never trimmed by count. */
   audit: AuditEvent[];
+  /** Commands people sent devices: bounded, the oldest go first (DEVICE_ACTIVITY_KEEP). */
+  deviceActivity: AuditEvent[];
 }
 
-/** Audit events kept; older ones are dropped as new ones arrive. */
-export const AUDIT_KEEP = 100_000;
+/** Device-activity events kept; older ones are dropped as new ones arrive. */
+export const DEVICE_ACTIVITY_KEEP = 100_000;
 
 export const emptyImage = (): StoreImage => ({
   schemaVersion: SCHEMA_VERSION,
@@ -33,6 +36,7 @@ export const emptyImage = (): StoreImage => ({
   meta: { schemaVersion: SCHEMA_VERSION, setupCodeHash: null },
   tables: new Map(TABLES.map((t) => [t.name, new Map<string, Row>()])),
   audit: [],
+  deviceActivity: [],
 });
 
 /** How many problems a refusal collects before it stops looking. */
@@ -58,7 +62,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 const describe = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 
-const NOT_TABLES = new Set(['schemaVersion', 'journalSeq', 'meta', 'audit']);
+const NOT_TABLES = new Set(['schemaVersion', 'journalSeq', 'meta', 'audit', 'deviceActivity']);
 
 /**
  * A snapshot document (parsed JSON) as an image. Shape problems are collected, not thrown: the
@@ -101,6 +105,12 @@ export function imageFromDocument(doc: Record<string, unknown>, problems: Proble
         : `audit is ${describe(doc.audit)}, expected a list`,
     );
   } else image.audit = doc.audit as AuditEvent[];
+  // Files from before the device-activity log was kept apart have none.
+  if (doc.deviceActivity !== undefined) {
+    if (!Array.isArray(doc.deviceActivity))
+      problems.add(`deviceActivity is ${describe(doc.deviceActivity)}, expected a list`);
+    else image.deviceActivity = doc.deviceActivity as AuditEvent[];
+  }
   return image;
 }
 
@@ -115,7 +125,12 @@ export function replayEntry(image: StoreImage, entry: JournalEntry, where: strin
     const [kind, name, a, b] = op as [unknown, unknown, unknown, unknown];
     if (kind === 'audit') {
       if (!isObject(name)) problems.add(`${at}: an audit event is ${describe(name)}`);
-      else appendAudit(image.audit, name as unknown as AuditEvent);
+      else image.audit.push(name as unknown as AuditEvent);
+      continue;
+    }
+    if (kind === 'activity') {
+      if (!isObject(name)) problems.add(`${at}: a device-activity event is ${describe(name)}`);
+      else appendActivity(image.deviceActivity, name as unknown as AuditEvent);
       continue;
     }
     if (kind === 'meta') {
@@ -144,9 +159,9 @@ export function replayEntry(image: StoreImage, entry: JournalEntry, where: strin
   }
 }
 
-export function appendAudit(audit: AuditEvent[], event: AuditEvent): void {
-  audit.push(event);
-  if (audit.length > AUDIT_KEEP) audit.splice(0, audit.length - AUDIT_KEEP);
+export function appendActivity(activity: AuditEvent[], event: AuditEvent): void {
+  activity.push(event);
+  if (activity.length > DEVICE_ACTIVITY_KEEP) activity.splice(0, activity.length - DEVICE_ACTIVITY_KEEP);
 }
 
 /**
@@ -183,9 +198,11 @@ export function validateImage(image: StoreImage, problems: Problems): void {
       checkReferences(image, spec, row, problems);
     }
   }
-  for (const [i, event] of image.audit.entries()) {
-    if (problems.full) return;
-    if (!checkAudit.Check(event)) problems.add(`audit[${i}]: ${firstError(checkAudit, event)}`);
+  for (const log of ['audit', 'deviceActivity'] as const) {
+    for (const [i, event] of image[log].entries()) {
+      if (problems.full) return;
+      if (!checkAudit.Check(event)) problems.add(`${log}[${i}]: ${firstError(checkAudit, event)}`);
+    }
   }
 }
 
@@ -284,6 +301,7 @@ export interface ImageView {
   meta: Meta;
   tables: ReadonlyArray<readonly [string, readonly unknown[]]>;
   audit: readonly unknown[];
+  deviceActivity: readonly unknown[];
 }
 
 export const imageView = (image: StoreImage): ImageView => ({
@@ -292,6 +310,7 @@ export const imageView = (image: StoreImage): ImageView => ({
   meta: image.meta,
   tables: [...image.tables].map(([name, rows]) => [name, [...rows.values()]] as const),
   audit: image.audit,
+  deviceActivity: image.deviceActivity,
 });
 
 /** The snapshot's JSON text in pieces of about `rowsPerPiece` rows, each a few ms of work. */
@@ -299,6 +318,7 @@ export function* snapshotPieces(view: ImageView, rowsPerPiece = 500): Generator<
   yield `{"schemaVersion":${view.schemaVersion},"journalSeq":${view.journalSeq},"meta":${JSON.stringify(view.meta)}`;
   for (const [name, rows] of view.tables) yield* listPieces(`,${JSON.stringify(name)}:`, rows, rowsPerPiece);
   yield* listPieces(',"audit":', view.audit, rowsPerPiece);
+  yield* listPieces(',"deviceActivity":', view.deviceActivity, rowsPerPiece);
   yield '}';
 }
 

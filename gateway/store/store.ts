@@ -143,10 +143,25 @@ export interface GrantRepository extends Repository<DeviceGrant> {
   forDevice(deviceId: string): Promise<DeviceGrant[]>;
 }
 
+export interface AuditQuery {
+  /** Events of this org or an org below it, as the tree was when each happened (event.orgPath). */
+  within?: string;
+  /** Events whose org is one of these (events written before orgPath existed are matched so). */
+  orgIds?: readonly string[];
+  targetId?: string;
+  /** One action (`user.deleted`), or every action of a family (`user.`). */
+  action?: string;
+  actor?: string;
+  /** Inclusive bounds on `at`. */
+  since?: number;
+  until?: number;
+  limit?: number;
+}
+
+/** An append-only log, read newest first. */
 export interface AuditLog {
   append(event: AuditEvent): Promise<void>;
-  /** Newest first. */
-  list(query?: { orgIds?: readonly string[]; targetId?: string; limit?: number }): Promise<AuditEvent[]>;
+  list(query?: AuditQuery): Promise<AuditEvent[]>;
 }
 
 /** Every table of the store: what a transaction gets, and what the store itself answers. */
@@ -156,7 +171,13 @@ export interface StoreTables {
   readonly refreshTokens: RefreshTokenRepository;
   readonly templates: Repository<Template>;
   readonly devices: DeviceRepository;
+  /** Account, ownership and configuration history: append-only, never trimmed by count. */
   readonly audit: AuditLog;
+  /**
+   * Commands people send devices (datastream writes, reboots, pings, reconfigure): high-rate, so
+   * kept apart and bounded (the oldest go first), never at the cost of the audit log.
+   */
+  readonly deviceActivity: AuditLog;
   /** Role permissions per org (id `<orgId>/<roleKey>`). */
   readonly roles: Repository<Role>;
   readonly invitations: InvitationRepository;
@@ -179,6 +200,7 @@ export abstract class StoreTablesMembers implements StoreTables {
   declare readonly templates: Repository<Template>;
   declare readonly devices: DeviceRepository;
   declare readonly audit: AuditLog;
+  declare readonly deviceActivity: AuditLog;
   declare readonly roles: Repository<Role>;
   declare readonly invitations: InvitationRepository;
   declare readonly linkTokens: LinkTokenRepository;

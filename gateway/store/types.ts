@@ -3,8 +3,9 @@
  * are stored only as hashes.
  */
 
-export type PlanName = 'free' | 'pro' | 'enterprise';
-export type UserType = 'developer' | 'client' | 'partner';
+import type { PlanName, UserType } from '../../shared/permissions.js';
+
+export type { PlanName, UserType };
 export type UserStatus = 'pending' | 'active' | 'suspended';
 
 export interface Org {
@@ -27,6 +28,22 @@ export interface Org {
   timezone?: string;
   /** The org's location, for get/loc/all when the device knows none of its own. */
   location?: GeoPoint;
+  /** Client self-registration with this org (a maker); absent means off. */
+  registration?: RegistrationSettings;
+}
+
+/** How people who sign up with a maker org join it. */
+export interface RegistrationSettings {
+  enabled: boolean;
+  /** The role a registrant gets (default 'user'). */
+  roleId: string;
+  /** The type a registrant gets (default 'client'). */
+  type: UserType;
+  /**
+   * true: each registrant gets a client org of their own under the maker's Clients org;
+   * false (default): registrants join the Clients org itself.
+   */
+  ownOrg: boolean;
 }
 
 export interface GeoPoint {
@@ -53,6 +70,10 @@ export interface User {
   sessionsValidAfter: number;
 }
 
+/**
+ * One refresh token of a session. Each refresh rotates it: the presented token is revoked
+ * ('rotated') and a new one of the same session issued, so a session has one live token at a time.
+ */
 export interface RefreshToken {
   id: string;
   userId: string;
@@ -60,6 +81,14 @@ export interface RefreshToken {
   createdAt: number;
   expiresAt: number;
   revokedAt: number | null;
+  /** The session (refresh-token family) it belongs to; absent on tokens from before, where it is the id. */
+  sessionId?: string;
+  /** When the session began (its login); absent on tokens from before. */
+  sessionStartedAt?: number;
+  /** Where the session began (the login's IP address). */
+  ip?: string | null;
+  /** 'rotated': replaced by a newer token of its session; 'ended': the session ended. */
+  revokedReason?: 'rotated' | 'ended';
 }
 
 export type DatastreamType = 'int' | 'double' | 'string' | 'enum' | 'location';
@@ -180,6 +209,11 @@ export interface AuditEvent {
   targetType: 'org' | 'user' | 'device' | 'template' | 'session' | 'role' | 'invitation';
   targetId: string;
   orgId: string | null;
+  /**
+   * The event's org and every org above it when it happened, nearest first: who may read the event
+   * is fixed when it is written, so it stays readable by those above after the org is deleted.
+   */
+  orgPath?: string[];
   ip: string | null;
   details?: Record<string, unknown>;
 }

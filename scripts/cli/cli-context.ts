@@ -5,14 +5,15 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { GatewayClient, type SessionTokens } from '../../shared/gateway-client.js';
+import { TetherError } from '../../shared/errors.js';
+import { DEFAULT_GATEWAY_URL, GatewayClient, type SessionTokens } from '../../shared/gateway-client.js';
 
 export interface SavedSession extends SessionTokens {
   gatewayUrl: string;
   email: string;
 }
 
-export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8080';
+export { DEFAULT_GATEWAY_URL };
 
 /** TETHER_HOME (default ~/.tether) holds the CLI's saved session, mode 0600. */
 export const cliHome = (env: NodeJS.ProcessEnv = process.env): string =>
@@ -43,16 +44,31 @@ export async function gatewayUrl(option?: string): Promise<string> {
   return option ?? process.env.TETHER_GATEWAY_URL ?? (await readSession())?.gatewayUrl ?? DEFAULT_GATEWAY_URL;
 }
 
-/** A client that uses the saved session and saves refreshed tokens back. */
+/** The command that logs in to `baseUrl`, with --gateway when it is not the default. */
+export const loginCommandFor = (baseUrl: string, email?: string): string =>
+  `tether login --email ${email ?? '<your email>'}${baseUrl === DEFAULT_GATEWAY_URL ? '' : ` --gateway ${baseUrl}`}`;
+
+/**
+ * A client that uses the saved session and saves refreshed tokens back. Without a saved session
+ * for that gateway it says how to log in, before anything is sent.
+ */
 export async function sessionClient(option?: string): Promise<GatewayClient> {
   const saved = await readSession();
   const baseUrl = await gatewayUrl(option);
   const session = saved && saved.gatewayUrl === baseUrl ? saved : undefined;
+  if (!session) {
+    const elsewhere = saved ? ` (your saved session is for ${saved.gatewayUrl})` : '';
+    throw new TetherError(
+      'AUTH_REQUIRED',
+      `You are not logged in to ${baseUrl}${elsewhere}. Log in first: ${loginCommandFor(baseUrl, saved?.email)}`,
+    );
+  }
   return new GatewayClient({
     baseUrl,
     session,
+    relogin: loginCommandFor(baseUrl, session.email),
     onSession: async (next) => {
-      await writeSession(next && session ? { ...session, ...next } : undefined);
+      await writeSession(next ? { ...session, ...next } : undefined);
     },
   });
 }

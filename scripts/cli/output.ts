@@ -114,7 +114,11 @@ export class StepReporter {
  * A reader that stops early (`tether org list | head -2`) closes the pipe: the command ends quietly
  * and successfully, as Unix tools do, instead of dying on an unhandled EPIPE with a stack trace.
  */
+let pipesWatched = false;
+
 export function quietOnClosedPipes(): void {
+  if (pipesWatched) return;
+  pipesWatched = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);

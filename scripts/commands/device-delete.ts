@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { TetherError } from '../../shared/errors.js';
 import { sessionClient } from '../cli/cli-context.js';
 import { printJson, safe, say } from '../cli/output.js';
-import { prompt } from '../cli/prompt.js';
+import { confirm } from '../cli/prompt.js';
 
 export function deviceDeleteCommand(device: Command): void {
   device
@@ -12,11 +11,8 @@ export function deviceDeleteCommand(device: Command): void {
     .option('-g, --gateway <url>', 'gateway URL')
     .option('--json', 'print JSON')
     .action(async (deviceId: string, opts: { yes?: boolean; gateway?: string; json?: boolean }) => {
-      if (!opts.yes) {
-        const answer = await prompt(`Delete device ${deviceId}? Its token stops working at once. [y/N] `);
-        if (!/^y(es)?$/i.test(answer.trim())) throw new TetherError('VALIDATION_FAILED', 'Not deleted.');
-      }
       const client = await sessionClient(opts.gateway);
+      await confirm(`Delete device ${deviceId}? Its token stops working at once.`, opts.yes);
       const result = await client.request<{ wasOnline: boolean }>(
         'DELETE',
         `/api/devices/${encodeURIComponent(deviceId)}`,

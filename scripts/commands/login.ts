@@ -14,7 +14,10 @@ export function loginCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { email: string; password?: string; gateway?: string; json?: boolean }) => {
       const baseUrl = await gatewayUrl(opts.gateway);
-      const password = opts.password ?? process.env.TETHER_PASSWORD ?? (await promptHidden('Password: '));
+      const password =
+        opts.password ??
+        process.env.TETHER_PASSWORD ??
+        (await promptHidden('Password: ', { option: '--password', env: 'TETHER_PASSWORD' }));
       let tokens: { accessToken: string; refreshToken: string } | undefined;
       const client = new GatewayClient({
         baseUrl,

@@ -10,15 +10,29 @@ export function orgListCommand(org: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { gateway?: string; json?: boolean }) => {
       const client = await sessionClient(opts.gateway);
-      const { orgs } = await client.request<{ orgs: Array<Record<string, unknown>> }>('GET', '/api/orgs');
+      const { orgs } = await client.request<{
+        orgs: Array<{
+          id: string;
+          name: string;
+          depth: number;
+          kind: string;
+          effectivePlan: string;
+          plan: string | null;
+          parentId: string | null;
+          registration?: { enabled: boolean };
+        }>;
+      }>('GET', '/api/orgs');
       if (opts.json) return printJson(orgs);
+      const names = new Map(orgs.map((o) => [o.id, o.name]));
       printTable(
         orgs.map((o) => ({
-          id: o.id,
-          name: `${'  '.repeat(Number(o.depth ?? 0))}${String(o.name)}`,
+          name: `${'  '.repeat(o.depth)}${o.name}`,
           kind: o.kind,
-          plan: o.effectivePlan,
-          parent: o.parentId,
+          // A plan of its own (a tenant, or the root) is shown as such; others follow it.
+          plan: o.plan ? `${o.plan} (own)` : o.effectivePlan,
+          'sign-ups': o.registration?.enabled ? 'on' : '-',
+          parent: o.parentId ? (names.get(o.parentId) ?? o.parentId) : null,
+          id: o.id,
         })),
       );
     });

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { activateDevice, STEP_LABELS } from '../../provisioning/companion/activation-flow.js';
 import { activateEdgentDevice } from '../../provisioning/companion/edgent-activation-flow.js';
+import { ProtocommClient } from '../../provisioning/protocol/protocomm-client.js';
 import { SimBleTransport } from '../../provisioning/transport/sim-ble-central.js';
 import { SOFTAP_DEFAULT_ADDRESS, SoftApHttpTransport } from '../../provisioning/transport/softap-http.js';
 import type { ProvisioningTransport } from '../../provisioning/transport/transport.js';
@@ -57,7 +58,10 @@ export function provisionCommand(program: Command): Command {
       'Activate a device: put it on Wi-Fi and into your account (ESP-IDF provisioning, security 2 by default).',
     )
     .enablePositionalOptions()
-    .option('-t, --template <id>', 'template (product) id of the device, TMPL… (required)')
+    .option(
+      '-t, --template <id>',
+      'template (product) id of the device, TMPL… (default: the product the device itself names)',
+    )
     .option(
       '-d, --device <address>',
       'device address: host:port for SoftAP (a simulator prints it), or a BLE name/address',
@@ -86,30 +90,35 @@ export function provisionCommand(program: Command): Command {
     .option('-g, --gateway <url>', 'gateway URL')
     .option('--json', 'print the result as JSON')
     .action(async (opts: ProvisionOptions) => {
-      if (!opts.template)
-        throw new TetherError(
-          'VALIDATION_FAILED',
-          'Say which product: --template TMPL… (tether template list).',
-        );
-      const templateId = opts.template;
       const qr = opts.qr ? parseQrPayload(opts.qr) : {};
       const transportKind = qr.transport ?? opts.transport;
+      if (!opts.template && transportKind === 'edgent') {
+        throw new TetherError(
+          'VALIDATION_FAILED',
+          'Say which product: --template TMPL… (tether template list); Edgent devices do not name it.',
+        );
+      }
       const address = opts.device ?? qr.name;
       if (!address)
         throw new TetherError('VALIDATION_FAILED', 'Say which device: --device <address> or --qr <payload>.');
-      const pop = opts.pop ?? qr.pop ?? (await promptHidden('Proof of possession (device label): '));
-      const ssid = opts.ssid ?? (await prompt('Wi-Fi network name: '));
+      // Logged in? Say so before asking for a PoP and a passphrase.
+      const gateway = await sessionClient(opts.gateway);
+      const pop =
+        opts.pop ??
+        qr.pop ??
+        (await promptHidden('Proof of possession (device label): ', { option: '--pop' }));
+      const ssid = opts.ssid ?? (await prompt('Wi-Fi network name: ', { option: '--ssid' }));
       const passphrase =
         opts.passphrase ??
         process.env.TETHER_WIFI_PASSPHRASE ??
-        (await promptHidden(`Passphrase for ${ssid}: `));
+        (await promptHidden(`Passphrase for ${ssid}: `, {
+          option: '--passphrase',
+          env: 'TETHER_WIFI_PASSPHRASE',
+        }));
       const transport: ProvisioningTransport =
         transportKind === 'ble'
           ? new SimBleTransport(opts.mediumDir ? { mediumDir: opts.mediumDir } : {})
           : new SoftApHttpTransport();
-      const gateway = await sessionClient(opts.gateway);
-      if (!gateway.loggedIn)
-        throw new TetherError('AUTH_REQUIRED', 'Log in first: tether login --email <you>.');
       const steps = new StepReporter(opts.json);
       // SoftAP by hotspot name (not host:port): join the device's network, then talk to 192.168.4.1.
       let joiner: WifiJoiner | undefined;
@@ -129,6 +138,8 @@ export function provisionCommand(program: Command): Command {
         }
       }
       try {
+        // Without --template, the device names its own product: it advertises it in proto-ver.
+        const templateId = opts.template ?? (await productOf(transport, deviceAddress, steps));
         const onStep = (step: keyof typeof STEP_LABELS, status: 'start' | 'done', detail?: string) =>
           status === 'start' ? steps.start(STEP_LABELS[step]) : steps.succeed(detail);
         if (transportKind === 'edgent') {
@@ -161,7 +172,9 @@ export function provisionCommand(program: Command): Command {
           onWifiFailed: async (error) => {
             steps.fail(error.message);
             if (!process.stdin.isTTY) return undefined;
-            const again = await promptHidden(`Passphrase for ${ssid} (empty to give up): `);
+            const again = await promptHidden(`Passphrase for ${ssid} (empty to give up): `, {
+              option: '--passphrase',
+            });
             if (!again) return undefined;
             steps.start(STEP_LABELS.wifi);
             return { ssid, passphrase: again };
@@ -194,4 +207,34 @@ function sayUnknownSecurity(reported: 0 | 1 | 2 | 'unknown'): void {
     say(
       'Note: the device did not report the security of its provisioning session (stock Blynk firmware?); the gateway records it as "security unknown".',
     );
+}
+
+/**
+ * The product a device says it runs (Tether's `tmpl` in its proto-ver answer, read before any
+ * secure session): so a person need not type the template.
+ */
+async function productOf(
+  transport: ProvisioningTransport,
+  address: string,
+  steps: StepReporter,
+): Promise<string> {
+  steps.start('Ask the device which product it is');
+  const link = await transport.connect(address);
+  try {
+    const info = await new ProtocommClient(link, { minSecurity: 0 }).getVersion();
+    const tmpl = info.tether?.tmpl;
+    if (!tmpl) {
+      throw new TetherError(
+        'VALIDATION_FAILED',
+        'The device does not say which product it is: pass --template TMPL… (tether template list).',
+      );
+    }
+    steps.succeed(tmpl);
+    return tmpl;
+  } catch (error) {
+    steps.fail(isTetherError(error) ? error.code : undefined);
+    throw error;
+  } finally {
+    await link.close().catch(() => undefined);
+  }
 }

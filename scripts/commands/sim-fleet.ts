@@ -118,7 +118,6 @@ export function simFleetCommand(sim: Command): void {
       );
       if (opts.provision) {
         const admin = await sessionClient(opts.gateway);
-        if (!admin.loggedIn) throw new TetherError('AUTH_REQUIRED', 'Run `tether login` first.');
         const template = await admin.request<{ datastreams?: DatastreamSpec[]; minSecurity?: number }>(
           'GET',
           `/api/templates/${encodeURIComponent(templateId)}`,

@@ -19,7 +19,7 @@ export function templateListCommand(template: Command): void {
         templates.map((t) => ({
           id: t.id,
           name: t.name,
-          datastreams: (t.datastreams as Array<{ name: string }>).map((d) => d.name).join(','),
+          datastreams: (t.datastreams as Array<{ name: string }> | undefined)?.map((d) => d.name).join(','),
           minSecurity: t.minSecurity,
         })),
       );

@@ -13,12 +13,17 @@ export function templateShowCommand(template: Command): void {
       const t = await client.request<{
         id: string;
         name: string;
-        hotspotPrefix: string;
+        hotspotPrefix?: string;
         minSecurity: number;
-        datastreams: Array<Record<string, unknown>>;
+        datastreams?: Array<Record<string, unknown>>;
       }>('GET', `/api/templates/${encodeURIComponent(templateId)}`);
       if (opts.json) return printJson(t);
-      say(safe`${t.id}  ${t.name}  hotspot prefix ${t.hotspotPrefix}  min security ${t.minSecurity}\n`);
-      printTable(t.datastreams, ['pin', 'name', 'type', 'min', 'max', 'values', 'defaultValue']);
+      // A client account sees only what provisioning needs: no hotspot prefix, no datastreams.
+      const prefix = t.hotspotPrefix === undefined ? '' : safe`  hotspot prefix ${t.hotspotPrefix}`;
+      say(safe`${t.id}  ${t.name}${prefix}  min security ${t.minSecurity}`);
+      if (t.datastreams) {
+        say('');
+        printTable(t.datastreams, ['pin', 'name', 'type', 'min', 'max', 'values', 'defaultValue']);
+      }
     });
 }

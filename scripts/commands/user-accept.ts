@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { GatewayClient } from '../../shared/gateway-client.js';
-import { gatewayUrl } from '../cli/cli-context.js';
+import { gatewayUrl, loginCommandFor } from '../cli/cli-context.js';
 import { printJson, safe, say } from '../cli/output.js';
 import { promptHidden } from '../cli/prompt.js';
 
@@ -13,8 +13,12 @@ export function userAcceptCommand(user: Command): void {
     .option('-g, --gateway <url>', 'gateway URL')
     .option('--json', 'print JSON')
     .action(async (opts: { token: string; password?: string; gateway?: string; json?: boolean }) => {
-      const client = new GatewayClient({ baseUrl: await gatewayUrl(opts.gateway) });
-      const password = opts.password ?? process.env.TETHER_PASSWORD ?? (await promptHidden('New password: '));
+      const baseUrl = await gatewayUrl(opts.gateway);
+      const client = new GatewayClient({ baseUrl });
+      const password =
+        opts.password ??
+        process.env.TETHER_PASSWORD ??
+        (await promptHidden('New password: ', { option: '--password', env: 'TETHER_PASSWORD' }));
       const { user: created } = await client.request<{ user: { email: string } }>(
         'POST',
         '/api/invitations/accept',
@@ -22,6 +26,6 @@ export function userAcceptCommand(user: Command): void {
         { auth: false },
       );
       if (opts.json) return printJson(created);
-      say(safe`Welcome, ${created.email}. Next: tether login --email ${created.email}`);
+      say(safe`Welcome, ${created.email}. Next: ${loginCommandFor(baseUrl, created.email)}`);
     });
 }

@@ -1,16 +1,17 @@
 /**
- * The permission matrix over real HTTP: every registered route, for each built-in role, against
- * records in the caller's own org, a child org, the parent org and a sibling org (and the caller's
- * own device for device routes). A route missing from this table fails the test, so a new route
- * cannot skip it. Denied requests must be 403/404, must change nothing, and must be 404 wherever
- * a 403 would reveal that a record outside the caller's subtree exists.
+ * The permission matrix over real HTTP: every registered route, for each user type (developer,
+ * client, partner) × built-in role, against records in the caller's own org, a child org, the
+ * parent org and a sibling org (and the caller's own device for device routes). A route missing
+ * from this table fails the test, so a new route cannot skip it. Denied requests must be 403/404,
+ * must change nothing, and must be 404 wherever a 403 would reveal that a record outside the
+ * caller's subtree exists.
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILT_IN_ROLES, type Permission } from '../../gateway/accounts/permissions.js';
+import { BUILT_IN_ROLES, effectivePermissions, type Permission } from '../../gateway/accounts/permissions.js';
 import { roleRecordId } from '../../gateway/accounts/role-service.js';
 import { registeredRoutes } from '../../gateway/http/http-app.js';
-import type { Device, Template, User } from '../../gateway/store/types.js';
+import type { Device, Template, User, UserType } from '../../gateway/store/types.js';
 import { CONSOLE_PAGES } from '../../shared/console-pages.js';
 import { newDeviceToken, newId, newTemplateId, sha256Hex } from '../../shared/ids.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
@@ -19,16 +20,25 @@ import { createOrg, PASSWORD } from './account-support.js';
 type RoleName = keyof typeof BUILT_IN_ROLES;
 type Relation = 'same' | 'child' | 'parent' | 'sibling' | 'own';
 const ROLES: RoleName[] = ['admin', 'staff', 'user'];
+const TYPES: UserType[] = ['developer', 'client', 'partner'];
 const ORG_RELATIONS: Relation[] = ['same', 'child', 'parent', 'sibling'];
 const DEVICE_RELATIONS: Relation[] = [...ORG_RELATIONS, 'own'];
 
-const has = (role: RoleName, p: Permission) =>
-  (BUILT_IN_ROLES[role].permissions as readonly string[]).includes(p);
+/** Who calls: a built-in role held by a user of some type (the type caps what the role gives). */
+interface Who {
+  role: RoleName;
+  type: UserType;
+}
+const WHO: Who[] = TYPES.flatMap((type) => ROLES.map((role) => ({ role, type })));
+const label = (w: Who) => `${w.type} ${w.role}`;
+
+const has = (who: Who, p: Permission) =>
+  effectivePermissions(BUILT_IN_ROLES[who.role].permissions as readonly Permission[], who.type).has(p);
 const visible = (rel: Relation) => rel === 'same' || rel === 'child' || rel === 'own';
 
 interface Ctx {
   gw: TestGateway;
-  role: RoleName;
+  who: Who;
   rel: Relation;
   /** The org a record of this relation sits in. */
   org: string;
@@ -40,7 +50,7 @@ interface Spec {
   /** `METHOD /url` exactly as registered. */
   route: string;
   relations: 'none' | 'org' | 'device';
-  allow: (role: RoleName, rel: Relation) => boolean;
+  allow: (who: Who, rel: Relation) => boolean;
   request: (ctx: Ctx) => Promise<{ path: string; body?: unknown }>;
   /** Server-sent events: only the status is read. */
   stream?: boolean;
@@ -59,7 +69,8 @@ interface Spec {
 
 interface Fixture {
   orgs: Record<'root' | 'same' | 'child' | 'sibling', string>;
-  actors: Record<RoleName, User & { token: string }>;
+  /** Keyed by label(who). */
+  actors: Record<string, User & { token: string }>;
   victims: Record<string, User>;
   templates: Record<string, Template>;
   devices: Record<string, Device>;
@@ -67,15 +78,18 @@ interface Fixture {
 
 const need =
   (p: Permission) =>
-  (role: RoleName, rel: Relation): boolean =>
-    has(role, p) && visible(rel);
+  (who: Who, rel: Relation): boolean =>
+    has(who, p) && visible(rel);
 const anyone = () => true;
-const viewDevice = (role: RoleName, rel: Relation) =>
-  rel === 'own' ? has(role, 'devices.own.view') : has(role, 'devices.org.view') && visible(rel);
-const controlDevice = (role: RoleName, rel: Relation) =>
-  rel === 'own' ? has(role, 'devices.own.control') : has(role, 'devices.org.control') && visible(rel);
-const shareDevice = (role: RoleName, rel: Relation) =>
-  rel === 'own' ? has(role, 'devices.own.control') : has(role, 'devices.transfer') && visible(rel);
+const viewDevice = (who: Who, rel: Relation) =>
+  rel === 'own' ? has(who, 'devices.own.view') : has(who, 'devices.org.view') && visible(rel);
+const controlDevice = (who: Who, rel: Relation) =>
+  rel === 'own' ? has(who, 'devices.own.control') : has(who, 'devices.org.control') && visible(rel);
+const shareDevice = (who: Who, rel: Relation) =>
+  rel === 'own' ? has(who, 'devices.own.control') : has(who, 'devices.transfer') && visible(rel);
+/** Re-provision, transfer, delete: the owner or org-wide control, with the action's own permission. */
+const manageDevice = (p: Permission) => (who: Who, rel: Relation) =>
+  controlDevice(who, rel) && has(who, p) && visible(rel);
 
 let counter = 0;
 const unique = (prefix: string) => `${prefix}${++counter}`;
@@ -90,13 +104,14 @@ describe('permission matrix: every route × built-in role × org relation', () =
     orgId: string,
     roleId: string,
     email = `${unique('u')}@example.com`,
+    type: UserType = 'client',
   ): Promise<User> =>
     store().users.insert({
       id: newId('usr'),
       orgId,
       email,
       name: email.split('@')[0]!,
-      type: 'client',
+      type,
       roleId,
       status: 'active',
       passwordHash: await gw.gateway.services.auth.passwords.hash(PASSWORD),
@@ -143,6 +158,28 @@ describe('permission matrix: every route × built-in role × org relation', () =
   /** A device of this relation: the caller's own, or one owned by the victim of that org. */
   const deviceFor = (ctx: Ctx, extra: Partial<Device> = {}): Promise<Device> =>
     insertDevice(ctx.org, ctx.rel === 'own' ? ctx.actor.id : fx.victims[ctx.org]!.id, extra);
+
+  /** A pending invitation (and the pending user it made) in `orgId`; its id. */
+  const pendingInvitation = async (orgId: string): Promise<string> => {
+    const user = await insertUser(orgId, 'user');
+    await store().users.update(user.id, { status: 'pending', passwordHash: null });
+    const id = newId('inv');
+    await store().invitations.insert({
+      id,
+      orgId,
+      email: user.email,
+      name: user.name,
+      userId: user.id,
+      roleId: 'user',
+      type: 'client',
+      tokenHash: newId('h'),
+      invitedBy: fx.actors['developer admin']!.id,
+      createdAt: Date.now(),
+      expiresAt: Date.now() + 86_400_000,
+      status: 'pending',
+    });
+    return id;
+  };
 
   const SPECS: Spec[] = [
     // --- anonymous: a bogus secret is refused and changes nothing
@@ -289,6 +326,27 @@ describe('permission matrix: every route × built-in role × org relation', () =
       self: true,
       request: async () => ({ path: '/api/me', body: { password: 'not the password' } }),
     },
+    // A person's own sessions: each sees and ends only their own (another's id is not found).
+    {
+      route: 'GET /api/sessions',
+      relations: 'none',
+      allow: anyone,
+      request: async () => ({ path: '/api/sessions' }),
+    },
+    {
+      route: 'DELETE /api/sessions/:id',
+      relations: 'none',
+      allow: () => false,
+      request: async () => {
+        const victim = fx.victims[fx.orgs.same]!;
+        const tokens = await gw.api<{ refreshToken: string }>('POST', '/api/auth/login', {
+          email: victim.email,
+          password: PASSWORD,
+        });
+        const token = await store().refreshTokens.byTokenHash(sha256Hex(tokens.body.refreshToken));
+        return { path: `/api/sessions/${token!.sessionId}` };
+      },
+    },
     {
       route: 'GET /api/permissions',
       relations: 'none',
@@ -300,7 +358,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
     {
       route: 'GET /api/orgs',
       relations: 'none',
-      allow: (r) => has(r, 'org.view'),
+      allow: (w) => has(w, 'org.view'),
       request: async () => ({ path: '/api/orgs' }),
     },
     {
@@ -462,26 +520,13 @@ describe('permission matrix: every route × built-in role × org relation', () =
       route: 'DELETE /api/invitations/:id',
       relations: 'org',
       allow: need('users.invite'),
-      request: async (c) => {
-        const user = await insertUser(c.org, 'user');
-        await store().users.update(user.id, { status: 'pending', passwordHash: null });
-        const id = newId('inv');
-        await store().invitations.insert({
-          id,
-          orgId: c.org,
-          email: user.email,
-          name: user.name,
-          userId: user.id,
-          roleId: 'user',
-          type: 'client',
-          tokenHash: newId('h'),
-          invitedBy: fx.actors.admin.id,
-          createdAt: Date.now(),
-          expiresAt: Date.now() + 86_400_000,
-          status: 'pending',
-        });
-        return { path: `/api/invitations/${id}` };
-      },
+      request: async (c) => ({ path: `/api/invitations/${await pendingInvitation(c.org)}` }),
+    },
+    {
+      route: 'POST /api/invitations/:id/resend',
+      relations: 'org',
+      allow: need('users.invite'),
+      request: async (c) => ({ path: `/api/invitations/${await pendingInvitation(c.org)}/resend` }),
     },
 
     // --- sharing
@@ -545,19 +590,19 @@ describe('permission matrix: every route × built-in role × org relation', () =
     {
       route: 'GET /api/templates',
       relations: 'none',
-      allow: (r) => has(r, 'templates.view'),
+      allow: (w) => has(w, 'templates.view'),
       request: async () => ({ path: '/api/templates' }),
     },
     {
       route: 'GET /api/templates/:id',
       relations: 'org',
-      allow: (r, rel) => has(r, 'templates.view') && rel !== 'sibling',
+      allow: (w, rel) => has(w, 'templates.view') && rel !== 'sibling',
       request: async (c) => ({ path: `/api/templates/${fx.templates[c.org]!.id}` }),
     },
     {
       route: 'POST /api/templates',
       relations: 'none',
-      allow: (r) => has(r, 'templates.edit'),
+      allow: (w) => has(w, 'templates.edit'),
       request: async () => ({ path: '/api/templates', body: { name: unique('Product ') } }),
     },
     {
@@ -575,7 +620,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
     {
       route: 'POST /api/provisioning/sessions',
       relations: 'none',
-      allow: (r) => has(r, 'devices.provision'),
+      allow: (w) => has(w, 'devices.provision'),
       request: async () => ({
         path: '/api/provisioning/sessions',
         body: { templateId: fx.templates[fx.orgs.same]!.id },
@@ -592,7 +637,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
     {
       route: 'DELETE /api/provisioning/sessions/:deviceId',
       relations: 'device',
-      allow: (role, rel) => viewDevice(role, rel) && has(role, 'devices.provision'),
+      allow: (w, rel) => viewDevice(w, rel) && has(w, 'devices.provision'),
       request: async (c) => ({
         path: `/api/provisioning/sessions/${(await deviceFor(c, { status: 'pending', provisioningExpiresAt: Date.now() + 600_000 })).id}`,
       }),
@@ -675,7 +720,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
     {
       route: 'POST /api/devices/:id/transfer',
       relations: 'device',
-      allow: (r, rel) => has(r, 'devices.transfer') && visible(rel),
+      allow: manageDevice('devices.transfer'),
       request: async (c) => ({
         path: `/api/devices/${(await deviceFor(c)).id}/transfer`,
         body: { orgId: fx.orgs.same },
@@ -684,13 +729,13 @@ describe('permission matrix: every route × built-in role × org relation', () =
     {
       route: 'POST /api/devices/:id/reprovision',
       relations: 'device',
-      allow: (r, rel) => controlDevice(r, rel) && has(r, 'devices.provision'),
+      allow: manageDevice('devices.provision'),
       request: async (c) => ({ path: `/api/devices/${(await deviceFor(c)).id}/reprovision` }),
     },
     {
       route: 'DELETE /api/devices/:id',
       relations: 'device',
-      allow: (r, rel) => has(r, 'devices.delete') && visible(rel),
+      allow: manageDevice('devices.delete'),
       request: async (c) => ({ path: `/api/devices/${(await deviceFor(c)).id}` }),
     },
 
@@ -733,7 +778,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
     {
       route: 'POST /api/claims',
       relations: 'none',
-      allow: (r) => has(r, 'devices.provision'),
+      allow: (w) => has(w, 'devices.provision'),
       request: async () => ({ path: '/api/claims', body: { claimCode: 'NOSUCHCODE00' } }),
     },
     {
@@ -791,7 +836,10 @@ describe('permission matrix: every route × built-in role × org relation', () =
     const rootToken = await gw.login();
     const rootId = (await gw.api<{ user: { orgId: string } }>('GET', '/api/me', undefined, rootToken)).body
       .user.orgId;
-    const same = await createOrg(gw, rootToken, 'A');
+    // A partner org, so that partner users may belong to it beside developers and clients.
+    const same = (
+      await gw.api<{ id: string }>('POST', '/api/orgs', { name: 'A', kind: 'partner' }, rootToken)
+    ).body.id;
     const child = await createOrg(gw, rootToken, 'A child', same);
     const sibling = await createOrg(gw, rootToken, 'B');
     fx = {
@@ -805,9 +853,9 @@ describe('permission matrix: every route × built-in role × org relation', () =
       fx.victims[org] = await insertUser(org, 'user');
       fx.templates[org] = await insertTemplate(org);
     }
-    for (const role of ROLES) {
-      const user = await insertUser(same, role, `${role}-actor@example.com`);
-      fx.actors[role] = { ...user, token: await gw.login(user.email, PASSWORD) };
+    for (const who of WHO) {
+      const user = await insertUser(same, who.role, `${who.type}-${who.role}-actor@example.com`, who.type);
+      fx.actors[label(who)] = { ...user, token: await gw.login(user.email, PASSWORD) };
     }
   });
 
@@ -834,7 +882,7 @@ describe('permission matrix: every route × built-in role × org relation', () =
     )) {
       const [method] = spec.route.split(' ');
       const path = spec.route.split(' ')[1]!.replace(/:(\w+)/g, 'x_$1');
-      for (const token of [undefined, 'not-a-jwt', `${fx.actors.admin.token}x`]) {
+      for (const token of [undefined, 'not-a-jwt', `${fx.actors['developer admin']!.token}x`]) {
         const before = await fingerprint();
         const res = await call(method!, path, spec.route.startsWith('GET') ? undefined : {}, token);
         expect([400, 401], `${spec.route} token=${String(token).slice(0, 12)}`).toContain(res.status);
@@ -860,77 +908,73 @@ describe('permission matrix: every route × built-in role × org relation', () =
 
   it('own-account routes need the current password', async () => {
     for (const spec of SPECS.filter((s) => s.self)) {
-      for (const role of ROLES) {
-        const { path, body } = await spec.request({
-          gw,
-          role,
-          rel: 'same',
-          org: fx.orgs.same,
-          actor: fx.actors[role],
-          fx,
-        });
+      for (const who of WHO) {
+        const actor = fx.actors[label(who)]!;
+        const { path, body } = await spec.request({ gw, who, rel: 'same', org: fx.orgs.same, actor, fx });
         const before = await fingerprint();
-        const res = await call(spec.route.split(' ')[0]!, path, body, fx.actors[role].token);
-        expect(res.status, `${spec.route} as ${role}`).toBe(401);
+        const res = await call(spec.route.split(' ')[0]!, path, body, actor.token);
+        expect(res.status, `${spec.route} as ${label(who)}`).toBe(401);
         expect(res.body.error?.code).toBe('INVALID_CREDENTIALS');
         expect(await fingerprint()).toBe(before);
       }
     }
   });
 
-  it('allows exactly what each role may do, and only inside its subtree', { timeout: 60_000 }, async () => {
+  it('allows exactly what each type × role may do, and only inside its subtree', {
+    timeout: 180_000,
+  }, async () => {
     const failures: string[] = [];
     let checked = 0;
     for (const spec of SPECS.filter((s) => !s.anonymous && !s.self)) {
       const method = spec.route.split(' ')[0]!;
       const relations: Relation[] =
         spec.relations === 'none' ? ['same'] : spec.relations === 'org' ? ORG_RELATIONS : DEVICE_RELATIONS;
-      for (const role of ROLES) {
+      for (const who of WHO) {
         for (const rel of relations) {
           const org =
             rel === 'own' || rel === 'same' ? fx.orgs.same : rel === 'parent' ? fx.orgs.root : fx.orgs[rel];
-          const actor = fx.actors[role];
-          const { path, body } = await spec.request({ gw, role, rel, org, actor, fx });
+          const actor = fx.actors[label(who)]!;
+          const { path, body } = await spec.request({ gw, who, rel, org, actor, fx });
           const before = await fingerprint();
           const res = await call(method, path, body, actor.token, spec.stream);
           const code = res.body.error?.code ?? '';
           const denied =
             res.status === 403 ||
             (res.status === 404 && /NOT_FOUND$/.test(code) && code !== 'CLAIM_CODE_INVALID');
-          const expected = spec.allow(role, rel);
-          const label = `${spec.route} as ${role} on ${rel}: ${res.status} ${code}`;
+          const expected = spec.allow(who, rel);
+          const text = `${spec.route} as ${label(who)} on ${rel}: ${res.status} ${code}`;
           checked++;
           if (res.status === 401 || res.status === 400 || res.status >= 500)
-            failures.push(`${label} (unexpected status)`);
-          else if (expected && denied) failures.push(`${label} (should be allowed)`);
-          else if (!expected && !denied) failures.push(`${label} (should be refused)`);
+            failures.push(`${text} (unexpected status)`);
+          else if (expected && denied) failures.push(`${text} (should be allowed)`);
+          else if (!expected && !denied) failures.push(`${text} (should be refused)`);
           else if (!expected) {
             // A record outside the subtree is not found, not forbidden, when the role could act on it if it were visible.
             const readable = spec.readableAbove && rel === 'parent';
-            if (!visible(rel) && !readable && spec.relations !== 'none' && spec.allow(role, 'same')) {
+            if (!visible(rel) && !readable && spec.relations !== 'none' && spec.allow(who, 'same')) {
               if (spec.probe) {
                 const probe = spec.probe();
                 const answer = await call(method, probe.path, probe.body, actor.token);
                 if (answer.status !== res.status || answer.body.error?.code !== code) {
                   failures.push(
-                    `${label} (differs from a made-up id: ${answer.status} ${answer.body.error?.code})`,
+                    `${text} (differs from a made-up id: ${answer.status} ${answer.body.error?.code})`,
                   );
                 }
-              } else if (res.status !== 404) failures.push(`${label} (reveals a record outside the subtree)`);
+              } else if (res.status !== 404) failures.push(`${text} (reveals a record outside the subtree)`);
             }
-            if ((await fingerprint()) !== before) failures.push(`${label} (a refused request changed data)`);
+            if ((await fingerprint()) !== before) failures.push(`${text} (a refused request changed data)`);
           }
         }
       }
     }
     expect(failures).toEqual([]);
-    expect(checked).toBeGreaterThan(400);
+    expect(checked).toBeGreaterThan(1200);
   });
 
   it('listings show nothing from the parent or sibling orgs', async () => {
     const outside = new Set([fx.orgs.root, fx.orgs.sibling]);
-    for (const role of ROLES) {
-      const token = fx.actors[role].token;
+    for (const who of WHO) {
+      const token = fx.actors[label(who)]!.token;
       const orgs = await gw.api<{ orgs?: Array<{ id: string }> }>('GET', '/api/orgs', undefined, token);
       expect(orgs.body.orgs?.some((o) => outside.has(o.id))).toBe(false);
       const users = await gw.api<{ users?: Array<{ orgId: string }> }>('GET', '/api/users', undefined, token);
@@ -942,8 +986,8 @@ describe('permission matrix: every route × built-in role × org relation', () =
         token,
       );
       expect(devices.body.devices.some((d) => outside.has(d.orgId))).toBe(false);
-      if (role === 'user')
-        expect(devices.body.devices.every((d) => d.ownerId === fx.actors.user.id)).toBe(true);
+      if (who.role === 'user')
+        expect(devices.body.devices.every((d) => d.ownerId === fx.actors[label(who)]!.id)).toBe(true);
       const audit = await gw.api<{ events?: Array<{ orgId: string }> }>(
         'GET',
         '/api/audit',
@@ -965,13 +1009,13 @@ describe('permission matrix: every route × built-in role × org relation', () =
     const clients: mqtt.MqttClient[] = [];
     try {
       const received = new Map<string, string[]>();
-      const targets: Array<{ rel: Relation; role: RoleName; deviceId: string }> = [];
-      for (const role of ROLES) {
+      const targets: Array<{ rel: Relation; who: Who; deviceId: string }> = [];
+      for (const who of WHO.filter((w) => w.type === 'client')) {
         for (const rel of DEVICE_RELATIONS) {
           const org =
             rel === 'own' || rel === 'same' ? fx.orgs.same : rel === 'parent' ? fx.orgs.root : fx.orgs[rel];
           const token = newDeviceToken();
-          const ownerId = rel === 'own' ? fx.actors[role].id : fx.victims[org]!.id;
+          const ownerId = rel === 'own' ? fx.actors[label(who)]!.id : fx.victims[org]!.id;
           const device = await insertDevice(org, ownerId, { tokenHash: sha256Hex(token) });
           const client = await mqtt.connectAsync(gw.brokerUrl, {
             username: 'device',
@@ -982,11 +1026,11 @@ describe('permission matrix: every route × built-in role × org relation', () =
           received.set(device.id, []);
           client.on('message', (topic) => received.get(device.id)!.push(topic));
           await client.subscribeAsync('downlink/#');
-          targets.push({ rel, role, deviceId: device.id });
+          targets.push({ rel, who, deviceId: device.id });
         }
       }
-      for (const { role, deviceId } of targets) {
-        const token = fx.actors[role].token;
+      for (const { who, deviceId } of targets) {
+        const token = fx.actors[label(who)]!.token;
         await gw.api('POST', `/api/devices/${deviceId}/reboot`, undefined, token);
         await gw.api('PUT', `/api/devices/${deviceId}/datastreams/temp`, { value: 5 }, token);
         await gw.api('POST', `/api/devices/${deviceId}/reconfigure`, undefined, token);
@@ -996,22 +1040,49 @@ describe('permission matrix: every route × built-in role × org relation', () =
         .poll(
           () =>
             targets
-              .filter((t) => controlDevice(t.role, t.rel))
+              .filter((t) => controlDevice(t.who, t.rel))
               .every((t) => received.get(t.deviceId)!.length >= 3),
           { timeout: 5000 },
         )
         .toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      for (const { rel, role, deviceId } of targets) {
+      for (const { rel, who, deviceId } of targets) {
         const topics = received.get(deviceId)!;
-        if (controlDevice(role, rel))
-          expect(topics, `${role} on ${rel}`).toEqual(
+        if (controlDevice(who, rel))
+          expect(topics, `${label(who)} on ${rel}`).toEqual(
             expect.arrayContaining(['downlink/reboot', 'downlink/ds/temp', 'downlink/reconfigure']),
           );
-        else expect(topics, `${role} on ${rel}`).toEqual([]);
+        else expect(topics, `${label(who)} on ${rel}`).toEqual([]);
       }
     } finally {
       await Promise.all(clients.map((c) => c.endAsync()));
+    }
+  });
+
+  it('a client reads only what provisioning needs of a product; developers and partners read all of it', async () => {
+    for (const type of TYPES) {
+      const token = fx.actors[label({ type, role: 'admin' })]!.token;
+      const one = await gw.api<Record<string, unknown>>(
+        'GET',
+        `/api/templates/${fx.templates[fx.orgs.same]!.id}`,
+        undefined,
+        token,
+      );
+      const list = await gw.api<{ templates: Array<Record<string, unknown>> }>(
+        'GET',
+        '/api/templates',
+        undefined,
+        token,
+      );
+      expect(one.status).toBe(200);
+      if (type === 'client') {
+        expect(Object.keys(one.body).sort()).toEqual(['id', 'minSecurity', 'name']);
+        for (const t of list.body.templates)
+          expect(Object.keys(t).sort()).toEqual(['id', 'minSecurity', 'name']);
+      } else {
+        expect(one.body).toHaveProperty('datastreams');
+        expect(one.body).toHaveProperty('hotspotPrefix');
+      }
     }
   });
 });

@@ -30,7 +30,9 @@ describe('plans', () => {
     );
     expect(invite.status).toBe(403);
     expect(invite.body.error.code).toBe('PLAN_LIMIT');
-    expect(invite.body.error.message).toMatch(/free plan allows 1 users/);
+    expect(invite.body.error.message).toBe(
+      'The free plan allows 1 user; My Organization has 1. Upgrade the plan or remove some first.',
+    );
     expect(invite.body.error.details).toMatchObject({ limit: 'users', plan: 'free', max: 1 });
 
     const sub = await gw.api<Err>('POST', '/api/orgs', { name: 'Branch' }, admin);
@@ -44,8 +46,11 @@ describe('plans', () => {
     );
     expect(edit.body.error).toMatchObject({
       code: 'PLAN_LIMIT',
-      details: { limit: 'editablePermissions', plan: 'free' },
+      details: { limit: 'lockedPermissions', plan: 'free' },
     });
+    expect(edit.body.error.message).toBe(
+      'The free plan locks every permission: no role edit may change them. Upgrade the plan to edit them.',
+    );
     const custom = await gw.api<Err>(
       'POST',
       `/api/orgs/${orgId}/roles`,
@@ -63,7 +68,35 @@ describe('plans', () => {
     expect(
       (await gw.api('PATCH', `/api/orgs/${orgId}/roles/user`, { permissions: ['org.view'] }, admin)).status,
     ).toBe(200);
-    // Pro edits permissions but has no custom roles.
+    // Pro edits permissions one by one, but locks some: the API shows which, and refuses to change them.
+    const roles = await gw.api<{ plan: string; lockedPermissions: string[] }>(
+      'GET',
+      `/api/orgs/${orgId}/roles`,
+      undefined,
+      admin,
+    );
+    expect(roles.body).toMatchObject({ plan: 'pro', lockedPermissions: ['org.transfer', 'roles.edit'] });
+    const locked = await gw.api<Err>(
+      'PATCH',
+      `/api/orgs/${orgId}/roles/staff`,
+      { permissions: ['org.view', 'roles.view', 'roles.edit'] },
+      admin,
+    );
+    expect(locked.body.error).toMatchObject({
+      code: 'PLAN_LIMIT',
+      message: 'The pro plan locks roles.edit: no role edit may change it. Upgrade the plan to edit it.',
+      details: { limit: 'lockedPermissions', plan: 'pro', locked: ['roles.edit'] },
+    });
+    const catalogue = await gw.api<{ lockedByPlan: Record<string, string[]> }>(
+      'GET',
+      '/api/permissions',
+      undefined,
+      admin,
+    );
+    expect(catalogue.body.lockedByPlan.pro).toEqual(['org.transfer', 'roles.edit']);
+    expect(catalogue.body.lockedByPlan.enterprise).toEqual([]);
+    expect(catalogue.body.lockedByPlan.free).toHaveLength(24);
+    // Pro has no custom roles.
     const stillNo = await gw.api<Err>(
       'POST',
       `/api/orgs/${orgId}/roles`,
@@ -92,50 +125,95 @@ describe('plans', () => {
     expect(third.body.error.details).toMatchObject({ limit: 'users', max: 2 });
   });
 
-  it('self-registration (enterprise): verify link → own client org → login; free refuses it', async () => {
+  it('self-registration is off until the maker switches it on; a registrant is a client with the User role', async () => {
     gw = await startTestGateway();
     const admin = await gw.login();
     const rootId = (await gw.api<{ org: { id: string } }>('GET', '/api/me', undefined, admin)).body.org.id;
-    const asked = await gw.api('POST', '/api/registrations', { orgId: rootId, email: 'Client@Example.com' });
-    expect(asked.status).toBe(202);
-    const token = await tokenFromOutbox(gw.dataDir, 'client@example.com', 'verify-email');
-    const verified = await gw.api<{ user: { orgId: string; type: string } }>(
-      'POST',
-      '/api/registrations/verify',
-      {
-        token,
-        password: PASSWORD,
-        name: 'Client One',
-      },
+    const signUp = (email: string) => gw.api<Err>('POST', '/api/registrations', { orgId: rootId, email });
+    const verify = async (email: string, name?: string) => {
+      const token = await tokenFromOutbox(gw.dataDir, email, 'verify-email');
+      const res = await gw.api<{ user: { id: string; orgId: string; type: string; roleId: string } }>(
+        'POST',
+        '/api/registrations/verify',
+        { token, password: PASSWORD, ...(name ? { name } : {}) },
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body.user;
+    };
+
+    // Off by default: the maker answers as an org that takes no sign-ups.
+    expect((await signUp('early@example.com')).status).toBe(404);
+    const opened = await gw.api<{ registration: unknown }>(
+      'PATCH',
+      `/api/orgs/${rootId}`,
+      { registration: { enabled: true } },
+      admin,
     );
-    expect(verified.status).toBe(201);
-    expect(verified.body.user.type).toBe('client');
-    const client = await gw.login('client@example.com', PASSWORD);
-    const me = await gw.api<{ org: { kind: string; parentId: string } }>('GET', '/api/me', undefined, client);
-    expect(me.body.org.kind).toBe('client');
-    const clients = await gw.api<{ kind: string; parentId: string }>(
+    expect(opened.body.registration).toEqual({
+      enabled: true,
+      roleId: 'user',
+      type: 'client',
+      ownOrg: false,
+    });
+
+    expect((await signUp('Client@Example.com')).status).toBe(202);
+    const client = await verify('client@example.com', 'Client One');
+    expect(client).toMatchObject({ type: 'client', roleId: 'user' });
+    const clientToken = await gw.login('client@example.com', PASSWORD);
+    const clients = await gw.api<{ kind: string; parentId: string; name: string }>(
       'GET',
-      `/api/orgs/${me.body.org.parentId}`,
+      `/api/orgs/${client.orgId}`,
       undefined,
       admin,
     );
-    expect(clients.body).toMatchObject({ kind: 'clients', parentId: rootId });
-    // The client sees only their own org.
-    const orgs = await gw.api<{ orgs: unknown[] }>('GET', '/api/orgs', undefined, client);
-    expect(orgs.body.orgs).toHaveLength(1);
-    // Used once.
-    const again = await gw.api<Err>('POST', '/api/registrations/verify', { token, password: PASSWORD });
-    expect(again.body.error.code).toBe('LINK_INVALID');
-    // An address with an account gets the same answer and no mail.
+    expect(clients.body).toMatchObject({ kind: 'clients', parentId: rootId, name: 'Clients' });
+    // A registrant is no Admin: no templates, no minting, no sub-orgs, no roles, no invitations.
+    const me = await gw.api<{ permissions: string[] }>('GET', '/api/me', undefined, clientToken);
+    expect(me.body.permissions).toEqual([
+      'devices.own.control',
+      'devices.own.view',
+      'devices.provision',
+      'org.view',
+      'templates.view',
+    ]);
+    expect((await gw.api('POST', '/api/templates', { name: 'Mine' }, clientToken)).status).toBe(403);
+    expect((await gw.api('POST', '/api/orgs', { name: 'Sub' }, clientToken)).status).toBe(403);
     expect(
-      (await gw.api('POST', '/api/registrations', { orgId: rootId, email: 'client@example.com' })).status,
-    ).toBe(202);
+      (await gw.api('POST', '/api/invitations', { email: 'x@example.com', roleId: 'user' }, clientToken))
+        .status,
+    ).toBe(403);
+    // Used once; an address with an account gets the same answer and no mail.
+    expect((await signUp('client@example.com')).status).toBe(202);
 
-    await gw.api('PATCH', `/api/orgs/${rootId}`, { plan: 'free' }, admin);
-    const refused = await gw.api<Err>('POST', '/api/registrations', {
-      orgId: rootId,
-      email: 'x@example.com',
-    });
+    // The maker may give each registrant an org of their own (here as its Admin): named after
+    // nothing of theirs, and still a client (type caps the role: no developer zone).
+    await gw.api('PATCH', `/api/orgs/${rootId}`, { registration: { ownOrg: true, roleId: 'admin' } }, admin);
+    expect((await signUp('second@example.com')).status).toBe(202);
+    const second = await verify('second@example.com');
+    expect(second).toMatchObject({ type: 'client', roleId: 'admin' });
+    const own = await gw.api<{ kind: string; parentId: string; name: string }>(
+      'GET',
+      `/api/orgs/${second.orgId}`,
+      undefined,
+      admin,
+    );
+    expect(own.body).toMatchObject({ kind: 'client', parentId: client.orgId });
+    expect(own.body.name).toMatch(/^Client [A-Z0-9]{6}$/);
+    const secondToken = await gw.login('second@example.com', PASSWORD);
+    expect((await gw.api('POST', '/api/templates', { name: 'Mine' }, secondToken)).status).toBe(403);
+    const orgs = await gw.api<{ orgs: Array<{ id: string }> }>('GET', '/api/orgs', undefined, secondToken);
+    expect(orgs.body.orgs.map((o) => o.id)).toEqual([second.orgId]);
+
+    // Client privacy: a plain User of the maker sees the orgs below, but never an address.
+    const plain = await addUser(gw, admin, 'plain@example.com', 'user');
+    const seen = await gw.api<{ orgs: Array<{ name: string }> }>('GET', '/api/orgs', undefined, plain.token);
+    expect(seen.body.orgs.length).toBeGreaterThan(2);
+    expect(JSON.stringify(seen.body)).not.toContain('@');
+    expect((await gw.api('GET', '/api/users', undefined, plain.token)).status).toBe(403);
+
+    // A plan without self-registration: the switch cannot be turned on, and sign-ups stop.
+    await gw.api('PATCH', `/api/orgs/${rootId}`, { plan: 'free', force: true }, admin);
+    const refused = await signUp('late@example.com');
     expect(refused.body.error).toMatchObject({
       code: 'PLAN_LIMIT',
       details: { limit: 'selfRegistration', plan: 'free' },
@@ -275,7 +353,7 @@ describe('roles', () => {
       undefined,
       admin,
     );
-    expect(deleted.body).toEqual({ movedUsers: 2 });
+    expect(deleted.body).toEqual({ movedUsers: 2, orgs: 1 });
     const after = await gw.api<{ roleId: string }>('GET', `/api/users/${tech.id}`, undefined, admin);
     expect(after.body.roleId).toBe('user');
   });
@@ -392,7 +470,7 @@ describe('organizations', () => {
     const a = await createOrg(gw, root, 'A');
     const subAdmin = await addUser(gw, root, 'subadmin@example.com', 'admin', a);
     expect((await gw.api('GET', `/api/orgs/${rootId}`, undefined, subAdmin.token)).status).toBe(404);
-    expect((await gw.api('PATCH', `/api/orgs/${a}`, { plan: 'free' }, subAdmin.token)).status).toBe(400);
+    expect((await gw.api('PATCH', `/api/orgs/${a}`, { plan: 'free' }, subAdmin.token)).status).toBe(403);
     expect((await gw.api('DELETE', `/api/orgs/${a}`, undefined, subAdmin.token)).status).toBe(400);
     const inside = await createOrg(gw, subAdmin.token, 'A-inside');
     expect((await gw.api('GET', `/api/orgs/${inside}`, undefined, root)).status).toBe(200);

@@ -21,14 +21,20 @@ describe('registration limits', () => {
     });
     return { status: res.statusCode, body: res.json() as { error?: { code: string } }, headers: res.headers };
   };
+  /** The maker (the root org) switches self-registration on. */
+  const openSignUps = async () => {
+    const admin = await gw.login();
+    rootId = (await gw.api<{ org: { id: string } }>('GET', '/api/me', undefined, admin)).body.org.id;
+    const opened = await gw.api('PATCH', `/api/orgs/${rootId}`, { registration: { enabled: true } }, admin);
+    expect(opened.status).toBe(200);
+  };
   const mailsTo = async (email: string) =>
     (await readOutbox(gw.dataDir)).filter((m) => m.to.includes(email)).length;
 
   beforeEach(async () => {
     // The old per-maker count would close sign-ups after 5 a day here.
     gw = await startTestGateway({ accounts: { invitationsPerOrgPerDay: 5 } });
-    const admin = await gw.login();
-    rootId = (await gw.api<{ org: { id: string } }>('GET', '/api/me', undefined, admin)).body.org.id;
+    await openSignUps();
   });
   afterEach(async () => {
     await gw.stop();
@@ -66,8 +72,7 @@ describe('registration limits', () => {
     await gw.stop();
     const clock = new ManualClock(Date.now());
     gw = await startTestGateway({}, { clock });
-    const admin = await gw.login();
-    rootId = (await gw.api<{ org: { id: string } }>('GET', '/api/me', undefined, admin)).body.org.id;
+    await openSignUps();
     for (let i = 1; i <= 4; i++) await register(`old${i}@example.com`, `192.0.2.${i}`);
     expect(await gw.gateway.services.store.linkTokens.count()).toBe(4);
     // Expired (24 h) and kept a day for the per-address count: gone at the next sign-up after that.

@@ -59,7 +59,13 @@ export async function activeDevice(
 /** A user written into the store; returns it and an access token. */
 export async function addUser(
   gw: TestGateway,
-  input: { roleId?: string; orgId?: string; status?: User['status']; email?: string } = {},
+  input: {
+    roleId?: string;
+    orgId?: string;
+    status?: User['status'];
+    email?: string;
+    type?: User['type'];
+  } = {},
 ): Promise<{ user: User; token: string }> {
   const { store } = gw.gateway.services;
   const admin = (await store.users.find())[0]!;
@@ -69,7 +75,8 @@ export async function addUser(
     orgId: input.orgId ?? admin.orgId,
     email: input.email ?? `${newId('u').toLowerCase()}@example.com`,
     name: 'someone',
-    type: 'client',
+    // An admin or staff member works on products (a developer); anyone else is an end user.
+    type: input.type ?? (input.roleId === 'admin' || input.roleId === 'staff' ? 'developer' : 'client'),
     roleId: input.roleId ?? 'user',
     status: input.status ?? 'active',
     passwordHash: await testPasswords().hash(password),

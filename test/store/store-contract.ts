@@ -463,5 +463,53 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect(await store.orgs.get('org_late')).toBeUndefined();
       await store.close();
     });
+
+    it('filters the audit log by the org path written with each event, action, actor and time', async () => {
+      const store = await make();
+      const event = (i: number, action: string, actor: string, orgPath: string[]) =>
+        store.audit.append({
+          id: `evt_${i}`,
+          at: 1000 + i,
+          actor,
+          action,
+          targetType: 'org',
+          targetId: orgPath[0]!,
+          orgId: orgPath[0]!,
+          orgPath,
+          ip: null,
+        });
+      await event(0, 'user.created', 'usr_a', ['org_child', 'org_root']);
+      await event(1, 'user.deleted', 'usr_b', ['org_child', 'org_root']);
+      await event(2, 'org.deleted', 'usr_a', ['org_root']);
+      await event(3, 'user.created', 'usr_a', ['org_other']);
+      const ids = async (query: Parameters<typeof store.audit.list>[0]) =>
+        (await store.audit.list(query)).map((e) => e.id);
+      // org_child is gone from the tree: its events stay readable from above through their paths.
+      expect(await ids({ within: 'org_root' })).toEqual(['evt_2', 'evt_1', 'evt_0']);
+      expect(await ids({ within: 'org_child' })).toEqual(['evt_1', 'evt_0']);
+      expect(await ids({ within: 'org_root', action: 'user.' })).toEqual(['evt_1', 'evt_0']);
+      expect(await ids({ within: 'org_root', action: 'user.created' })).toEqual(['evt_0']);
+      expect(await ids({ within: 'org_root', actor: 'usr_a' })).toEqual(['evt_2', 'evt_0']);
+      expect(await ids({ within: 'org_root', since: 1001, until: 1002 })).toEqual(['evt_2', 'evt_1']);
+      await store.close();
+    });
+
+    it('keeps device activity apart from the audit log', async () => {
+      const store = await make();
+      await store.deviceActivity.append({
+        id: 'evt_cmd',
+        at: 1,
+        actor: 'usr_a',
+        action: 'device.datastream-written',
+        targetType: 'device',
+        targetId: 'dev_1',
+        orgId: 'org_a',
+        orgPath: ['org_a'],
+        ip: null,
+      });
+      expect(await store.audit.list()).toEqual([]);
+      expect((await store.deviceActivity.list({ within: 'org_a' })).map((e) => e.id)).toEqual(['evt_cmd']);
+      await store.close();
+    });
   });
 }

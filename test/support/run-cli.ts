@@ -71,3 +71,40 @@ export function stopCli(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM')
     child.kill(signal);
   });
 }
+
+/**
+ * Runs the command line in this process (scripts/cli/program.ts, the code `tether` runs): the same
+ * commands against the same gateway over real HTTP, without a second or so of process start-up per
+ * command. Output is captured; `env` holds for the call. Commands run one at a time here.
+ */
+export async function runCliHere(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const { main } = await import('../../scripts/cli/program.js');
+  const saved = new Map(Object.keys(env).map((k) => [k, process.env[k]] as const));
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'tether', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { publicUser } from '../../accounts/auth-service.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../route-helpers.js';
-import { Email, LinkToken, Password, strict } from './account-schemas.js';
+import { Email, IdParams, LinkToken, Password, strict } from './account-schemas.js';
 
 export const accountRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
   app,
@@ -32,6 +32,16 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: GatewayService
   app.delete('/me', { ...authenticated, schema: { body: strict({ password: Password }) } }, async (request) =>
     users.removeSelf(actorOf(request), request.body.password, request.ip),
   );
+
+  // Your own sessions (one per login, on each device), and ending one of them at once.
+  app.get('/sessions', authenticated, async (request) => ({
+    sessions: await services.auth.sessions(actorOf(request)),
+  }));
+
+  app.delete('/sessions/:id', { ...authenticated, schema: { params: IdParams } }, async (request, reply) => {
+    await services.auth.endOwnSession(actorOf(request), request.params.id, request.ip);
+    return reply.status(204).send();
+  });
 
   // The same answer whether or not the address has an account.
   app.post(

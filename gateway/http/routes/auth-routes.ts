@@ -18,7 +18,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }
   app.post(
     '/auth/refresh',
     { schema: { body: Type.Object({ refreshToken: Secret }, { additionalProperties: false }) } },
-    async (request) => services.auth.refresh(request.body.refreshToken),
+    async (request) => services.auth.refresh(request.body.refreshToken, request.ip),
   );
 
   app.post(

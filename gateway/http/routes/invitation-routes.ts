@@ -45,6 +45,13 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServ
   );
 
   app.post(
+    '/invitations/:id/resend',
+    { ...authenticated, schema: { params: IdParams } },
+    async (request, reply) =>
+      reply.status(201).send(await invitations.resend(actorOf(request), request.params.id, request.ip)),
+  );
+
+  app.post(
     '/invitations/accept',
     { schema: { body: strict({ token: LinkToken, password: Password, name: Type.Optional(Name) }) } },
     async (request, reply) =>

@@ -2,7 +2,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../route-helpers.js';
-import { Id, IdParams, Name, Plan, strict } from './account-schemas.js';
+import { Id, IdParams, Name, Plan, strict, UserTypeSchema } from './account-schemas.js';
 
 export const orgRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
   app,
@@ -41,7 +41,21 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }>
           {
             name: Type.Optional(Name),
             parentId: Type.Optional(Id),
+            // Operator only: the plan of the root or of a tenant; force takes a downgrade past its limits.
             plan: Type.Optional(Plan),
+            force: Type.Optional(Type.Boolean()),
+            // A maker's self-registration switch and what registrants get.
+            registration: Type.Optional(
+              Type.Object(
+                {
+                  enabled: Type.Optional(Type.Boolean()),
+                  roleId: Type.Optional(Id),
+                  type: Type.Optional(UserTypeSchema),
+                  ownOrg: Type.Optional(Type.Boolean()),
+                },
+                { additionalProperties: false, minProperties: 1 },
+              ),
+            ),
             // Device settings: get/utc/all/json and get/loc/all fall back to them; null clears.
             timezone: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
             location: Type.Optional(

@@ -1,10 +1,12 @@
 /**
  * How much of its plan an organization tree uses: for each limit (users, devices, sub-orgs,
  * templates) what is used and what the plan allows, and which plan features it has. Read-only; the
- * console shows it wherever a limit applies. Limits count the whole tree under the org's root, as
- * the checks that enforce them do (plan-limits.ts).
+ * console shows it wherever a limit applies. Limits count what the org's plan scope holds (its
+ * tenant's subtree, less tenants below with plans of their own), as the checks that enforce them do
+ * (plan-limits.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { PERMISSIONS } from '../../../shared/permissions.js';
 import { authorize } from '../../accounts/access.js';
 import type { PlanLimit } from '../../accounts/plan-limits.js';
 import type { GatewayServices } from '../../services.js';
@@ -24,17 +26,21 @@ export const planUsageRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServi
     const { id } = request.params;
     const org = await services.store.orgs.get(id);
     authorize(actorOf(request), 'org.view', org ? { orgId: org.id } : undefined, 'Organization', id);
-    const { root, plan } = await plans.rootAndPlan(id);
+    const { holder, plan } = await plans.scopeOf(id);
     const table = services.config.plans[plan];
     const limits: Record<string, { used: number; max: number }> = {};
-    for (const limit of LIMITS) limits[limit] = { used: await plans.usage(id, limit), max: table[limit] };
+    for (const limit of LIMITS)
+      limits[limit] = { used: await plans.usage(holder.id, limit), max: table[limit] };
+    const locked = plans.lockedPermissions(plan);
     return {
       orgId: id,
-      rootId: root.id,
+      /** The org whose plan applies (the tenant, or the root). */
+      rootId: holder.id,
       plan,
       limits,
+      lockedPermissions: locked,
       features: {
-        editablePermissions: table.editablePermissions,
+        editablePermissions: locked.length < PERMISSIONS.length,
         customRoles: table.customRoles,
         selfRegistration: table.selfRegistration,
         partnerOrgs: table.partnerOrgs,

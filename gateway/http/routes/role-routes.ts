@@ -1,6 +1,7 @@
 /** Roles per org and the catalogue of named permissions. */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { BUILT_IN_ROLES, PERMISSIONS } from '../../accounts/permissions.js';
+import { PLAN_NAMES, USER_TYPES } from '../../../shared/permissions.js';
+import { BUILT_IN_ROLES, effectivePermissions, PERMISSIONS } from '../../accounts/permissions.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, requireActor } from '../route-helpers.js';
 import { Id, Name, strict } from './account-schemas.js';
@@ -13,10 +14,11 @@ export const roleRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }
   app,
   { services },
 ) => {
-  const { roles } = services.accounts.deps;
+  const { roles, plans } = services.accounts.deps;
   app.addHook('preHandler', requireActor(services));
 
-  // Names only: the catalogue is the same for everyone who is logged in.
+  // The catalogue, the same for everyone who is logged in: names, built-in roles, what each user
+  // type may ever hold, and which permissions each plan locks.
   app.get('/permissions', async () => ({
     permissions: PERMISSIONS,
     builtInRoles: Object.entries(BUILT_IN_ROLES).map(([id, r]) => ({
@@ -24,11 +26,18 @@ export const roleRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }
       name: r.name,
       permissions: r.permissions,
     })),
+    userTypes: USER_TYPES.map((type) => ({
+      type,
+      permissions: [...effectivePermissions(PERMISSIONS, type)],
+    })),
+    lockedByPlan: Object.fromEntries(PLAN_NAMES.map((plan) => [plan, plans.lockedPermissions(plan)])),
   }));
 
-  app.get('/orgs/:orgId/roles', { schema: { params: OrgParams } }, async (request) => ({
-    roles: await roles.list(actorOf(request), request.params.orgId),
-  }));
+  // With the plan that applies there and the permissions it locks (no edit may change those).
+  app.get('/orgs/:orgId/roles', { schema: { params: OrgParams } }, async (request) => {
+    const list = await roles.list(actorOf(request), request.params.orgId);
+    return { roles: list, ...(await roles.locked(request.params.orgId)) };
+  });
 
   app.post(
     '/orgs/:orgId/roles',
@@ -60,13 +69,25 @@ export const roleRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }
 
   app.delete(
     '/orgs/:orgId/roles/:roleId',
-    { schema: { params: RoleParams, querystring: strict({ moveUsersTo: Type.Optional(Id) }) } },
+    {
+      schema: {
+        params: RoleParams,
+        querystring: strict({
+          moveUsersTo: Type.Optional(Id),
+          // Also the copies of the role in the orgs below.
+          subOrgs: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+        }),
+      },
+    },
     async (request) =>
       roles.remove(
         actorOf(request),
         request.params.orgId,
         request.params.roleId,
-        request.query.moveUsersTo,
+        {
+          ...(request.query.moveUsersTo !== undefined ? { moveUsersTo: request.query.moveUsersTo } : {}),
+          subOrgs: request.query.subOrgs === 'true',
+        },
         request.ip,
       ),
   );

@@ -1,14 +1,19 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { NAME_PATTERN } from '../../../shared/topics.js';
+import type { AuthenticatedActor } from '../../accounts/auth-service.js';
 import { VIRTUAL_PIN_PATTERN } from '../../devices/virtual-pins.js';
 import type { GatewayServices } from '../../services.js';
+import type { Template } from '../../store/types.js';
 import { actorOf, requireActor } from '../route-helpers.js';
 import { Name, PrintableName } from './text-schemas.js';
 
 const Datastream = Type.Object(
   {
     // As Blynk: "Set Temperature" is a name (shared/topics.ts says what a name may hold).
-    name: Type.String({ pattern: NAME_PATTERN }),
+    name: Type.String({
+      pattern: NAME_PATTERN,
+      description: 'a name of 1 to 64 characters without / + # , or control characters',
+    }),
     type: Type.Union([
       Type.Literal('int'),
       Type.Literal('double'),
@@ -52,20 +57,35 @@ export const TemplateBody = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A client (an end user) reads only what provisioning needs of a product — its id, name and the
+ * lowest security a companion may accept — not how the maker built it.
+ */
+function templateView(actor: AuthenticatedActor, template: Template): Template | ProvisioningFacts {
+  if (actor.user.type !== 'client') return template;
+  return { id: template.id, name: template.name, minSecurity: template.minSecurity };
+}
+
+type ProvisioningFacts = Pick<Template, 'id' | 'name' | 'minSecurity'>;
+
 export const templateRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }> = async (
   app,
   { services },
 ) => {
   app.addHook('preHandler', requireActor(services));
 
-  app.get('/templates', async (request) => ({
-    templates: await services.templates.listUsable(actorOf(request)),
-  }));
+  app.get('/templates', async (request) => {
+    const actor = actorOf(request);
+    return { templates: (await services.templates.listUsable(actor)).map((t) => templateView(actor, t)) };
+  });
 
   app.get(
     '/templates/:id',
     { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
-    async (request) => services.templates.getUsable(actorOf(request), request.params.id),
+    async (request) => {
+      const actor = actorOf(request);
+      return templateView(actor, await services.templates.getUsable(actor, request.params.id));
+    },
   );
 
   app.post('/templates', { schema: { body: TemplateBody } }, async (request, reply) =>

@@ -15,6 +15,7 @@ export const PrintableName = (maxLength: number) =>
     maxLength,
     // \S alone would accept a NUL: one visible character, and nothing unprintable anywhere.
     pattern: `^[^${NOT_PRINTABLE}]*[^\\s${NOT_PRINTABLE}][^${NOT_PRINTABLE}]*$`,
+    description: 'printable text with at least one visible character and no control characters',
   });
 
 export const Name = PrintableName(120);

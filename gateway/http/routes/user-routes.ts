@@ -40,7 +40,17 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices }
 
   app.post(
     '/users/:id/move',
-    { schema: { params: IdParams, body: strict({ orgId: Id, roleId: Id }) } },
+    {
+      schema: {
+        params: IdParams,
+        body: strict({
+          orgId: Id,
+          roleId: Id,
+          // What happens to the devices they own: "move" with them, or "leave" unowned where they are.
+          devices: Type.Optional(Type.Union([Type.Literal('move'), Type.Literal('leave')])),
+        }),
+      },
+    },
     async (request) => users.move(actorOf(request), request.params.id, request.body, request.ip),
   );
 
