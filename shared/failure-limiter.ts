@@ -44,7 +44,7 @@ export interface FailureLimiter {
   /** Forgets the keys' failures (a successful login); claim codes never call this. */
   succeed(keys: readonly string[]): Promise<void>;
   /** Reports the lockouts still running (onLockout) and stops their timers. */
-  close?(): void;
+  close?(): void | Promise<void>;
 }
 
 /** Makes the limiter of one kind (`login`, `claim`, …): the kind keeps their keys apart. */

@@ -126,7 +126,7 @@ export class AuthService {
 
   /** Audits the lockouts still running (with what they refused so far), before the store closes. */
   async stop(): Promise<void> {
-    this.#limiter.close?.();
+    await this.#limiter.close?.();
     await Promise.all(this.#audits);
   }
 

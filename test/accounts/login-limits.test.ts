@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../shared/clock.js';
+import type { ConfigInput } from '../../shared/config.js';
 import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { SKIP_REDIS, startRedis, type TestRedis } from '../support/redis-server.js';
 
 describe('login rate limits', () => {
   describe('over HTTP', () => {
@@ -31,27 +33,24 @@ describe('login rate limits', () => {
       expect((await attempt(ADMIN.password)).status).toBe(200);
     });
 
-    it('a lockout is one audit event with the attempts it refused, however many there were', async () => {
-      const clock = new ManualClock(Date.now());
-      gw = await startTestGateway({}, { clock });
-      const admin = await gw.login();
-      const attempt = (password: string) =>
-        gw.api('POST', '/api/auth/login', { email: ADMIN.email, password });
-      for (let i = 0; i < 5; i++) await attempt('wrong password!');
-      for (let i = 0; i < 40; i++) expect((await attempt('wrong password!')).status).toBe(429);
-      const before = await gw.gateway.services.store.audit.list({ limit: 1000 });
-      // Nothing per attempt: the attacker does not decide how fast the log grows.
-      expect(before.filter((e) => e.action.startsWith('auth.') && e.action !== 'auth.login')).toEqual([]);
-      await clock.advance(10 * 60_000);
-      const events = await gw.api<{
-        events: Array<{ action: string; targetId: string; details: Record<string, unknown> }>;
-      }>('GET', '/api/audit?limit=1000', undefined, admin);
-      const lockouts = events.body.events.filter((e) => e.action === 'auth.lockout');
-      // One for the account, one for the address it came from.
-      expect(lockouts.map((e) => e.details.on).sort()).toEqual(['account', 'address']);
-      for (const e of lockouts) expect(e.details).toMatchObject({ failures: 5, blockedAttempts: 40 });
-      const me = (await gw.api<{ user: { id: string } }>('GET', '/api/me', undefined, admin)).body.user.id;
-      expect(lockouts.find((e) => e.details.on === 'account')?.targetId).toBe(me);
+    it('a lockout is one audit event with the attempts it refused, however many there were', () =>
+      lockoutIsOneEvent({}, (started) => {
+        gw = started;
+      }));
+
+    describe.skipIf(SKIP_REDIS)('with the limiter shared through Redis (a cluster)', () => {
+      let redis: TestRedis;
+      beforeAll(async () => {
+        redis = await startRedis();
+      });
+      afterAll(async () => {
+        await redis?.stop();
+      });
+
+      it('a lockout is still one audit event with the attempts it refused', () =>
+        lockoutIsOneEvent({ cluster: { redisUrl: redis.url } }, (started) => {
+          gw = started;
+        }));
     });
 
     it('the limits come from the config', async () => {
@@ -63,3 +62,30 @@ describe('login rate limits', () => {
     });
   });
 });
+
+/** One lockout, many refused attempts: one audit event each for the account and the address. */
+async function lockoutIsOneEvent(overrides: ConfigInput, keep: (gw: TestGateway) => void): Promise<void> {
+  const clock = new ManualClock(Date.now());
+  const gw = await startTestGateway(overrides, { clock });
+  keep(gw);
+  const admin = await gw.login();
+  const attempt = (password: string) => gw.api('POST', '/api/auth/login', { email: ADMIN.email, password });
+  for (let i = 0; i < 5; i++) await attempt('wrong password!');
+  for (let i = 0; i < 40; i++) expect((await attempt('wrong password!')).status).toBe(429);
+  const before = await gw.gateway.services.store.audit.list({ limit: 1000 });
+  // Nothing per attempt: the attacker does not decide how fast the log grows.
+  expect(before.filter((e) => e.action.startsWith('auth.') && e.action !== 'auth.login')).toEqual([]);
+  await clock.advance(10 * 60_000);
+  const lockouts = await vi.waitFor(async () => {
+    const events = await gw.api<{
+      events: Array<{ action: string; targetId: string; details: Record<string, unknown> }>;
+    }>('GET', '/api/audit?limit=1000', undefined, admin);
+    const found = events.body.events.filter((e) => e.action === 'auth.lockout');
+    // One for the account, one for the address it came from.
+    expect(found.map((e) => e.details.on).sort()).toEqual(['account', 'address']);
+    return found;
+  });
+  for (const e of lockouts) expect(e.details).toMatchObject({ failures: 5, blockedAttempts: 40 });
+  const me = (await gw.api<{ user: { id: string } }>('GET', '/api/me', undefined, admin)).body.user.id;
+  expect(lockouts.find((e) => e.details.on === 'account')?.targetId).toBe(me);
+}

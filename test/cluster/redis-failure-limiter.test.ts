@@ -2,10 +2,11 @@
  * The Redis failure limiter: the same contract as the one in memory, and a block made through one
  * node's Redis link holds for another node's.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RedisFailureLimiter } from '../../gateway/cluster/redis-failure-limiter.js';
 import { RedisLink } from '../../gateway/cluster/redis-link.js';
 import { ManualClock } from '../../shared/clock.js';
+import type { Lockout } from '../../shared/failure-limiter.js';
 import { silentLogger } from '../../shared/logger.js';
 import { blocked, failureLimiterContract } from '../shared/failure-limiter-contract.js';
 import { SKIP_REDIS, startRedis, type TestRedis } from '../support/redis-server.js';
@@ -45,6 +46,32 @@ describe.skipIf(SKIP_REDIS)('Redis failure limiter', () => {
     expect(await blocked(onB, ['account:a'])).toBe(true);
     await onB.succeed(['account:a']);
     expect(await blocked(onA, ['account:a'])).toBe(false);
+  });
+
+  it('a lockout spread over two nodes is reported once, with the attempts both refused', async () => {
+    const clock = new ManualClock(Date.now());
+    const reports: Array<{ node: string; lockout: Lockout }> = [];
+    const options = (node: string) => ({
+      maxFailures: 5,
+      blockMs: 60_000,
+      message: () => 'blocked',
+      onLockout: (lockout: Lockout) => reports.push({ node, lockout }),
+    });
+    const onA = RedisFailureLimiter.factory(nodeA, clock)('login', options('a'));
+    const onB = RedisFailureLimiter.factory(nodeB, clock)('login', options('b'));
+    for (let i = 0; i < 3; i++) await onA.fail(['account:spread']);
+    for (let i = 0; i < 2; i++) await onB.fail(['account:spread']);
+    for (let i = 0; i < 4; i++) expect(await blocked(onA, ['account:spread'])).toBe(true);
+    for (let i = 0; i < 3; i++) expect(await blocked(onB, ['account:spread'])).toBe(true);
+    await clock.advance(60_000);
+    await vi.waitFor(() => expect(reports).toHaveLength(1));
+    expect(reports[0]).toMatchObject({
+      node: 'b',
+      lockout: { key: 'account:spread', failures: 5, blockedAttempts: 7 },
+    });
+    await onA.close?.();
+    await onB.close?.();
+    expect(reports).toHaveLength(1);
   });
 
   it('writes no address or email into Redis, and every key expires', async () => {

@@ -2,10 +2,10 @@
  * The failure limiter's contract, run against every implementation: in memory (one node) and in
  * Redis (a cluster; test/cluster/redis-failure-limiter.test.ts).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../shared/clock.js';
 import type { TetherError } from '../../shared/errors.js';
-import type { FailureLimiter, FailureLimiterFactory } from '../../shared/failure-limiter.js';
+import type { FailureLimiter, FailureLimiterFactory, Lockout } from '../../shared/failure-limiter.js';
 
 export const blocked = async (limiter: FailureLimiter, keys: string[]): Promise<boolean> => {
   try {
@@ -72,6 +72,38 @@ export function failureLimiterContract(
       for (let i = 0; i < 5; i++) await login.fail(['ip:203.0.113.7']);
       expect(await blocked(login, ['ip:203.0.113.7'])).toBe(true);
       expect(await blocked(claim, ['ip:203.0.113.7'])).toBe(false);
+    });
+
+    it('reports each lockout once, when it ends, with its failures and the attempts it refused', async () => {
+      const clock = new ManualClock(Date.now());
+      const reports: Lockout[] = [];
+      const limiter = make(clock)('login', { ...OPTIONS, onLockout: (l) => reports.push(l) });
+      const start = clock.now();
+      for (let i = 0; i < 5; i++) await limiter.fail(['account:z', 'ip:192.0.2.9']);
+      for (let i = 0; i < 7; i++) expect(await blocked(limiter, ['account:z'])).toBe(true);
+      await clock.advance(5 * 60_000);
+      expect(reports).toEqual([]);
+      await clock.advance(5 * 60_000);
+      await vi.waitFor(() => expect(reports).toHaveLength(2));
+      const account = reports.find((r) => r.key === 'account:z');
+      expect(account).toEqual({
+        key: 'account:z',
+        failures: 5,
+        blockedAttempts: 7,
+        startedAt: start,
+        endsAt: start + OPTIONS.blockMs,
+      });
+      expect(reports.find((r) => r.key === 'ip:192.0.2.9')?.blockedAttempts).toBe(0);
+      // The next lockout of the same key is a report of its own; one still running is reported on close.
+      await clock.advance(60_000);
+      for (let i = 0; i < 5; i++) await limiter.fail(['account:z']);
+      expect(await blocked(limiter, ['account:z'])).toBe(true);
+      await clock.advance(60_000);
+      await limiter.close?.();
+      await vi.waitFor(() => expect(reports).toHaveLength(3));
+      expect(reports[2]).toMatchObject({ key: 'account:z', failures: 5, blockedAttempts: 1 });
+      await clock.advance(OPTIONS.blockMs);
+      expect(reports).toHaveLength(3);
     });
 
     it('takes hostile keys as plain strings', async () => {
