@@ -363,10 +363,11 @@ export class AuthService {
     const { store, clock, config, revocations } = this.deps;
     const ttl = config.auth.accessTokenTtlSeconds * 1000;
     const since = clock.now() - ttl;
-    for (const token of await store.refreshTokens.find({ revokedReason: 'ended' })) {
-      if (token.revokedAt !== null && token.revokedAt > since) {
-        revocations.revoke(sessionOf(token), token.revokedAt + ttl);
-      }
+    for (const token of await store.refreshTokens.find({
+      revokedReason: 'ended',
+      revokedAt: { gt: since },
+    })) {
+      revocations.revoke(sessionOf(token), (token.revokedAt ?? 0) + ttl);
     }
   }
 

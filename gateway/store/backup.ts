@@ -6,8 +6,9 @@
  *   {"meta":{…}}
  *   {"table":"orgs","row":{…}}            every row of every table
  *   {"audit":{…}}                          the audit log, oldest first
+ *   {"activity":{…}}                       the device-activity log, oldest first
  *   {"file":"keys/jwt-ed25519.json","data":"<base64>"}   data-folder files: keys, outbox (optional)
- *   {"end":{"rows":N,"audit":N,"files":N,"sha256":"<hex of every line before this one>"}}
+ *   {"end":{"rows":N,"audit":N,"activity":N,"files":N,"sha256":"<hex of every line before this one>"}}
  *
  * The last line proves the file whole: a cut or changed backup is refused before anything is
  * written. `version` is this format's; `schemaVersion` the store's, migrated on restore.
@@ -45,7 +46,7 @@ export async function* backupLines(
   source: BackupHeader['source'],
 ): AsyncGenerator<string> {
   const hash = createHash('sha256');
-  const counts = { rows: 0, audit: 0, files: 0 };
+  const counts = { rows: 0, audit: 0, activity: 0, files: 0 };
   const line = (value: unknown) => {
     const text = `${JSON.stringify(value)}\n`;
     hash.update(text);
@@ -66,9 +67,12 @@ export async function* backupLines(
     } else if (part.kind === 'rows') {
       counts.rows += part.rows.length;
       yield part.rows.map((row) => line({ table: part.table, row })).join('');
-    } else {
+    } else if (part.kind === 'audit') {
       counts.audit += part.events.length;
       yield part.events.map((event) => line({ audit: event })).join('');
+    } else {
+      counts.activity += part.events.length;
+      yield part.events.map((event) => line({ activity: event })).join('');
     }
   }
   if (!header) throw new TetherError('INTERNAL', 'The store dump had no meta record.');
@@ -85,7 +89,7 @@ export interface ReadBackup {
   /** The store as the backup holds it, at the backup's schema version (not yet migrated). */
   image: StoreImage;
   files: BackupFile[];
-  counts: { rows: number; audit: number; files: number };
+  counts: { rows: number; audit: number; activity: number; files: number };
 }
 
 /**
@@ -95,13 +99,14 @@ export interface ReadBackup {
  */
 export async function readBackup(lines: AsyncIterable<string>, name: string): Promise<ReadBackup> {
   const hash = createHash('sha256');
-  const counts = { rows: 0, audit: 0, files: 0 };
+  const counts = { rows: 0, audit: 0, activity: 0, files: 0 };
   const tables = new Map<string, Row[]>();
   const audit: AuditEvent[] = [];
+  const activity: AuditEvent[] = [];
   const files: BackupFile[] = [];
   let header: BackupHeader | undefined;
   let meta: Meta | undefined;
-  let end: { rows: number; audit: number; files: number; sha256: string } | undefined;
+  let end: { rows: number; audit: number; activity?: number; files: number; sha256: string } | undefined;
   let n = 0;
   const bad = (why: string): never => {
     throw new TetherError('VALIDATION_FAILED', `${name} is not a Tether backup it can restore: ${why}.`, {
@@ -145,6 +150,9 @@ export async function readBackup(lines: AsyncIterable<string>, name: string): Pr
     } else if (Object.hasOwn(value, 'audit')) {
       audit.push(value.audit as AuditEvent);
       counts.audit++;
+    } else if (Object.hasOwn(value, 'activity')) {
+      activity.push(value.activity as AuditEvent);
+      counts.activity++;
     } else if (Object.hasOwn(value, 'file')) {
       const path = value.file;
       if (typeof path !== 'string' || !BACKUP_FILE_PATH.test(path) || typeof value.data !== 'string')
@@ -159,7 +167,13 @@ export async function readBackup(lines: AsyncIterable<string>, name: string): Pr
   if (!meta) bad('it has no meta record');
   if (end!.sha256 !== hash.digest('hex'))
     bad('its content does not match its closing line (it was changed or damaged)');
-  if (end!.rows !== counts.rows || end!.audit !== counts.audit || end!.files !== counts.files)
+  if (
+    end!.rows !== counts.rows ||
+    end!.audit !== counts.audit ||
+    // Backups from before the device-activity log was kept apart count none.
+    (end!.activity ?? 0) !== counts.activity ||
+    end!.files !== counts.files
+  )
     bad('it holds other counts than its closing line says');
   const problems = new Problems();
   const fields = new Map<string, unknown>([
@@ -167,6 +181,8 @@ export async function readBackup(lines: AsyncIterable<string>, name: string): Pr
     ['journalSeq', 0],
     ['meta', meta],
     ['audit', audit],
+    // Absent from a backup that predates the log: the audit's device commands then move there.
+    ...(end!.activity === undefined ? [] : [['deviceActivity', activity] as const]),
   ]);
   // Table names come from the file: none may stand in for the fields above, and each becomes an
   // own entry of the document (a table named __proto__ is refused as unknown, not dropped).
@@ -193,5 +209,8 @@ export async function* imageDump(image: StoreImage, batch = 500): AsyncGenerator
   }
   for (let i = 0; i < image.audit.length; i += batch) {
     yield { kind: 'audit', events: image.audit.slice(i, i + batch) };
+  }
+  for (let i = 0; i < image.deviceActivity.length; i += batch) {
+    yield { kind: 'activity', events: image.deviceActivity.slice(i, i + batch) };
   }
 }

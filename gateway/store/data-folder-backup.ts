@@ -44,6 +44,7 @@ export interface BackupSummary {
   bytes: number;
   rows: number;
   audit: number;
+  activity: number;
   files: number;
 }
 
@@ -100,6 +101,7 @@ export interface RestoreSummary {
   schemaVersion: number;
   tables: Record<string, number>;
   audit: number;
+  activity: number;
   files: number;
   createdAt: string;
 }
@@ -147,6 +149,7 @@ export async function restoreDataFolder(
     schemaVersion: backup.image.schemaVersion,
     tables: Object.fromEntries([...backup.image.tables].map(([name, rows]) => [name, rows.size])),
     audit: backup.image.audit.length,
+    activity: backup.image.deviceActivity.length,
     files: backup.files.length,
     createdAt: backup.header.createdAt,
   };

@@ -500,6 +500,8 @@ export interface EmbeddedStoreOptions {
   /** Tests: other migrations and target version than this Tether's. */
   migrations?: readonly Migration[];
   schemaVersion?: number;
+  /** Device-activity events kept (default DEVICE_ACTIVITY_KEEP); tests make it small. */
+  deviceActivityKeep?: number;
 }
 
 export interface EmbeddedStoreStats {
@@ -655,7 +657,7 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
         writer,
         () => this.#deviceActivity,
         (changes) => changes.activity,
-        appendActivity,
+        (log, event) => appendActivity(log, event, this.#options.deviceActivityKeep),
       ),
       getMeta: async () => this.#meta,
       setMeta: async (patch) =>
@@ -967,6 +969,9 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
     }
     for (let i = 0; i < view.audit.length; i += DUMP_BATCH) {
       yield { kind: 'audit', events: view.audit.slice(i, i + DUMP_BATCH) as AuditEvent[] };
+    }
+    for (let i = 0; i < view.deviceActivity.length; i += DUMP_BATCH) {
+      yield { kind: 'activity', events: view.deviceActivity.slice(i, i + DUMP_BATCH) as AuditEvent[] };
     }
   }
 

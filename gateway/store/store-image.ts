@@ -30,6 +30,14 @@ export interface StoreImage {
 /** Device-activity events kept; older ones are dropped as new ones arrive. */
 export const DEVICE_ACTIVITY_KEEP = 100_000;
 
+/** The actions of the device-activity log: commands people send devices. */
+export const DEVICE_ACTIVITY_ACTIONS: ReadonlySet<string> = new Set([
+  'device.datastream-written',
+  'device.reboot-requested',
+  'device.ping-requested',
+  'device.reconfigure-requested',
+]);
+
 export const emptyImage = (): StoreImage => ({
   schemaVersion: SCHEMA_VERSION,
   journalSeq: 0,
@@ -105,11 +113,15 @@ export function imageFromDocument(doc: Record<string, unknown>, problems: Proble
         : `audit is ${describe(doc.audit)}, expected a list`,
     );
   } else image.audit = doc.audit as AuditEvent[];
-  // Files from before the device-activity log was kept apart have none.
   if (doc.deviceActivity !== undefined) {
     if (!Array.isArray(doc.deviceActivity))
       problems.add(`deviceActivity is ${describe(doc.deviceActivity)}, expected a list`);
     else image.deviceActivity = doc.deviceActivity as AuditEvent[];
+  } else {
+    // A file from before the device-activity log was kept apart: its commands move there.
+    const commands = (event: AuditEvent) => isObject(event) && DEVICE_ACTIVITY_ACTIONS.has(event.action);
+    image.deviceActivity = image.audit.filter(commands).slice(-DEVICE_ACTIVITY_KEEP);
+    image.audit = image.audit.filter((event) => !commands(event));
   }
   return image;
 }
@@ -159,9 +171,9 @@ export function replayEntry(image: StoreImage, entry: JournalEntry, where: strin
   }
 }
 
-export function appendActivity(activity: AuditEvent[], event: AuditEvent): void {
+export function appendActivity(activity: AuditEvent[], event: AuditEvent, keep = DEVICE_ACTIVITY_KEEP): void {
   activity.push(event);
-  if (activity.length > DEVICE_ACTIVITY_KEEP) activity.splice(0, activity.length - DEVICE_ACTIVITY_KEEP);
+  if (activity.length > keep) activity.splice(0, activity.length - keep);
 }
 
 /**

@@ -218,7 +218,8 @@ export abstract class StoreTablesMembers implements StoreTables {
 export type DumpPart =
   | { kind: 'meta'; schemaVersion: number; meta: Meta }
   | { kind: 'rows'; table: string; rows: readonly object[] }
-  | { kind: 'audit'; events: readonly AuditEvent[] };
+  | { kind: 'audit'; events: readonly AuditEvent[] }
+  | { kind: 'activity'; events: readonly AuditEvent[] };
 
 /** Whether the store can write now: /readyz and the metrics read it. */
 export interface StoreHealth {
@@ -250,8 +251,8 @@ export interface Store extends StoreTables {
   transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T>;
   /**
    * Every record as of one instant, each change before it durable: the meta record, each table's
-   * rows in batches, then the audit log, oldest first. The store keeps serving meanwhile. Backups
-   * are made of this, and restored into any backend.
+   * rows in batches, then the audit log and the device-activity log, each oldest first. The store
+   * keeps serving meanwhile. Backups are made of this, and restored into any backend.
    */
   dump(): AsyncIterable<DumpPart>;
   /** Resolves once every change made so far (telemetry aside) is durable or has failed. */

@@ -31,7 +31,14 @@ export function backupCommand(program: Command): void {
         json?: boolean;
       }) => {
         const out = resolve(opts.out ?? defaultName());
-        let summary: { file: string; bytes?: number; rows: number; audit: number; files: number };
+        let summary: {
+          file: string;
+          bytes?: number;
+          rows: number;
+          audit: number;
+          activity: number;
+          files: number;
+        };
         if (opts.dataDir) {
           summary = await backupDataFolder(resolve(opts.dataDir), out, {
             tether: TETHER_VERSION,
@@ -57,7 +64,7 @@ export function backupCommand(program: Command): void {
         if (opts.json) printJson(summary);
         else
           process.stdout.write(
-            `Backup written to ${summary.file}: ${summary.rows} records, ${summary.audit} audit events, ${summary.files} files. Keep it safe: it holds password hashes and the signing key.\n`,
+            `Backup written to ${summary.file}: ${summary.rows} records, ${summary.audit} audit events, ${summary.activity} device commands, ${summary.files} files. Keep it safe: it holds password hashes and the signing key.\n`,
           );
       },
     );

@@ -32,7 +32,7 @@ export function restoreCommand(program: Command): void {
         .map(([table, n]) => `${n} ${table}`)
         .join(', ');
       process.stdout.write(
-        `Restored the backup of ${summary.createdAt} into ${summary.dataDir}: ${counts || 'no records'}, ${summary.audit} audit events, ${summary.files} files.\nStart the gateway on it: tether gateway start --data-dir ${summary.dataDir}\n`,
+        `Restored the backup of ${summary.createdAt} into ${summary.dataDir}: ${counts || 'no records'}, ${summary.audit} audit events, ${summary.activity} device commands, ${summary.files} files.\nStart the gateway on it: tether gateway start --data-dir ${summary.dataDir}\n`,
       );
     });
 }

@@ -3,13 +3,24 @@
  * stays readable by those above; device commands go to their own bounded log; filters by action,
  * actor and time.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { SKIP_POSTGRES, startPostgres, type TestPostgres } from '../support/postgres-server.js';
 import { addUser, createOrg, PASSWORD } from './account-support.js';
 
 type Event = { action: string; actor: string; targetId: string; at: number; orgId: string | null };
 
-describe('audit', () => {
+let postgres: TestPostgres | undefined;
+let databases = 0;
+beforeAll(async () => {
+  if (!SKIP_POSTGRES) postgres = await startPostgres();
+}, 120_000);
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+// The same promises on either store: the filters and the org paths are the store's queries.
+describe.each(SKIP_POSTGRES ? ['embedded'] : ['embedded', 'postgres'])('audit (%s store)', (backend) => {
   let gw: TestGateway;
   let admin: string;
   const events = async (query = '', token = admin) => {
@@ -19,7 +30,11 @@ describe('audit', () => {
   };
 
   beforeEach(async () => {
-    gw = await startTestGateway();
+    gw = await startTestGateway(
+      backend === 'postgres'
+        ? { store: { backend: 'postgres', url: await postgres!.createDatabase(`audit_${++databases}`) } }
+        : {},
+    );
     admin = await gw.login();
   });
   afterEach(async () => {

@@ -13,23 +13,48 @@ import type { Store } from '../../gateway/store/store.js';
 import { isTetherError } from '../../shared/errors.js';
 import { addUser } from '../accounts/account-support.js';
 import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { SKIP_POSTGRES, startPostgres, type TestPostgres } from '../support/postgres-server.js';
 import { runCli } from '../support/run-cli.js';
 import { removeAll, tempDir } from './store-files-support.js';
 
-/** The whole store as comparable data: every table's rows by id, the audit log, the meta record. */
+/**
+ * The whole store as comparable data: every table's rows by id, the audit log, the device-activity
+ * log, the meta record.
+ */
 async function contents(store: Store) {
   const tables: Record<string, unknown[]> = {};
   const audit: unknown[] = [];
+  const activity: unknown[] = [];
   let meta: unknown;
   for await (const part of store.dump()) {
     if (part.kind === 'meta') meta = part.meta;
     else if (part.kind === 'rows') {
       tables[part.table] = [...(tables[part.table] ?? []), ...part.rows];
-    } else audit.push(...part.events);
+    } else if (part.kind === 'audit') audit.push(...part.events);
+    else activity.push(...part.events);
   }
   for (const rows of Object.values(tables))
     rows.sort((a, b) => String((a as { id: string }).id).localeCompare((b as { id: string }).id));
-  return { meta, tables, audit };
+  return { meta, tables, audit, activity };
+}
+
+/** Commands sent to a device: what the device-activity log holds. */
+async function commandADevice(gw: TestGateway, token: string): Promise<void> {
+  const template = await gw.api<{ id: string }>(
+    'POST',
+    '/api/templates',
+    { name: 'Fan', datastreams: [{ name: 'speed', type: 'int', min: 0, max: 3 }] },
+    token,
+  );
+  const session = await gw.api<{ deviceId: string }>(
+    'POST',
+    '/api/provisioning/sessions',
+    { templateId: template.body.id },
+    token,
+  );
+  const id = session.body.deviceId;
+  expect((await gw.api('PUT', `/api/devices/${id}/datastreams/speed`, { value: 2 }, token)).status).toBe(200);
+  expect((await gw.api('POST', `/api/devices/${id}/reboot`, undefined, token)).status).toBe(200);
 }
 
 /** Rewrites a backup's lines and gives it a closing line that matches: a well-formed hostile file. */
@@ -45,6 +70,7 @@ function reseal(text: string, change: (lines: Array<Record<string, unknown>>) =>
   const end = {
     rows: count('table'),
     audit: count('audit'),
+    activity: count('activity'),
     files: count('file'),
     sha256: createHash('sha256').update(body).digest('hex'),
   };
@@ -80,6 +106,7 @@ describe('backup and restore', () => {
     deviceToken = minted.body.devices[0]!.token;
     const org = await gw.api<{ id: string }>('POST', '/api/orgs', { name: 'Field team' }, admin);
     await addUser(gw, admin, 'tech@example.com', 'staff', org.body.id);
+    await commandADevice(gw, admin);
     const login = await runCli(['login', '-e', ADMIN.email, '-p', ADMIN.password, '-g', gw.baseUrl], {
       TETHER_HOME: home,
     });
@@ -101,10 +128,14 @@ describe('backup and restore', () => {
     const backup = await cli('backup', '--out', file, '--outbox');
     expect(backup.code, backup.stderr).toBe(0);
     expect(backup.stdout).toMatch(
-      /^Backup written to .*gateway\.jsonl: \d+ records, \d+ audit events, \d+ files\./,
+      /^Backup written to .*gateway\.jsonl: \d+ records, \d+ audit events, \d+ device commands, \d+ files\./,
     );
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const original = await contents(gw.gateway.services.store);
+    expect(original.activity.map((e) => (e as { action: string }).action)).toEqual([
+      'device.datastream-written',
+      'device.reboot-requested',
+    ]);
 
     const target = join(dir, 'restored');
     const restore = await cli('restore', file, '--data-dir', target);
@@ -250,5 +281,46 @@ describe('backup and restore', () => {
         says,
       ),
     );
+  });
+});
+
+describe.skipIf(SKIP_POSTGRES)('backup of a gateway on PostgreSQL', () => {
+  let server: TestPostgres;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    await removeAll(dirs);
+  });
+
+  it('restores into an empty folder, and the copy is equal, device activity included', {
+    timeout: 90_000,
+  }, async () => {
+    const url = await server.createDatabase('tether_backup');
+    const gw = await startTestGateway({ store: { backend: 'postgres', url } });
+    const copies: TestGateway[] = [];
+    try {
+      const admin = await gw.login();
+      await commandADevice(gw, admin);
+      const res = await fetch(`${gw.baseUrl}/api/backup`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(res.status).toBe(200);
+      const dir = await tempDir('tether-pg-backup-');
+      dirs.push(dir);
+      await writeFile(join(dir, 'pg.jsonl'), await res.text());
+      const original = await contents(gw.gateway.services.store);
+      expect(original.activity).toHaveLength(2);
+      expect(original.audit.length).toBeGreaterThan(0);
+
+      const summary = await restoreDataFolder(join(dir, 'pg.jsonl'), join(dir, 'copy'));
+      expect(summary).toMatchObject({ activity: 2, audit: original.audit.length });
+      const copy = await startTestGateway({}, { dataDir: join(dir, 'copy') });
+      copies.push(copy);
+      expect(await contents(copy.gateway.services.store)).toEqual(original);
+    } finally {
+      for (const copy of copies) await copy.stop();
+      await gw.stop();
+    }
   });
 });

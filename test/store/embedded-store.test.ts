@@ -33,13 +33,13 @@ async function closeAll() {
   for (const store of stores.splice(0)) await store.close();
 }
 
-storeContract('embedded, in memory', async () => {
-  const store = new EmbeddedStore();
+storeContract('embedded, in memory', async (options) => {
+  const store = new EmbeddedStore(options);
   await store.open();
   return store;
 });
 
-storeContract('embedded, on file', async () => (await openStore()).store);
+storeContract('embedded, on file', async (options) => (await openStore(undefined, options)).store);
 
 describe('embedded store: every acknowledged change is on disk', () => {
   it('has each change in the journal as soon as its promise resolves, before any snapshot', async () => {

@@ -10,15 +10,16 @@ import { isTetherError } from '../../shared/errors.js';
 import { activeDevice, connectDevice, createTemplate } from '../devices/device-fixtures.js';
 import { startTestGateway } from '../support/gateway-harness.js';
 import { SKIP_POSTGRES, startPostgres, type TestPostgres } from '../support/postgres-server.js';
-import { device, org, storeContract } from './store-contract.js';
+import { type ContractStoreOptions, device, org, storeContract } from './store-contract.js';
 
 describe.skipIf(SKIP_POSTGRES)('PostgreSQL store', () => {
   let server: TestPostgres;
   let databases = 0;
-  const fresh = async () => {
+  const fresh = async (options: ContractStoreOptions = {}) => {
     const store = new PostgresStore({
       url: await server.createDatabase(`tether_${++databases}`),
       poolSize: 4,
+      ...options,
     });
     await store.open();
     return store;

@@ -58,7 +58,12 @@ export const auditEvent = (id: string, orgId: string, at = 1): AuditEvent => ({
   ip: null,
 });
 
-export function storeContract(name: string, make: () => Promise<Store>): void {
+/** What a test may ask of a new store: a small device-activity bound, to see it hold. */
+export interface ContractStoreOptions {
+  deviceActivityKeep?: number;
+}
+
+export function storeContract(name: string, make: (options?: ContractStoreOptions) => Promise<Store>): void {
   describe(`store contract: ${name}`, () => {
     it('inserts, reads, finds by fields, updates and deletes', async () => {
       const store = await make();
@@ -509,6 +514,63 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       });
       expect(await store.audit.list()).toEqual([]);
       expect((await store.deviceActivity.list({ within: 'org_a' })).map((e) => e.id)).toEqual(['evt_cmd']);
+      await store.close();
+    });
+
+    it('bounds the device-activity log, oldest out first, and never trims the audit log by count', async () => {
+      const store = await make({ deviceActivityKeep: 10 });
+      const event = (id: string, at: number, action: string): AuditEvent => ({
+        id,
+        at,
+        actor: 'usr_a',
+        action,
+        targetType: 'device',
+        targetId: 'dev_1',
+        orgId: 'org_a',
+        orgPath: ['org_a'],
+        ip: null,
+      });
+      for (let i = 0; i < 40; i++) {
+        await store.deviceActivity.append(event(`cmd_${i}`, i, 'device.datastream-written'));
+        await store.audit.append(event(`evt_${i}`, i, 'device.renamed'));
+      }
+      const activity = (await store.deviceActivity.list({ limit: 1000 })).map((e) => e.id);
+      // Newest first; a backend may trim in steps, but never past twice its bound.
+      expect(activity.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => `cmd_${39 - i}`));
+      expect(activity.length).toBeGreaterThanOrEqual(10);
+      expect(activity.length).toBeLessThanOrEqual(20);
+      expect(await store.audit.list({ limit: 1000 })).toHaveLength(40);
+      await store.close();
+    });
+
+    it('filters device activity as it filters the audit log, and dumps both logs apart', async () => {
+      const store = await make();
+      await store.orgs.insert(org('org_a'));
+      const event = (id: string, at: number, action: string, targetId: string): AuditEvent => ({
+        id,
+        at,
+        actor: 'usr_a',
+        action,
+        targetType: 'device',
+        targetId,
+        orgId: 'org_a',
+        orgPath: ['org_a'],
+        ip: null,
+      });
+      await store.deviceActivity.append(event('cmd_1', 10, 'device.datastream-written', 'dev_1'));
+      await store.deviceActivity.append(event('cmd_2', 20, 'device.reboot-requested', 'dev_2'));
+      await store.audit.append(event('evt_1', 15, 'device.renamed', 'dev_1'));
+      const ids = async (query: Parameters<typeof store.audit.list>[0]) =>
+        (await store.deviceActivity.list(query)).map((e) => e.id);
+      expect(await ids({ targetId: 'dev_1' })).toEqual(['cmd_1']);
+      expect(await ids({ action: 'device.reboot-requested' })).toEqual(['cmd_2']);
+      expect(await ids({ within: 'org_a', since: 15 })).toEqual(['cmd_2']);
+      const parts = { audit: [] as string[], activity: [] as string[] };
+      for await (const part of store.dump()) {
+        if (part.kind === 'audit' || part.kind === 'activity')
+          parts[part.kind].push(...part.events.map((e) => e.id));
+      }
+      expect(parts).toEqual({ audit: ['evt_1'], activity: ['cmd_1', 'cmd_2'] });
       await store.close();
     });
   });

@@ -17,6 +17,8 @@ import { Kysely, type Kysely as KyselyType, Migrator, PostgresDialect, sql } fro
 import pg from 'pg';
 import { TetherError } from '../../../shared/errors.js';
 import type {
+  AuditLog,
+  AuditQuery,
   DumpPart,
   FindOptions,
   LatestValue,
@@ -27,7 +29,7 @@ import type {
   Where,
 } from '../store.js';
 import { StoreTablesMembers } from '../store.js';
-import { emptyImage } from '../store-image.js';
+import { DEVICE_ACTIVITY_KEEP, emptyImage } from '../store-image.js';
 import { TABLES, type TableName } from '../tables.js';
 import type {
   AuditEvent,
@@ -58,7 +60,8 @@ const DUMP_BATCH = 500;
 const TRANSACTION_LOCK = 0x746574686572;
 /** Deeper than any tree the org service allows. */
 const MAX_ORG_DEPTH = 64;
-const AUDIT_KEEP = 100_000;
+/** The bounded device-activity log is trimmed after this many appends (of one node). */
+const TRIM_EVERY = 1000;
 const GRANT_ORDER: FindOptions<DeviceGrant> = { orderBy: { field: 'createdAt' } };
 
 export interface PostgresStoreOptions {
@@ -66,6 +69,8 @@ export interface PostgresStoreOptions {
   url: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Device-activity events kept (default DEVICE_ACTIVITY_KEEP); tests make it small. */
+  deviceActivityKeep?: number;
 }
 
 export class PostgresStore extends StoreTablesMembers implements Store {
@@ -176,13 +181,20 @@ export class PostgresStore extends StoreTablesMembers implements Store {
           after = rows.at(-1)!.id;
         }
       }
-      let seq = 0;
-      for (;;) {
-        const { rows } = await sql<{ seq: string; doc: AuditEvent }>`
-          SELECT seq, doc FROM audit WHERE seq > ${seq} ORDER BY seq LIMIT ${DUMP_BATCH}`.execute(trx.db);
-        if (rows.length > 0) yield { kind: 'audit', events: rows.map((r) => r.doc) };
-        if (rows.length < DUMP_BATCH) break;
-        seq = Number(rows.at(-1)!.seq);
+      for (const [table, kind] of [
+        ['audit', 'audit'],
+        ['device_activity', 'activity'],
+      ] as const) {
+        let seq = 0;
+        for (;;) {
+          const { rows } = await sql<{ seq: string; doc: AuditEvent }>`
+            SELECT seq, doc FROM ${sql.id(table)} WHERE seq > ${seq} ORDER BY seq LIMIT ${DUMP_BATCH}`.execute(
+            trx.db,
+          );
+          if (rows.length > 0) yield { kind, events: rows.map((r) => r.doc) };
+          if (rows.length < DUMP_BATCH) break;
+          seq = Number(rows.at(-1)!.seq);
+        }
       }
       await trx.commit();
     } catch (error) {
@@ -194,7 +206,7 @@ export class PostgresStore extends StoreTablesMembers implements Store {
   /** Whether the database holds no record at all (a restore or migration goes only into an empty store). */
   async isEmpty(): Promise<boolean> {
     const db = this.#open();
-    for (const table of [...Object.keys(COLUMNS), 'audit']) {
+    for (const table of [...Object.keys(COLUMNS), 'audit', 'device_activity']) {
       const { rows } = await sql`SELECT 1 FROM ${sql.id(table)} LIMIT 1`.execute(db);
       if (rows.length > 0) return false;
     }
@@ -211,6 +223,40 @@ export class PostgresStore extends StoreTablesMembers implements Store {
     this.#health = {
       writable: false,
       error: { code: 'STORE_UNAVAILABLE', message: `PostgreSQL is unreachable: ${(error as Error).message}` },
+    };
+  }
+
+  /**
+   * An append-only log read newest first. `keep` bounds it (the device-activity log): the oldest
+   * go, checked every TRIM_EVERY appends (fewer for a small bound), so it holds at most about
+   * keep + TRIM_EVERY events per node.
+   * Without `keep` (the audit log) nothing is ever trimmed.
+   */
+  #eventLog(
+    table: 'audit' | 'device_activity',
+    db: () => Db,
+    exec: <R>(op: () => Promise<R>) => Promise<R>,
+    keep?: number,
+  ): AuditLog {
+    return {
+      append: (event) =>
+        exec(async () => {
+          await sql`INSERT INTO ${sql.id(table)} ("orgId", "targetId", "orgPath", action, actor, at, doc)
+            VALUES (${event.orgId}, ${event.targetId}, ${event.orgPath ?? null}, ${event.action},
+              ${event.actor}, ${event.at}, ${JSON.stringify(event)}::jsonb)`.execute(db());
+          const limit = keep === undefined ? undefined : (this.#options.deviceActivityKeep ?? keep);
+          if (limit !== undefined && ++this.#appends % Math.min(TRIM_EVERY, limit) === 0) {
+            await sql`DELETE FROM ${sql.id(table)}
+              WHERE seq <= (SELECT max(seq) FROM ${sql.id(table)}) - ${limit}`.execute(db());
+          }
+        }),
+      list: (query = {}) =>
+        exec(async () => {
+          const { rows } = await sql<{ doc: AuditEvent }>`
+            SELECT doc FROM ${sql.id(table)} WHERE ${auditWhere(query)}
+            ORDER BY seq DESC LIMIT ${query.limit ?? 100}`.execute(db());
+          return rows.map((r) => r.doc);
+        }),
     };
   }
 
@@ -331,29 +377,8 @@ export class PostgresStore extends StoreTablesMembers implements Store {
         forDevice: (deviceId: string) => repo<DeviceGrant>('grants').find({ deviceId }, GRANT_ORDER),
       }),
       deviceEvents: repo<DeviceEvent>('deviceEvents'),
-      audit: {
-        append: (event) =>
-          exec(async () => {
-            await sql`INSERT INTO audit ("orgId", "targetId", doc)
-              VALUES (${event.orgId}, ${event.targetId}, ${JSON.stringify(event)}::jsonb)`.execute(db());
-            // The log keeps the newest AUDIT_KEEP events, as the embedded store does.
-            if (++this.#appends % 1000 === 0) {
-              await sql`DELETE FROM audit WHERE seq <= (SELECT max(seq) FROM audit) - ${AUDIT_KEEP}`.execute(
-                db(),
-              );
-            }
-          }),
-        list: (query = {}) =>
-          exec(async () => {
-            const orgs = query.orgIds === undefined ? sql`TRUE` : sql`"orgId" = ANY(${[...query.orgIds]})`;
-            const target = query.targetId === undefined ? sql`TRUE` : sql`"targetId" = ${query.targetId}`;
-            const { rows } = await sql<{ doc: AuditEvent }>`
-              SELECT doc FROM audit WHERE ${orgs} AND ${target} ORDER BY seq DESC LIMIT ${query.limit ?? 100}`.execute(
-              db(),
-            );
-            return rows.map((r) => r.doc);
-          }),
-      },
+      audit: this.#eventLog('audit', db, exec),
+      deviceActivity: this.#eventLog('device_activity', db, exec, DEVICE_ACTIVITY_KEEP),
       getMeta: () => exec(() => readMeta(db())),
       setMeta: (patch) =>
         exec(async () => {
@@ -543,6 +568,34 @@ async function withValues(db: Db, devices: Device[]): Promise<Device[]> {
     });
   }
   return devices.map((d) => ({ ...d, values: byDevice.get(d.id) ?? {} }));
+}
+
+/** An audit query as SQL: the same meaning listEvents() gives it in the embedded store. */
+function auditWhere(query: AuditQuery) {
+  const parts = [];
+  const { within, orgIds } = query;
+  if (within !== undefined || orgIds !== undefined) {
+    // By the path written with the event; events from before paths were written, by their org.
+    const byPath = within === undefined ? sql`FALSE` : sql`"orgPath" @> ARRAY[${within}]::text[]`;
+    const byOrg =
+      orgIds === undefined
+        ? sql`FALSE`
+        : within === undefined
+          ? sql`"orgId" = ANY(${[...orgIds]})`
+          : sql`("orgPath" IS NULL AND "orgId" = ANY(${[...orgIds]}))`;
+    parts.push(sql`(${byPath} OR ${byOrg})`);
+  }
+  if (query.targetId !== undefined) parts.push(sql`"targetId" = ${query.targetId}`);
+  if (query.actor !== undefined) parts.push(sql`actor = ${query.actor}`);
+  if (query.action !== undefined) {
+    // `user.` is every action of the family; anything else one action.
+    parts.push(
+      query.action.endsWith('.') ? sql`starts_with(action, ${query.action})` : sql`action = ${query.action}`,
+    );
+  }
+  if (query.since !== undefined) parts.push(sql`at >= ${query.since}`);
+  if (query.until !== undefined) parts.push(sql`at <= ${query.until}`);
+  return parts.length === 0 ? sql`TRUE` : sql.join(parts, sql` AND `);
 }
 
 async function readMeta(db: Db): Promise<Meta> {

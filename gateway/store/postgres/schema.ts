@@ -11,10 +11,14 @@
  * A migration is frozen once released: a later change is a new entry in MIGRATIONS, never an edit.
  */
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { DEVICE_ACTIVITY_ACTIONS } from '../store-image.js';
 
 type ColumnType = 'text' | 'float8' | 'boolean';
 
-/** The queryable (scalar) fields of each table and their column types (002 added deviceEvents). */
+/**
+ * The queryable (scalar) fields of each table and their column types (002 added deviceEvents, 003
+ * the session fields of refreshTokens).
+ */
 export const COLUMNS: Readonly<Record<string, Readonly<Record<string, ColumnType>>>> = {
   orgs: {
     name: 'text',
@@ -41,6 +45,10 @@ export const COLUMNS: Readonly<Record<string, Readonly<Record<string, ColumnType
     createdAt: 'float8',
     expiresAt: 'float8',
     revokedAt: 'float8',
+    sessionId: 'text',
+    sessionStartedAt: 'float8',
+    ip: 'text',
+    revokedReason: 'text',
   },
   templates: {
     orgId: 'text',
@@ -209,7 +217,68 @@ const v2: Migration = {
   },
 };
 
-export const MIGRATIONS: Readonly<Record<string, Migration>> = { '001_tables': v1, '002_device_events': v2 };
+/** The columns the audit filters read (GET /audit: org path, action, actor, time), on both event logs. */
+async function eventLogColumns(db: Kysely<unknown>, table: 'audit' | 'device_activity'): Promise<void> {
+  await sql`ALTER TABLE ${sql.id(table)}
+    ADD COLUMN "orgPath" text[] COLLATE "C",
+    ADD COLUMN action text COLLATE "C",
+    ADD COLUMN actor text COLLATE "C",
+    ADD COLUMN at float8`.execute(db);
+  // Who may read an event is fixed when it is written: "is org X on its path" is the usual filter.
+  await sql`CREATE INDEX ${sql.id(`${table}_path_idx`)} ON ${sql.id(table)} USING gin ("orgPath")`.execute(
+    db,
+  );
+  await sql`CREATE INDEX ${sql.id(`${table}_actor_idx`)} ON ${sql.id(table)} (actor, seq)`.execute(db);
+  await sql`CREATE INDEX ${sql.id(`${table}_at_idx`)} ON ${sql.id(table)} (at)`.execute(db);
+}
+
+/**
+ * 003: the audit log's filters (org path, action, actor, time) as columns; device activity (the
+ * commands people send devices) in a bounded table of its own, apart from the audit log, which is
+ * no longer trimmed; the session fields of refresh tokens.
+ */
+const v3: Migration = {
+  async up(db: Kysely<unknown>) {
+    await eventLogColumns(db, 'audit');
+    await sql`UPDATE audit SET
+      "orgPath" = CASE WHEN jsonb_typeof(doc->'orgPath') = 'array'
+        THEN ARRAY(SELECT jsonb_array_elements_text(doc->'orgPath')) END,
+      action = doc->>'action', actor = doc->>'actor', at = (doc->>'at')::float8`.execute(db);
+    // Commands written to the audit log before 003 move to the device-activity log.
+    await sql`CREATE TABLE device_activity (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      "orgId" text COLLATE "C",
+      "targetId" text COLLATE "C",
+      doc jsonb NOT NULL
+    )`.execute(db);
+    await eventLogColumns(db, 'device_activity');
+    await sql`CREATE INDEX device_activity_target_idx ON device_activity ("targetId", seq)`.execute(db);
+    await sql`WITH moved AS (
+        DELETE FROM audit WHERE action = ANY(${[...DEVICE_ACTIVITY_ACTIONS]}) RETURNING *
+      )
+      INSERT INTO device_activity ("orgId", "targetId", "orgPath", action, actor, at, doc)
+      SELECT "orgId", "targetId", "orgPath", action, actor, at, doc FROM moved ORDER BY seq`.execute(db);
+    for (const [field, type] of [
+      ['sessionId', 'text COLLATE "C"'],
+      ['sessionStartedAt', 'float8'],
+      ['ip', 'text COLLATE "C"'],
+      ['revokedReason', 'text COLLATE "C"'],
+    ] as const) {
+      await sql`ALTER TABLE "refreshTokens" ADD COLUMN IF NOT EXISTS ${sql.id(field)} ${sql.raw(type)}`.execute(
+        db,
+      );
+    }
+    await sql`UPDATE "refreshTokens" SET "sessionId" = doc->>'sessionId',
+      "sessionStartedAt" = (doc->>'sessionStartedAt')::float8, ip = doc->>'ip',
+      "revokedReason" = doc->>'revokedReason'`.execute(db);
+  },
+};
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '001_tables': v1,
+  '002_device_events': v2,
+  '003_audit_filters_device_activity': v3,
+};
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => ({ ...MIGRATIONS }),
