@@ -20,7 +20,7 @@ interface AuditEvent {
 function timeOption(option: string, value: string): number {
   const span = /^(\d{1,6})([mhd])$/.exec(value.trim());
   if (span) {
-    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[span[2] as 'm' | 'h' | 'd'];
+    const unit = span[2] === 'm' ? 60_000 : span[2] === 'h' ? 3_600_000 : 86_400_000;
     return Date.now() - Number(span[1]) * unit;
   }
   const at = Date.parse(value);

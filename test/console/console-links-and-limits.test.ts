@@ -34,6 +34,9 @@ describe.skipIf(SKIP_BROWSER)('mailed links and plan limits in a real browser', 
     gw = await startTestGateway();
     admin = await gw.login();
     rootId = (await gw.api<{ org: { id: string } }>('GET', '/api/me', undefined, admin)).body.org.id;
+    // Self-registration is off until a maker opens it.
+    const open = { registration: { enabled: true } };
+    expect((await gw.api('PATCH', `/api/orgs/${rootId}`, open, admin)).status).toBe(200);
     chrome = await launchBrowser();
   }, 60_000);
 
@@ -140,7 +143,9 @@ describe.skipIf(SKIP_BROWSER)('mailed links and plan limits in a real browser', 
   });
 
   it('shows plan usage where each limit applies, and when a limit is reached', async () => {
-    expect((await gw.api('PATCH', `/api/orgs/${rootId}`, { plan: 'free' }, admin)).status).toBe(200);
+    // Forced: the free plan has no self-registration, which is open here.
+    const downgrade = { plan: 'free', force: true };
+    expect((await gw.api('PATCH', `/api/orgs/${rootId}`, downgrade, admin)).status).toBe(200);
     await gw.api(
       'POST',
       '/api/templates',

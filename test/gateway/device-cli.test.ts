@@ -69,7 +69,9 @@ describe('tether device and template commands', () => {
     expect(reconfigure.stdout).toContain('entering provisioning mode');
     expect(await dev.next('downlink/reconfigure')).toBe('');
 
-    const reprovision = await runCli(['device', 'reprovision', deviceId!, '--json'], env);
+    // Re-provisioning ends the device's token: without a terminal to confirm on, it needs --yes.
+    expect((await runCli(['device', 'reprovision', deviceId!], env)).code).toBe(2);
+    const reprovision = await runCli(['device', 'reprovision', deviceId!, '--yes', '--json'], env);
     expect(JSON.parse(reprovision.stdout)).toMatchObject({ deviceId, wasOnline: true });
     await dev.closed;
     const refused = await runCli(['device', 'delete', deviceId!], env);

@@ -575,13 +575,20 @@ export function AuditTable(props: { events: AuditEvent[]; label: string }) {
   );
 }
 
+/**
+ * The device's history: its audit events (ownership, settings) and the commands people sent it,
+ * which the gateway keeps in a log of their own, merged newest first.
+ */
 function AuditTrail(props: { deviceId: string }) {
   const events = useLoad(
-    (signal) =>
-      api.get<{ events: AuditEvent[] }>(
-        `/api/audit?targetId=${encodeURIComponent(props.deviceId)}&limit=50`,
-        signal,
-      ),
+    async (signal) => {
+      const query = `/api/audit?targetId=${encodeURIComponent(props.deviceId)}&limit=50`;
+      const [audit, commands] = await Promise.all([
+        api.get<{ events: AuditEvent[] }>(query, signal),
+        api.get<{ events: AuditEvent[] }>(`${query}&log=devices`, signal),
+      ]);
+      return { events: [...audit.events, ...commands.events].sort((a, b) => b.at - a.at).slice(0, 50) };
+    },
     [props.deviceId],
   );
   return (
