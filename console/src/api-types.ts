@@ -22,6 +22,8 @@ export interface OrgView {
   plan: string;
   kind?: string;
   createdAt: number;
+  /** Self-registration with this org (a maker); absent: off. */
+  registration?: { enabled: boolean; roleId: string; type: string; ownOrg: boolean };
   [extra: string]: unknown;
 }
 

@@ -33,6 +33,13 @@ import { useAction, useLoad } from '../ui/hooks.js';
 import { PlanUsageNote } from '../ui/plan-usage.js';
 import { AuditTable } from './device-page.js';
 
+/** What each user type is for (Blynk's model); the gateway decides what each may do. */
+const USER_TYPES = [
+  { value: 'developer', label: 'Developer — works on products' },
+  { value: 'client', label: 'Client — uses devices' },
+  { value: 'partner', label: 'Partner — manages clients (partner organizations)' },
+] as const;
+
 const useOrgs = () =>
   useLoad((signal) => api.get<{ orgs: (OrgView & { depth?: number })[] }>('/api/orgs', signal), []);
 
@@ -73,7 +80,8 @@ export function OrgsPage() {
         {list.map((o) => (
           <li key={o.id} style={{ '--depth': String(o.depth ?? 0) }}>
             <strong>{o.name}</strong> <Badge>{String(o.effectivePlan ?? o.plan ?? '')}</Badge>
-            {o.kind === 'partner' ? <Badge tone="warn">partner</Badge> : null}{' '}
+            {o.kind === 'partner' ? <Badge tone="warn">partner</Badge> : null}
+            {o.registration?.enabled ? <Badge tone="good">sign-ups open</Badge> : null}{' '}
             <code class="muted">{o.id}</code>
           </li>
         ))}
@@ -101,7 +109,96 @@ export function OrgsPage() {
           </Form>
         </section>
       ) : null}
+      {can('org.edit') && can('users.invite') && list.length > 0 ? (
+        <SignUps orgs={list} onDone={orgs.reload} />
+      ) : null}
     </Page>
+  );
+}
+
+/** Self-registration with a maker org: off by default; the org chooses what registrants get. */
+function SignUps(props: { orgs: OrgView[]; onDone: () => void }) {
+  // Registrants' own orgs and the Clients containers are not makers.
+  const makers = props.orgs.filter((o) => o.kind !== 'clients' && o.kind !== 'client');
+  const [orgId, setOrgId] = useState('');
+  const org = makers.find((o) => o.id === orgId) ?? makers[0];
+  if (!org) return null;
+  return (
+    <section class="card" aria-labelledby="sign-ups-title">
+      <h2 id="sign-ups-title">Self-registration</h2>
+      <p class="muted">
+        People can sign up with an organization only where it says so. They join its Clients organization, as
+        a client with the User role unless you choose otherwise.
+      </p>
+      <Select
+        label="Maker organization"
+        value={org.id}
+        onValue={setOrgId}
+        options={makers.map((o) => ({ value: o.id, label: o.name }))}
+      />
+      <SignUpForm key={org.id} org={org} onDone={props.onDone} />
+    </section>
+  );
+}
+
+function SignUpForm(props: { org: OrgView; onDone: () => void }) {
+  const current = props.org.registration;
+  const [enabled, setEnabled] = useState(current?.enabled ?? false);
+  const [roleId, setRoleId] = useState(current?.roleId ?? 'user');
+  const [type, setType] = useState(current?.type ?? 'client');
+  const [ownOrg, setOwnOrg] = useState(current?.ownOrg ?? false);
+  const [saved, setSaved] = useState('');
+  const roles = useRoles(props.org.id);
+  const save = useAction(async () => {
+    setSaved('');
+    await api.request('PATCH', `/api/orgs/${encodeURIComponent(props.org.id)}`, {
+      registration: { enabled, roleId, type, ownOrg },
+    });
+    setSaved(
+      enabled
+        ? `People can now sign up with ${props.org.name}.`
+        : `Sign-ups with ${props.org.name} are closed.`,
+    );
+    props.onDone();
+  });
+  return (
+    <Form label={`Self-registration with ${props.org.name}`} onSubmit={() => void save.run()}>
+      <label class="check">
+        <input
+          type="checkbox"
+          name="enabled"
+          checked={enabled}
+          onChange={(e) => setEnabled((e.currentTarget as HTMLInputElement).checked)}
+        />
+        Open sign-ups
+      </label>
+      <Select
+        label="Registrants' role"
+        value={roleId}
+        onValue={setRoleId}
+        options={(roles.data?.roles ?? []).map((r) => ({ value: r.key, label: r.name }))}
+      />
+      <Select
+        label="Registrants' type"
+        value={type}
+        onValue={setType}
+        options={USER_TYPES.filter((t) => t.value !== 'partner')}
+      />
+      <label class="check">
+        <input
+          type="checkbox"
+          name="ownOrg"
+          checked={ownOrg}
+          onChange={(e) => setOwnOrg((e.currentTarget as HTMLInputElement).checked)}
+        />
+        Each registrant gets an organization of their own
+      </label>
+      {saved ? <Notice kind="success">{saved}</Notice> : null}
+      <ErrorNotice error={save.error ?? roles.error} />
+      <Button kind="primary" type="submit" busy={save.busy}>
+        Save sign-ups
+      </Button>
+    </Form>
   );
 }
 
@@ -112,11 +209,12 @@ function InviteForm(props: { onDone: () => void }) {
   const [email, setEmail] = useState('');
   const [orgId, setOrgId] = useState('');
   const [roleId, setRoleId] = useState('user');
+  const [type, setType] = useState('developer');
   const org = orgId || me.value?.user.orgId;
   const roles = useRoles(org);
   const [sent, setSent] = useState('');
   const invite = useAction(async () => {
-    await api.request('POST', '/api/invitations', { email, roleId, ...(orgId ? { orgId } : {}) });
+    await api.request('POST', '/api/invitations', { email, roleId, type, ...(orgId ? { orgId } : {}) });
     setSent(email);
     setEmail('');
     props.onDone();
@@ -143,6 +241,7 @@ function InviteForm(props: { onDone: () => void }) {
           onValue={setRoleId}
           options={(roles.data?.roles ?? []).map((r) => ({ value: r.key, label: r.name }))}
         />
+        <Select label="Type" value={type} onValue={setType} options={USER_TYPES} />
         {sent ? (
           <Notice kind="success">Invitation mailed to {sent}. The link works for 30 days.</Notice>
         ) : null}
@@ -169,6 +268,7 @@ export function UsersPage() {
             <tr>
               <th scope="col">Email</th>
               <th scope="col">Name</th>
+              <th scope="col">Type</th>
               <th scope="col">Role</th>
               <th scope="col">Status</th>
               <th scope="col">
@@ -181,6 +281,7 @@ export function UsersPage() {
               <tr key={u.id}>
                 <td>{u.email}</td>
                 <td>{u.name}</td>
+                <td>{u.type}</td>
                 <td>{u.roleId}</td>
                 <td>
                   <Badge tone={u.status === 'active' ? 'good' : 'warn'}>{u.status}</Badge>
@@ -217,12 +318,19 @@ function ManageUser(props: { user: PublicUser; onDone: () => void }) {
   const [orgId, setOrgId] = useState(u.orgId);
   const roles = useRoles(orgId);
   const [roleId, setRoleId] = useState(u.roleId);
+  const [type, setType] = useState(u.type);
+  const [devices, setDevices] = useState<'move' | 'leave'>('move');
   const [message, setMessage] = useState('');
   const [confirmDelete, setConfirmDelete] = useState(false);
   const path = `/api/users/${encodeURIComponent(u.id)}`;
+  const moving = orgId !== u.orgId;
   const save = useAction(async () => {
-    if (orgId !== u.orgId) await api.request('POST', `${path}/move`, { orgId, roleId });
-    else await api.request('PATCH', path, { roleId });
+    if (moving) await api.request('POST', `${path}/move`, { orgId, roleId, devices });
+    const patch = {
+      ...(moving || roleId === u.roleId ? {} : { roleId }),
+      ...(type === u.type ? {} : { type }),
+    };
+    if (Object.keys(patch).length > 0) await api.request('PATCH', path, patch);
     props.onDone();
   });
   const reset = useAction(async () => {
@@ -255,6 +363,18 @@ function ManageUser(props: { user: PublicUser; onDone: () => void }) {
             onValue={setRoleId}
             options={(roles.data?.roles ?? []).map((r) => ({ value: r.key, label: r.name }))}
           />
+          <Select label="Type" value={type} onValue={setType} options={USER_TYPES} />
+          {moving ? (
+            <Select
+              label="Their devices"
+              value={devices}
+              onValue={(v) => setDevices(v === 'leave' ? 'leave' : 'move')}
+              options={[
+                { value: 'move', label: 'Move with them' },
+                { value: 'leave', label: 'Stay in their organization, without an owner' },
+              ]}
+            />
+          ) : null}
           <ErrorNotice error={save.error} />
           <Button kind="primary" type="submit" busy={save.busy} disabled={self}>
             Save
@@ -357,7 +477,7 @@ export function RolesPage() {
   const [orgId, setOrgId] = useState('');
   const org = orgId || me.value?.user.orgId;
   const roles = useRoles(org);
-  const catalogue = useLoad((signal) => api.get<{ permissions: string[] }>('/api/permissions', signal), []);
+  const catalogue = useLoad((signal) => api.get<PermissionCatalogue>('/api/permissions', signal), []);
   const editable = can('roles.edit');
   const locked = new Set(roles.data?.lockedPermissions ?? []);
   const list = roles.data?.roles ?? [];
@@ -382,6 +502,7 @@ export function RolesPage() {
         </Notice>
       ) : null}
       <ErrorNotice error={roles.error ?? catalogue.error} />
+      {catalogue.data?.userTypes ? <UserTypes catalogue={catalogue.data} /> : null}
       {list.map((role) => (
         <RoleCard
           key={`${org}:${role.key}`}
@@ -403,6 +524,44 @@ export function RolesPage() {
         />
       ) : null}
     </Page>
+  );
+}
+
+/** GET /api/permissions: the names, and what each user type may ever hold. */
+interface PermissionCatalogue {
+  permissions: string[];
+  userTypes?: { type: string; permissions: string[] }[];
+}
+
+/** Type and role decide together: a role grants nothing a person's type may never hold. */
+function UserTypes(props: { catalogue: PermissionCatalogue }) {
+  return (
+    <section class="card" aria-labelledby="user-types-title">
+      <h2 id="user-types-title">User types</h2>
+      <p class="muted">
+        A person's type and role decide together: a role never gives someone what their type may not hold.
+      </p>
+      <Table label="User types">
+        <thead>
+          <tr>
+            <th scope="col">Type</th>
+            <th scope="col">Never holds, whatever the role</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(props.catalogue.userTypes ?? []).map((t) => {
+            const held = new Set(t.permissions);
+            const never = props.catalogue.permissions.filter((p) => !held.has(p));
+            return (
+              <tr key={t.type} data-type={t.type}>
+                <th scope="row">{t.type}</th>
+                <td>{never.length === 0 ? 'nothing: any role applies in full' : never.join(', ')}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </Table>
+    </section>
   );
 }
 
@@ -791,46 +950,156 @@ function TemplateForm(props: { template?: Template; onDone: () => void; onCancel
 
 // ---- audit ------------------------------------------------------------------------------------
 
+/** A datetime-local value (the browser's local time) as milliseconds, or undefined when empty. */
+const localTime = (value: string): number | undefined => {
+  if (!value) return undefined;
+  const ms = new Date(value).getTime();
+  return Number.isFinite(ms) ? ms : undefined;
+};
+
+interface AuditFilters {
+  log: 'audit' | 'devices';
+  orgId: string;
+  targetId: string;
+  action: string;
+  actor: string;
+  since: string;
+  until: string;
+}
+
+const NO_FILTERS: AuditFilters = {
+  log: 'audit',
+  orgId: '',
+  targetId: '',
+  action: '',
+  actor: '',
+  since: '',
+  until: '',
+};
+
+/** Action families people filter by; any exact action (user.deleted) can be typed too. */
+const ACTION_FAMILIES = [
+  'auth.',
+  'user.',
+  'org.',
+  'role.',
+  'invitation.',
+  'device.',
+  'template.',
+  'session.',
+];
+
 export function AuditPage() {
   const orgs = useOrgs();
-  const [orgId, setOrgId] = useState('');
-  const [targetId, setTargetId] = useState('');
-  const [applied, setApplied] = useState({ orgId: '', targetId: '' });
+  const people = useLoad((signal) => api.get<{ users: PublicUser[] }>('/api/users', signal), []);
+  const [form, setForm] = useState<AuditFilters>(NO_FILTERS);
+  const [applied, setApplied] = useState<AuditFilters>(NO_FILTERS);
+  const set = (field: keyof AuditFilters) => (value: string) => setForm({ ...form, [field]: value });
   const events = useLoad(
     (signal) => {
       const params = new URLSearchParams({ limit: '200' });
+      if (applied.log === 'devices') params.set('log', 'devices');
       if (applied.orgId) params.set('orgId', applied.orgId);
       if (applied.targetId) params.set('targetId', applied.targetId);
+      if (applied.action) params.set('action', applied.action);
+      if (applied.actor) params.set('actor', applied.actor);
+      const since = localTime(applied.since);
+      const until = localTime(applied.until);
+      if (since !== undefined) params.set('since', String(since));
+      // The end of the chosen minute is still inside it.
+      if (until !== undefined) params.set('until', String(until + 59_999));
       return api.get<{ events: AuditEvent[] }>(`/api/audit?${params}`, signal);
     },
-    [applied.orgId, applied.targetId],
+    [JSON.stringify(applied)],
   );
+  const label = applied.log === 'devices' ? 'Device commands' : 'Audit log';
   return (
     <Page title="Audit log">
       <Form
         class="filters"
         label="Filter the audit log"
-        onSubmit={() => setApplied({ orgId, targetId: targetId.trim() })}
+        onSubmit={() =>
+          setApplied({
+            ...form,
+            targetId: form.targetId.trim(),
+            action: form.action.trim().toLowerCase(),
+          })
+        }
       >
         <Select
+          label="Log"
+          value={form.log}
+          onValue={set('log')}
+          hint="Commands people send devices (writes, reboots, pings) are kept apart, and only the latest."
+          options={[
+            { value: 'audit', label: 'Accounts, ownership and settings' },
+            { value: 'devices', label: 'Device commands' },
+          ]}
+        />
+        <Select
           label="Organization"
-          value={orgId}
-          onValue={setOrgId}
+          value={form.orgId}
+          onValue={set('orgId')}
           options={[
             { value: '', label: 'All I can see' },
             ...(orgs.data?.orgs ?? []).map((o) => ({ value: o.id, label: o.name })),
           ]}
         />
         <Field
+          label="Action"
+          hint="One action (user.deleted), or a family ending in a dot (user.)."
+          pattern="[a-zA-Z][a-zA-Z0-9.\-]{0,63}"
+          maxLength={64}
+          list="audit-actions"
+          value={form.action}
+          onValue={set('action')}
+        />
+        <datalist id="audit-actions">
+          {ACTION_FAMILIES.map((a) => (
+            <option key={a} value={a} />
+          ))}
+        </datalist>
+        <Select
+          label="Who"
+          value={form.actor}
+          onValue={set('actor')}
+          options={[
+            { value: '', label: 'Anyone' },
+            { value: 'system', label: 'The gateway itself' },
+            ...(people.data?.users ?? []).map((u) => ({ value: u.id, label: `${u.name} <${u.email}>` })),
+          ]}
+        />
+        <Field type="datetime-local" label="From" value={form.since} onValue={set('since')} />
+        <Field type="datetime-local" label="Until" value={form.until} onValue={set('until')} />
+        <Field
           label="Target id"
           hint="A device, person or organization id."
-          value={targetId}
-          onValue={setTargetId}
+          value={form.targetId}
+          onValue={set('targetId')}
         />
-        <Button type="submit">Filter</Button>
+        <div class="button-row">
+          <Button type="submit">Filter</Button>
+          <Button
+            kind="quiet"
+            onClick={() => {
+              setForm(NO_FILTERS);
+              setApplied(NO_FILTERS);
+            }}
+          >
+            Clear
+          </Button>
+        </div>
       </Form>
-      <ErrorNotice error={events.error} />
-      {events.data ? <AuditTable events={events.data.events} label="Audit log" /> : <Loading />}
+      <ErrorNotice error={events.error ?? people.error} />
+      {events.data ? (
+        events.data.events.length === 0 ? (
+          <Notice>No events match these filters.</Notice>
+        ) : (
+          <AuditTable events={events.data.events} label={label} />
+        )
+      ) : (
+        <Loading />
+      )}
     </Page>
   );
 }

@@ -19,7 +19,9 @@ export function Page(props: { title: string; actions?: ComponentChildren; childr
 
 /** The input attributes the console's forms use. */
 interface InputProps {
-  type?: 'text' | 'email' | 'password' | 'number' | 'search' | 'tel' | 'url';
+  type?: 'text' | 'email' | 'password' | 'number' | 'search' | 'tel' | 'url' | 'datetime-local';
+  /** The id of a <datalist> of suggestions. */
+  list?: string;
   name?: string;
   autocomplete?: preact.InputHTMLAttributes<HTMLInputElement>['autocomplete'];
   autocapitalize?: 'off' | 'none' | 'on' | 'sentences' | 'words' | 'characters';
