@@ -112,7 +112,7 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationSu
       let done = 0;
       const counted = async function* () {
         for await (const part of store.dump()) {
-          done += part.kind === 'rows' ? part.rows.length : part.kind === 'audit' ? part.events.length : 0;
+          done += part.kind === 'rows' ? part.rows.length : part.kind === 'meta' ? 0 : part.events.length;
           onProgress?.({ step: 'backup', done });
           yield part;
         }
@@ -163,7 +163,8 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationSu
 
 /**
  * Writes a checked image into an empty store through the store contract, in one transaction:
- * meta, then every table in dependency order, then the audit log oldest first.
+ * meta, then every table in dependency order, then the audit log and the device-activity log,
+ * each oldest first.
  */
 export async function restoreIntoStore(
   store: Store & { isEmpty?: () => Promise<boolean> },
@@ -191,6 +192,10 @@ export async function restoreIntoStore(
       await tx.audit.append(event);
       if (++done % RESTORE_BATCH === 0) onProgress?.(done);
     }
+    for (const event of image.deviceActivity) {
+      await tx.deviceActivity.append(event);
+      if (++done % RESTORE_BATCH === 0) onProgress?.(done);
+    }
     onProgress?.(done);
   });
 }
@@ -210,7 +215,8 @@ function checkedImage(backup: ReadBackup, backupFile: string): StoreImage {
 function countsOf(image: StoreImage): { tables: Record<string, number>; audit: number; total: number } {
   const tables = Object.fromEntries(TABLES.map((t) => [t.name, image.tables.get(t.name)?.size ?? 0]));
   const rows = Object.values(tables).reduce((a, b) => a + b, 0);
-  return { tables, audit: image.audit.length, total: rows + image.audit.length };
+  const events = image.audit.length + image.deviceActivity.length;
+  return { tables, audit: image.audit.length, total: rows + events };
 }
 
 async function countTarget(to: StoreLocation): Promise<{ tables: Record<string, number> }> {

@@ -18,21 +18,26 @@ import { SKIP_POSTGRES, startPostgres, type TestPostgres } from '../support/post
 import { runCli } from '../support/run-cli.js';
 import { removeAll, tempDir } from './store-files-support.js';
 
-/** The whole store as comparable data: every table's rows by id, the audit log, the meta record. */
+/**
+ * The whole store as comparable data: every table's rows by id, the audit log, the device-activity
+ * log, the meta record.
+ */
 async function contents(store: Store) {
   const tables: Record<string, unknown[]> = {};
   const audit: unknown[] = [];
+  const activity: unknown[] = [];
   let meta: unknown;
   for await (const part of store.dump()) {
     if (part.kind === 'meta') meta = part.meta;
     else if (part.kind === 'rows') tables[part.table] = [...(tables[part.table] ?? []), ...part.rows];
-    else audit.push(...part.events);
+    else if (part.kind === 'audit') audit.push(...part.events);
+    else activity.push(...part.events);
   }
   for (const [name, rows] of Object.entries(tables)) {
     if (rows.length === 0) delete tables[name];
     rows.sort((a, b) => String((a as { id: string }).id).localeCompare((b as { id: string }).id));
   }
-  return { meta, tables, audit };
+  return { meta, tables, audit, activity };
 }
 
 async function folderContents(dataDir: string) {
@@ -81,7 +86,15 @@ describe.skipIf(SKIP_POSTGRES)('tether store migrate', () => {
       await gw.gateway.services.store.devices.putValues(minted.body.devices[1]!.deviceId, {
         temp: { value: 21.5, at: 1_700_000_000_000 },
       });
-      await gw.api('POST', '/api/provisioning/sessions', { templateId: template.body.id }, admin);
+      const pending = await gw.api<{ deviceId: string }>(
+        'POST',
+        '/api/provisioning/sessions',
+        { templateId: template.body.id },
+        admin,
+      );
+      // A command to a device: the device-activity log moves too.
+      const write = `/api/devices/${pending.body.deviceId}/datastreams/temp`;
+      expect((await gw.api('PUT', write, { value: 20 }, admin)).status).toBe(200);
       const org = await gw.api<{ id: string }>('POST', '/api/orgs', { name: 'Field team' }, admin);
       await addUser(gw, admin, 'tech@example.com', 'staff', org.body.id);
     } finally {
@@ -99,6 +112,7 @@ describe.skipIf(SKIP_POSTGRES)('tether store migrate', () => {
     timeout: 180_000,
   }, async () => {
     const original = await folderContents(source);
+    expect(original.activity).toHaveLength(1);
     const url = await pg.createDatabase('tether_moved');
     const work = await tempDir('tether-migrate-work-');
     dirs.push(work);
