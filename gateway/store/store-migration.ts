@@ -143,10 +143,12 @@ export async function migrateStore(options: MigrateOptions): Promise<MigrationSu
   onProgress?.({ step: 'check', done: 0, total: expected.total });
   const found = await countTarget(to);
   for (const [table, rows] of Object.entries(expected.tables)) {
-    if ((found.tables[table] ?? 0) !== rows) {
+    // own-key: table names of the store's own schema (TABLES), counted on both sides
+    const held = found.tables[table] ?? 0;
+    if (held !== rows) {
       throw new TetherError(
         'INTERNAL',
-        `After the restore ${describeLocation(to)} holds ${found.tables[table] ?? 0} ${table} records; the backup ${backupFile} has ${rows}. Nothing was removed from the source.`,
+        `After the restore ${describeLocation(to)} holds ${held} ${table} records; the backup ${backupFile} has ${rows}. Nothing was removed from the source.`,
       );
     }
   }
