@@ -86,6 +86,20 @@ describe('a cached access token is still refused at once when', () => {
     expect(answer.body.error.code).toBe('TOKEN_INVALID');
   };
 
+  it('the user logs out (the session ends, its access token with it)', async () => {
+    await addUser(gw, admin, 'cache-ann@example.com', 'staff');
+    const session = await gw.api<{ accessToken: string; refreshToken: string }>('POST', '/api/auth/login', {
+      email: 'cache-ann@example.com',
+      password: PASSWORD,
+    });
+    const token = session.body.accessToken;
+    expect((await gw.api('GET', '/api/me', undefined, token)).status).toBe(200);
+    expect((await gw.api('GET', '/api/me', undefined, token)).status).toBe(200);
+    const out = await gw.api('POST', '/api/auth/logout', { refreshToken: session.body.refreshToken }, token);
+    expect(out.status).toBeLessThan(300);
+    await refused(token);
+  });
+
   it('an admin forces the user out', async () => {
     const carol = await cachedUser('cache-carol@example.com');
     expect((await gw.api('POST', `/api/users/${carol.id}/logout`, undefined, admin)).status).toBe(204);
