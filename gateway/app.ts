@@ -16,7 +16,7 @@ import { AuthService, type FirstRunResult } from './accounts/auth-service.js';
 import { createPasswordHasher, type PasswordHasher } from './accounts/passwords.js';
 import { PlanLimits } from './accounts/plan-limits.js';
 import { RoleService } from './accounts/role-service.js';
-import { MemorySessionRevocations, type SessionRevocations } from './accounts/session-revocations.js';
+import type { SessionRevocations } from './accounts/session-revocations.js';
 import { Auditor } from './audit.js';
 import { DeviceBroker, MQTT_WEBSOCKET_PATH } from './broker/device-broker.js';
 import { DeviceEventService } from './devices/device-events.js';
@@ -120,7 +120,7 @@ export class Gateway {
       keys,
       limiters,
       passwords: options.passwords ?? createPasswordHasher(),
-      revocations: options.revocations ?? new MemorySessionRevocations(clock),
+      revocations: options.revocations ?? infra.revocations,
       auditor,
       logger: moduleLogger(logger, 'auth'),
     });

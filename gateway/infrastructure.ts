@@ -11,10 +11,12 @@ import type { Clock } from '../shared/clock.js';
 import type { TetherConfig } from '../shared/config.js';
 import { type FailureLimiterFactory, MemoryFailureLimiter } from '../shared/failure-limiter.js';
 import { type Logger, moduleLogger } from '../shared/logger.js';
+import { MemorySessionRevocations, type SessionRevocations } from './accounts/session-revocations.js';
 import { KeySet } from './accounts/signing-keys.js';
 import type { RedisEventBus } from './cluster/redis-event-bus.js';
 import type { RedisLink } from './cluster/redis-link.js';
 import type { RedisPresence } from './cluster/redis-presence.js';
+import type { RedisSessionRevocations } from './cluster/redis-session-revocations.js';
 import type { DeviceConnections } from './devices/device-connections.js';
 import { LocalPresence, type Presence } from './devices/presence.js';
 import { type EventBus, LocalEventBus } from './events.js';
@@ -28,12 +30,13 @@ import type { Store } from './store/store.js';
  * ioredis, pg and kysely hold ≈ 30 MB of a one-node gateway's memory otherwise (bench S3).
  */
 async function loadClusterModules() {
-  const [link, events, limiter, presence, connections] = await Promise.all([
+  const [link, events, limiter, presence, connections, revocations] = await Promise.all([
     import('./cluster/redis-link.js'),
     import('./cluster/redis-event-bus.js'),
     import('./cluster/redis-failure-limiter.js'),
     import('./cluster/redis-presence.js'),
     import('./cluster/cluster-connections.js'),
+    import('./cluster/redis-session-revocations.js'),
   ]);
   return {
     RedisLink: link.RedisLink,
@@ -41,6 +44,7 @@ async function loadClusterModules() {
     RedisFailureLimiter: limiter.RedisFailureLimiter,
     RedisPresence: presence.RedisPresence,
     ClusterConnections: connections.ClusterConnections,
+    RedisSessionRevocations: revocations.RedisSessionRevocations,
   };
 }
 
@@ -64,6 +68,8 @@ export interface Infrastructure {
   events: EventBus;
   /** Which devices are online, and on which node. */
   presence: Presence;
+  /** Ended sessions: this process's set, or (in a cluster) one every node hears of at once. */
+  revocations: SessionRevocations;
   /**
    * How the device services reach a device: this node's broker alone, or (in a cluster) the
    * broker of whichever node holds the device. A part to start after the infrastructure.
@@ -139,17 +145,28 @@ export async function buildInfrastructure(options: InfrastructureOptions): Promi
     clock,
     logger: moduleLogger(logger, 'mail'),
   });
+  const revocations =
+    redis && cluster
+      ? new redis.RedisSessionRevocations(cluster, clock)
+      : new MemorySessionRevocations(clock);
   const parts: Part[] = [
     part(
       'store',
       () => store.open(),
       () => store.close(),
     ),
-    ...(cluster ? [cluster, events as RedisEventBus, presence as RedisPresence] : []),
+    ...(cluster
+      ? [
+          cluster,
+          events as RedisEventBus,
+          presence as RedisPresence,
+          revocations as InstanceType<typeof RedisSessionRevocations>,
+        ]
+      : []),
     keys,
     mailer,
   ];
-  return { store, cluster, keys, events, presence, routeConnections, limiters, mailer, parts };
+  return { store, cluster, keys, events, presence, revocations, routeConnections, limiters, mailer, parts };
 }
 
 async function buildStore({

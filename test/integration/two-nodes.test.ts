@@ -200,6 +200,20 @@ describe.skipIf(SKIP_POSTGRES || SKIP_REDIS)('two gateway nodes on one PostgreSQ
     expect((await a.api('GET', '/api/me', undefined, token)).status).toBe(401);
   });
 
+  it("a logout on B refuses that session's access token on A at once", async () => {
+    const { user } = await addUser(a);
+    const session = await a.api<{ accessToken: string; refreshToken: string }>('POST', '/api/auth/login', {
+      email: user.email,
+      password: 'another good password',
+    });
+    expect(session.status).toBe(200);
+    const { accessToken, refreshToken } = session.body;
+    // Verified (and cached) on A before the logout.
+    expect((await a.api('GET', '/api/me', undefined, accessToken)).status).toBe(200);
+    expect((await b.api('POST', '/api/auth/logout', { refreshToken })).status).toBe(204);
+    await expect.poll(async () => (await a.api('GET', '/api/me', undefined, accessToken)).status).toBe(401);
+  });
+
   // Blocks this test's address for the rest of the file: after every other login.
   it('a login blocked on A is blocked on B', async () => {
     const email = 'nobody-here@example.com';
