@@ -7,6 +7,8 @@ export const CONSOLE_PAGES = {
   signIn: '/sign-in',
   setup: '/setup',
   forgotPassword: '/forgot-password',
+  /** A maker's sign-up link: `/sign-up?org=<id>` (where the org has opened self-registration). */
+  signUp: '/sign-up',
   /** Mailed links: `${publicUrl}/<kind>#token=…` (gateway/app.ts); the token stays in the fragment. */
   invitation: '/invitation',
   verifyEmail: '/verify-email',

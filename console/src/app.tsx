@@ -18,6 +18,7 @@ import {
   ResetPasswordPage,
   SetupPage,
   SignInPage,
+  SignUpPage,
   safeNext,
   VerifyEmailPage,
 } from './pages/auth-pages.js';
@@ -33,6 +34,7 @@ const OPEN_PAGES: readonly string[] = [
   CONSOLE_PAGES.signIn,
   CONSOLE_PAGES.setup,
   CONSOLE_PAGES.forgotPassword,
+  CONSOLE_PAGES.signUp,
   CONSOLE_PAGES.invitation,
   CONSOLE_PAGES.verifyEmail,
   CONSOLE_PAGES.resetPassword,
@@ -157,6 +159,7 @@ export function App() {
               <Route path={CONSOLE_PAGES.signIn} component={SignInPage} />
               <Route path={CONSOLE_PAGES.setup} component={SetupPage} />
               <Route path={CONSOLE_PAGES.forgotPassword} component={ForgotPasswordPage} />
+              <Route path={CONSOLE_PAGES.signUp} component={SignUpPage} />
               <Route path={CONSOLE_PAGES.invitation} component={InvitationPage} />
               <Route path={CONSOLE_PAGES.verifyEmail} component={VerifyEmailPage} />
               <Route path={CONSOLE_PAGES.resetPassword} component={ResetPasswordPage} />

@@ -183,6 +183,8 @@ describe.skipIf(SKIP_BROWSER)('accounts in the console', { timeout: 90_000 }, ()
     const root = await api<{ registration?: unknown }>('GET', `/api/orgs/${rootId}`);
     expect(root.body.registration).toEqual({ enabled: true, roleId: 'user', type: 'client', ownOrg: true });
     await waitForText('sign-ups open');
+    // The link to share, which opens the sign-up page.
+    await waitForText(`${gw.baseUrl}/sign-up?org=${rootId}`);
     await expectAccessible(tab.page, 'the organizations page with sign-ups');
     await screenshot(tab.page, 'sign-ups-desktop');
 

@@ -63,6 +63,18 @@ describe.skipIf(SKIP_BROWSER)('mailed links and plan limits in a real browser', 
     return link!;
   };
 
+  it('refuses a sign-up where the organization has not opened sign-ups, in the page', async () => {
+    const tab = await freshPage();
+    await tab.page.goto(`${gw.baseUrl}/sign-up?org=org_doesnotexist`);
+    await fill(tab.page, 'Email', 'nobody@example.com');
+    await click(tab.page, 'Send me the link');
+    await tab.page.waitForSelector('[role="alert"]');
+    await tab.page.goto(`${gw.baseUrl}/sign-up`);
+    await tab.page.waitForFunction(() =>
+      document.querySelector('main')?.textContent?.includes('sign-up link'),
+    );
+  });
+
   const signIn = async (tab: TestPage, email: string, password: string) => {
     await tab.page.goto(`${gw.baseUrl}/sign-in`);
     await fill(tab.page, 'Email', email);
@@ -71,13 +83,20 @@ describe.skipIf(SKIP_BROWSER)('mailed links and plan limits in a real browser', 
     await heading(tab.page, 'Devices');
   };
 
-  it('finishes a self-registration from the mailed verification link', async () => {
-    expect((await gw.api('POST', '/api/registrations', { orgId: rootId, email: CLIENT.email })).status).toBe(
-      202,
+  it("signs up from the maker's sign-up link and finishes from the mailed verification link", async () => {
+    const tab = await freshPage();
+    await tab.page.goto(`${gw.baseUrl}/sign-up?org=${rootId}`);
+    await heading(tab.page, 'Sign up');
+    await expectAccessible(tab.page, 'the sign-up page');
+    await fill(tab.page, 'Email', CLIENT.email);
+    await click(tab.page, 'Send me the link');
+    await tab.page.waitForFunction(
+      (email) => document.querySelector('main')?.textContent?.includes(`on its way to ${email}`),
+      {},
+      CLIENT.email,
     );
     const link = await mailedLink(CLIENT.email, 'verify-email');
 
-    const tab = await freshPage();
     await tab.page.goto(link);
     await heading(tab.page, 'Verify your email');
     // The token left the address bar as soon as the page read it.

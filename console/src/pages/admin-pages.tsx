@@ -4,6 +4,7 @@
  * only for the permission the gateway requires for it, and the gateway decides every request.
  */
 import { useState } from 'preact/hooks';
+import { CONSOLE_PAGES } from '../../../shared/console-pages.js';
 import { api } from '../api.js';
 import type {
   AuditEvent,
@@ -194,6 +195,12 @@ function SignUpForm(props: { org: OrgView; onDone: () => void }) {
         Each registrant gets an organization of their own
       </label>
       {saved ? <Notice kind="success">{saved}</Notice> : null}
+      {current?.enabled ? (
+        <p>
+          Sign-up link to share:{' '}
+          <code>{`${location.origin}${CONSOLE_PAGES.signUp}?org=${encodeURIComponent(props.org.id)}`}</code>
+        </p>
+      ) : null}
       <ErrorNotice error={save.error ?? roles.error} />
       <Button kind="primary" type="submit" busy={save.busy}>
         Save sign-ups

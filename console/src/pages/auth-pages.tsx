@@ -125,6 +125,57 @@ export function ForgotPasswordPage() {
   );
 }
 
+/**
+ * Signing up with a maker organization from its sign-up link (`/sign-up?org=<id>`): the gateway
+ * mails a link to finish (the verify-email page), so an address is proven before any account exists.
+ */
+export function SignUpPage() {
+  const { query } = useLocation();
+  const orgId = query.org ?? '';
+  const [email, setEmail] = useState('');
+  const [sent, setSent] = useState(false);
+  const action = useAction(async () => {
+    await api.request('POST', '/api/registrations', { orgId, email });
+    setSent(true);
+  });
+  return (
+    <AuthCard title="Sign up">
+      {!orgId ? (
+        <Notice kind="warning">
+          This page needs the sign-up link of an organization (it ends with <code>?org=…</code>). Ask the
+          organization for its link.
+        </Notice>
+      ) : sent ? (
+        <Notice kind="success">
+          A link to finish signing up is on its way to {email}, unless the address already has an account
+          (then sign in, or ask for a new password). Open the link on this device or any other.
+        </Notice>
+      ) : (
+        <Form onSubmit={() => void action.run()} label="Sign up">
+          <p>We will mail you a link to choose your password and finish.</p>
+          <Field
+            label="Email"
+            type="email"
+            name="email"
+            autocomplete="email"
+            required
+            maxLength={254}
+            value={email}
+            onValue={setEmail}
+          />
+          <ErrorNotice error={action.error} />
+          <Button kind="primary" type="submit" busy={action.busy}>
+            Send me the link
+          </Button>
+        </Form>
+      )}
+      <p>
+        <a href={CONSOLE_PAGES.signIn}>I have an account: sign in</a>
+      </p>
+    </AuthCard>
+  );
+}
+
 function MissingSecret(props: { what: string }) {
   return (
     <Notice kind="warning">
