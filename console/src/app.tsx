@@ -4,14 +4,7 @@ import { ErrorBoundary, LocationProvider, Route, Router, useLocation } from 'pre
 import { CONSOLE_PAGES } from '../../shared/console-pages.js';
 import { AccountPage } from './pages/account-page.js';
 import { AddDevicePage } from './pages/add-device-page.js';
-import {
-  AuditPage,
-  InvitationsPage,
-  OrgsPage,
-  RolesPage,
-  TemplatesPage,
-  UsersPage,
-} from './pages/admin-pages.js';
+import { AuditPage } from './pages/audit-page.js';
 import {
   ForgotPasswordPage,
   InvitationPage,
@@ -24,7 +17,11 @@ import {
 } from './pages/auth-pages.js';
 import { DevicePage } from './pages/device-page.js';
 import { DevicesPage } from './pages/devices-page.js';
+import { OrgsPage } from './pages/orgs-page.js';
+import { InvitationsPage, UsersPage } from './pages/people-pages.js';
+import { RolesPage } from './pages/roles-page.js';
 import { StaticTokensPage } from './pages/static-tokens-page.js';
+import { TemplatesPage } from './pages/templates-page.js';
 import { can, me, sessionState, signOut, startSession } from './session.js';
 import { Loading, Page } from './ui/components.js';
 import { ThemeToggle } from './ui/theme.js';
