@@ -132,6 +132,7 @@ export class Gateway {
       events,
       auditor,
       presence,
+      tokens: infra.tokens,
       logger: moduleLogger(logger, 'devices'),
     });
     // Links in mail point at the configured public URL, else at the address the API listens on;

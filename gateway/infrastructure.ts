@@ -19,6 +19,7 @@ import type { RedisPresence } from './cluster/redis-presence.js';
 import type { RedisSessionRevocations } from './cluster/redis-session-revocations.js';
 import type { DeviceConnections } from './devices/device-connections.js';
 import { LocalPresence, type Presence } from './devices/presence.js';
+import { TokenCache } from './devices/token-cache.js';
 import { type EventBus, LocalEventBus } from './events.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { type Part, part } from './part.js';
@@ -68,6 +69,8 @@ export interface Infrastructure {
   events: EventBus;
   /** Which devices are online, and on which node. */
   presence: Presence;
+  /** Device tokens seen on this node, for a store that answers over the network; none for the embedded one. */
+  tokens: TokenCache | undefined;
   /** Ended sessions: this process's set, or (in a cluster) one every node hears of at once. */
   revocations: SessionRevocations;
   /**
@@ -131,10 +134,18 @@ export async function buildInfrastructure(options: InfrastructureOptions): Promi
       local: broker,
       presence,
       link: cluster,
+      clock,
       logger: moduleLogger(logger, 'routing'),
     });
     return { connections: routing, parts: [routing] };
   };
+  // The embedded store's lookup is a map in memory already; PostgreSQL's is a query per CONNECT.
+  const tokens =
+    store.backend === 'embedded'
+      ? undefined
+      : new TokenCache({ clock, ...(cluster ? { trusted: () => cluster.reachable } : {}) });
+  // Back from a Redis outage: a token revoked elsewhere meanwhile was never heard of here.
+  if (tokens && cluster) cluster.onReconnect(() => tokens.clear());
   const mailer = createMailer({
     config: config.mail,
     outboxDir: config.mail.outboxDir
@@ -166,7 +177,19 @@ export async function buildInfrastructure(options: InfrastructureOptions): Promi
     keys,
     mailer,
   ];
-  return { store, cluster, keys, events, presence, revocations, routeConnections, limiters, mailer, parts };
+  return {
+    store,
+    cluster,
+    keys,
+    events,
+    presence,
+    tokens,
+    revocations,
+    routeConnections,
+    limiters,
+    mailer,
+    parts,
+  };
 }
 
 async function buildStore({

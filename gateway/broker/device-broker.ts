@@ -304,6 +304,7 @@ export class DeviceBroker implements DeviceConnections {
     reason: string,
     last?: { topic: string; payload: string },
   ): Promise<boolean> {
+    this.deps.devices.forgetToken(deviceId);
     this.#voidUpTo.set(deviceId, this.#sessionSeq);
     const session = this.#byDevice.get(deviceId);
     if (!session) return false;
@@ -363,7 +364,7 @@ export class DeviceBroker implements DeviceConnections {
       );
       return;
     }
-    this.deps.devices.authenticateToken(password.toString('utf8')).then(
+    this.deps.devices.authenticateConnection(password.toString('utf8')).then(
       (device) => {
         const waitMs = this.#backoff.remainingMs(device.id, this.deps.clock.now());
         if (waitMs > 0) {

@@ -5,11 +5,14 @@
  * never leave the node that received them, and a downlink is one PUBLISH to one node.
  *
  * - disconnect (a revoked, re-provisioned or deleted token) goes to every node, on
- *   `tether:connections`: each one drops the device and voids the connections that authenticated
- *   with the old token but are not ready yet; the caller hears the answer of the node that held it.
+ *   `tether:connections`: each one drops the device, voids the connections that authenticated
+ *   with the old token but are not ready yet, and forgets the token (its token cache), then
+ *   answers. The caller waits for every node's answer (PUBLISH says how many nodes heard it), so
+ *   when a revoke returns, the token is refused on every node that can hear the cluster.
  * - a takeover: the node that loses a device to another node (presence.onMoved) closes its session.
  */
 import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DeviceConnections, DownlinkConfirmation } from '../devices/device-connections.js';
@@ -27,7 +30,7 @@ type Last = { topic: string; payload: string };
 type Request =
   | { op: 'send'; d: string; t: string; p: string; q: 0 | 1 }
   | { op: 'confirm'; id: string; from: string; d: string; t: string; p: string; ms: number }
-  | { op: 'disconnect'; id: string; from: string; h?: string; d: string; r: string; last?: Last }
+  | { op: 'disconnect'; id: string; from: string; d: string; r: string; last?: Last }
   | { op: 'answer'; id: string; result?: unknown; error?: { code: string; message: string } };
 
 export interface ClusterConnectionsOptions {
@@ -35,16 +38,23 @@ export interface ClusterConnectionsOptions {
   local: DeviceConnections;
   presence: Presence;
   link: RedisLink;
+  clock: Clock;
   logger: Logger;
+}
+
+/** Answers awaited for one request. */
+interface Waiting {
+  answers: Array<Request & { op: 'answer' }>;
+  /** How many answers complete it; unknown until PUBLISH says how many nodes heard the request. */
+  expected: number | undefined;
+  resolve: (answers: Array<Request & { op: 'answer' }>) => void;
+  timer: TimerHandle;
 }
 
 export class ClusterConnections implements DeviceConnections, Part {
   readonly name = 'device-routing';
   readonly #options: ClusterConnectionsOptions;
-  readonly #waiting = new Map<
-    string,
-    { resolve: (answer: Request & { op: 'answer' }) => void; timer: NodeJS.Timeout }
-  >();
+  readonly #waiting = new Map<string, Waiting>();
   readonly #stops: Array<() => Promise<void> | void> = [];
 
   constructor(options: ClusterConnectionsOptions) {
@@ -67,9 +77,9 @@ export class ClusterConnections implements DeviceConnections, Part {
 
   async stop(): Promise<void> {
     for (const stop of this.#stops.splice(0).reverse()) await stop();
-    for (const [id, waiting] of this.#waiting) {
-      clearTimeout(waiting.timer);
-      waiting.resolve({ op: 'answer', id });
+    for (const waiting of this.#waiting.values()) {
+      this.#options.clock.clearTimeout(waiting.timer);
+      waiting.resolve(waiting.answers);
     }
     this.#waiting.clear();
   }
@@ -100,29 +110,23 @@ export class ClusterConnections implements DeviceConnections, Part {
     if (local.isConnected(deviceId)) return local.sendAndConfirm(deviceId, deviceTopic, payload, timeoutMs);
     const node = this.#remoteHolder(deviceId);
     if (!node) return { online: false, acked: false };
-    const answer = await this.#ask(
+    const [answer] = await this.#ask(
       nodeChannel(node),
       { op: 'confirm', d: deviceId, t: deviceTopic, p: payload, ms: timeoutMs },
       timeoutMs,
     );
+    if (!answer) return { online: true, acked: false };
     if (answer.error) throw new TetherError(answer.error.code as never, answer.error.message);
     return (answer.result as DownlinkConfirmation | undefined) ?? { online: true, acked: false };
   }
 
   async disconnect(deviceId: string, reason: string, last?: Last): Promise<boolean> {
-    const holder = this.#remoteHolder(deviceId);
-    const request = {
-      op: 'disconnect' as const,
-      d: deviceId,
-      r: reason,
-      ...(holder ? { h: holder } : {}),
-      ...(last ? { last } : {}),
-    };
-    // Every node hears it (and voids the token's connections in flight); the holder answers.
-    const remote = this.#ask(BROADCAST_CHANNEL, request, 0, holder !== undefined);
+    const request = { op: 'disconnect' as const, d: deviceId, r: reason, ...(last ? { last } : {}) };
+    // Every node hears it, ends the token there and answers; whoever held the device says so.
+    const remote = this.#ask(BROADCAST_CHANNEL, request, 0);
     const here = await this.#options.local.disconnect(deviceId, reason, last);
-    const answer = await remote;
-    return here || answer.result === true;
+    const answers = await remote;
+    return here || answers.some((answer) => answer.result === true);
   }
 
   /** The node other than this one that holds the device, if any. */
@@ -131,25 +135,48 @@ export class ClusterConnections implements DeviceConnections, Part {
     return node !== undefined && node !== this.#options.presence.nodeId ? node : undefined;
   }
 
-  /** Publishes a request; with `wait`, resolves with the answer (or an empty one when none comes in time). */
-  #ask(
+  /**
+   * Publishes a request and resolves with the answers of every other node that heard it (one on
+   * a node's own channel), or with those that came in time.
+   */
+  async #ask(
     channel: string,
     request: Record<string, unknown>,
     deviceMs: number,
-    wait = true,
-  ): Promise<Request & { op: 'answer' }> {
+  ): Promise<Array<Request & { op: 'answer' }>> {
+    const { clock, link, presence, logger } = this.#options;
     const id = randomBytes(9).toString('base64url');
-    const from = this.#options.presence.nodeId;
-    const answered = new Promise<Request & { op: 'answer' }>((resolve) => {
-      if (!wait) return resolve({ op: 'answer', id });
-      const timer = setTimeout(() => {
+    let waiting: Waiting | undefined;
+    const answered = new Promise<Array<Request & { op: 'answer' }>>((resolve) => {
+      const timer = clock.setTimeout(() => {
         this.#waiting.delete(id);
-        resolve({ op: 'answer', id });
+        if (waiting?.expected !== undefined)
+          logger.warn(
+            { channel, op: request.op, expected: waiting.expected, answered: waiting.answers.length },
+            'a gateway node did not answer in time',
+          );
+        resolve(waiting?.answers ?? []);
       }, deviceMs + ANSWER_SLACK_MS);
-      this.#waiting.set(id, { resolve, timer });
+      waiting = { answers: [], expected: undefined, resolve, timer };
+      this.#waiting.set(id, waiting);
     });
-    this.#options.link.publish(channel, JSON.stringify({ ...request, id, from }));
+    const heardBy = await link.publishCounted(
+      channel,
+      JSON.stringify({ ...request, id, from: presence.nodeId }),
+    );
+    // This node hears its own broadcasts (and answers none of them).
+    const current = waiting as Waiting;
+    current.expected = channel === BROADCAST_CHANNEL ? heardBy - 1 : Math.min(heardBy, 1);
+    this.#settle(id, current);
     return answered;
+  }
+
+  /** Resolves a request once every answer it expects is in. */
+  #settle(id: string, waiting: Waiting): void {
+    if (waiting.expected === undefined || waiting.answers.length < waiting.expected) return;
+    this.#waiting.delete(id);
+    this.#options.clock.clearTimeout(waiting.timer);
+    waiting.resolve(waiting.answers);
   }
 
   #answer(
@@ -181,18 +208,17 @@ export class ClusterConnections implements DeviceConnections, Part {
         // This node's own request: it runs its own part directly.
         if (typeof request.d !== 'string' || request.from === presence.nodeId) return;
         const last = request.last && typeof request.last.topic === 'string' ? request.last : undefined;
-        void local.disconnect(request.d, String(request.r), last).then((dropped) => {
-          if (dropped || request.h === presence.nodeId)
-            this.#answer(request.from, request.id, { result: dropped });
-        });
+        void local.disconnect(request.d, String(request.r), last).then(
+          (dropped) => this.#answer(request.from, request.id, { result: dropped }),
+          () => this.#answer(request.from, request.id, { result: false }),
+        );
         return;
       }
       case 'answer': {
         const waiting = this.#waiting.get(request.id);
         if (!waiting) return;
-        this.#waiting.delete(request.id);
-        clearTimeout(waiting.timer);
-        waiting.resolve(request);
+        waiting.answers.push(request);
+        this.#settle(request.id, waiting);
         return;
       }
     }

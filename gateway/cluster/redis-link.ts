@@ -41,6 +41,7 @@ export class RedisLink implements Part {
   readonly name = 'redis';
   readonly #options: RedisLinkOptions;
   readonly #handlers = new Map<string, Set<ChannelHandler>>();
+  readonly #reconnected = new Set<() => void>();
   #commands: Redis | undefined;
   #subscriber: Redis | undefined;
 
@@ -79,9 +80,15 @@ export class RedisLink implements Part {
         if (!down) logger.warn({ redis: this.address, role, err: error.message }, 'Redis connection lost');
         down = true;
       });
+      // A connection that closes without an error (the server went away) is lost all the same.
+      redis.on('close', () => {
+        if (this.#commands) down = true;
+      });
       redis.on('ready', () => {
-        if (down) logger.info({ redis: this.address, role }, 'Redis connection back');
+        if (!down) return;
         down = false;
+        logger.info({ redis: this.address, role }, 'Redis connection back');
+        for (const listener of this.#reconnected) listener();
       });
       return redis;
     };
@@ -124,6 +131,15 @@ export class RedisLink implements Part {
         redis.status === 'ready' ? redis.quit().catch(() => redis.disconnect()) : redis.disconnect(),
       ),
     );
+  }
+
+  /**
+   * Called when a connection to Redis is back after it was lost: messages published meanwhile
+   * never reached this node, so what it learnt from them may be out of date. Returns the unsubscribe.
+   */
+  onReconnect(listener: () => void): () => void {
+    this.#reconnected.add(listener);
+    return () => this.#reconnected.delete(listener);
   }
 
   /** Receive every message on `channel`; returns the unsubscribe. Works before and after start(). */
@@ -176,6 +192,21 @@ export class RedisLink implements Part {
       return await fn();
     } finally {
       await this.run(RELEASE_LOCK, [key], [token]).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Publishes and says how many subscribers (nodes) received it: 0 when it could not be sent
+   * (logged, never thrown at the caller).
+   */
+  async publishCounted(channel: string, message: string | Buffer): Promise<number> {
+    const redis = this.#commands;
+    if (!redis) return 0;
+    try {
+      return await redis.publish(channel, message);
+    } catch (error) {
+      this.#options.logger.warn({ channel, err: (error as Error).message }, 'cluster message not sent');
+      return 0;
     }
   }
 

@@ -17,6 +17,7 @@ import type { FindOptions, Store, Where } from '../store/store.js';
 import type { Datastream, DatastreamValue, Device, ProvisioningSecurity, Template } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
 import { LocalPresence, type Presence } from './presence.js';
+import type { TokenCache } from './token-cache.js';
 import { isWidgetProperty } from './widget-properties.js';
 
 export type PublicDevice = Omit<Device, 'tokenHash' | 'claimCodeHash'> & { online: boolean };
@@ -49,6 +50,8 @@ export interface DeviceServiceDeps {
   logger: Logger;
   /** Who is online, and on which node (default: this process alone). */
   presence?: Presence;
+  /** Tokens this node has seen, for a store that answers over the network (PostgreSQL). */
+  tokens?: TokenCache;
 }
 
 export class DeviceService {
@@ -85,9 +88,7 @@ export class DeviceService {
    */
   async authenticateToken(token: string): Promise<Device> {
     const device =
-      token.length > 0 && token.length <= 128
-        ? await this.deps.store.devices.byTokenHash(sha256Hex(token))
-        : undefined;
+      token.length > 0 && token.length <= 128 ? await this.#byToken(sha256Hex(token)) : undefined;
     if (!device) throw new TetherError('TOKEN_INVALID', 'Unknown device token.');
     if (device.status === 'revoked')
       throw new TetherError('TOKEN_REVOKED', `Device ${device.id}: token revoked.`);
@@ -105,6 +106,40 @@ export class DeviceService {
       throw error;
     }
     return device;
+  }
+
+  /**
+   * authenticateToken for the broker, which needs only the device: with a token cache, a token
+   * this node has seen costs no store query (the cache says why that is safe).
+   */
+  async authenticateConnection(token: string): Promise<{ id: string }> {
+    const tokens = this.deps.tokens;
+    const hash = tokens && token.length > 0 && token.length <= 128 ? sha256Hex(token) : undefined;
+    const known = hash === undefined ? undefined : tokens?.get(hash);
+    if (known !== undefined) return { id: known };
+    const epoch = tokens?.epoch ?? 0;
+    const device = await this.authenticateToken(token);
+    if (hash !== undefined && (device.status === 'active' || device.status === 'unclaimed'))
+      tokens?.remember(hash, device.id, epoch);
+    return device;
+  }
+
+  /** The device's token was revoked, replaced or deleted (its connections are being dropped). */
+  forgetToken(deviceId: string): void {
+    this.deps.tokens?.forgetDevice(deviceId);
+  }
+
+  /**
+   * The device of a token hash. A lookup that raced a revoke, re-provision or delete heard by this
+   * node meanwhile is asked again: the change was written before it was announced.
+   */
+  async #byToken(hash: string): Promise<Device | undefined> {
+    const tokens = this.deps.tokens;
+    for (let attempt = 0; ; attempt++) {
+      const epoch = tokens?.epoch;
+      const device = await this.deps.store.devices.byTokenHash(hash);
+      if (tokens?.epoch === epoch || attempt === 2) return device;
+    }
   }
 
   /**

@@ -5,6 +5,7 @@
  * activation, writes, pings, presence, takeover, revocation, limits, and a node killed with -9.
  */
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFactoryData } from '../../firmware-sim/factory-data.js';
@@ -191,6 +192,64 @@ describe.skipIf(SKIP_POSTGRES || SKIP_REDIS)('two gateway nodes on one PostgreSQ
     expect(deleted.body).toMatchObject({ wasOnline: true });
     expect(JSON.parse(await again.next('downlink/wipe'))).toEqual({ reason: 'deleted' });
     await again.closed;
+  });
+
+  /** Counts the token lookups a node asks its store for, from now on. */
+  function countTokenLookups(node: TestGateway): () => number {
+    const table = node.gateway.services.store.devices;
+    const lookup = table.byTokenHash.bind(table);
+    let count = 0;
+    table.byTokenHash = (hash) => {
+      count++;
+      return lookup(hash);
+    };
+    return () => count;
+  }
+
+  /** A CONNECT's return code: 0 accepted (and closed again), else the refusal's. */
+  const connectCode = (url: string, token: string) =>
+    mqtt.connectAsync(url, { username: 'device', password: token, reconnectPeriod: 0 }).then(
+      (client) => client.endAsync().then(() => 0),
+      (error: { code?: number }) => error.code,
+    );
+
+  it('a token B has seen costs B no store query; a revoke, re-provision or delete on A refuses it on B at once', async () => {
+    const lookups = countTokenLookups(b);
+    const changes: Array<[string, (id: string) => Promise<{ status: number }>]> = [
+      ['revoke', (id) => a.api('DELETE', `/api/static-tokens/${id}`, undefined, admin)],
+      ['re-provision', (id) => a.api('POST', `/api/devices/${id}/reprovision`, undefined, admin)],
+      ['delete', (id) => a.api('DELETE', `/api/devices/${id}`, undefined, admin)],
+    ];
+    for (const [change, run] of changes) {
+      const minted = await activeDevice(a, admin, templateId);
+      const before = lookups();
+      expect(await connectCode(b.brokerUrl, minted.token), change).toBe(0);
+      expect(lookups() - before, change).toBe(1);
+      // Warm: B answers from what it remembers.
+      expect(await connectCode(b.brokerUrl, minted.token), change).toBe(0);
+      expect(lookups() - before, change).toBe(1);
+      const done = await run(minted.deviceId);
+      expect(done.status, change).toBeLessThan(300);
+      // Right after A answered, not eventually.
+      expect(await connectCode(b.brokerUrl, minted.token), change).toBe(4);
+    }
+  });
+
+  it('a node back from a Redis outage forgets the tokens it remembered (it may have missed a revoke)', async () => {
+    const minted = await activeDevice(a, admin, templateId);
+    const lookups = countTokenLookups(b);
+    expect(await connectCode(b.brokerUrl, minted.token)).toBe(0);
+    expect(await connectCode(b.brokerUrl, minted.token)).toBe(0);
+    expect(lookups()).toBe(1);
+    const cutter = new Redis(redis.url);
+    // Every node's Redis connections are cut, as by a Redis restart or a network cut.
+    await cutter.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await cutter.client('KILL', 'TYPE', 'pubsub');
+    await cutter.quit();
+    await expect.poll(() => b.gateway.services.cluster?.reachable, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => a.gateway.services.cluster?.reachable, { timeout: 10_000 }).toBe(true);
+    expect(await connectCode(b.brokerUrl, minted.token)).toBe(0);
+    expect(lookups()).toBe(2);
   });
 
   it('a forced logout on B ends the session on A at once', async () => {
