@@ -255,10 +255,10 @@ export const ConfigSchema = Type.Object(
         telemetryFlushDelayMs: Type.Integer({
           minimum: 0,
           maximum: 600_000,
-          // Every other change is on disk before it is acknowledged; telemetry alone is coalesced.
+          // Every other change is on disk before it is acknowledged; telemetry (with device activity) alone is coalesced.
           default: 5000,
           description:
-            'Latest datastream values and last-seen times reach the disk within this window; a crash loses at most this much telemetry.',
+            'Latest datastream values, last-seen times and the device-activity log (commands sent to devices) reach the disk within this window; a crash loses at most this much of them.',
         }),
         compactMinBytes: Type.Integer({
           minimum: 4096,

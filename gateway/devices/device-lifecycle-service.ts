@@ -288,7 +288,11 @@ export class DeviceLifecycleService {
     return device;
   }
 
-  /** Commands go to the bounded device-activity log, so a burst of them never crowds out account history. */
+  /**
+   * Commands go to the bounded device-activity log, so a burst of them never crowds out account
+   * history. Like the latest value a command leaves, its record reaches the disk within the
+   * telemetry window: the answer does not wait for an fsync per command.
+   */
   #activity(
     actor: AuthenticatedActor,
     action: string,

@@ -12,6 +12,9 @@
  * Telemetry (UpdateOptions.telemetry: latest values, last seen) is applied in memory at once and
  * journaled in one batch per `telemetryFlushDelayMs` window: at most that window of telemetry is
  * lost by a crash, and continuous telemetry costs one append per window, not one per message.
+ * The device-activity log (commands people send devices) is written with the same window when it
+ * is appended outside a transaction: a command is telemetry's other half, and its record must not
+ * cost an fsync per command. The audit log and every other change never wait for the window.
  *
  * Compaction. When the journal outgrows the snapshot (and `compactMinBytes`), the store writes a
  * new snapshot from the rows as they were at one journal sequence number, in pieces with the
@@ -58,6 +61,7 @@ import {
   appendActivity,
   auditProblem,
   clip,
+  DEVICE_ACTIVITY_KEEP,
   emptyImage,
   type ImageView,
   patchProblem,
@@ -531,6 +535,8 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
   #open = false;
   /** Rows changed by telemetry and not yet journaled: table → row id → fields. */
   #telemetry = new Map<Table<Row>, Map<string, Set<string>>>();
+  /** Device-activity events in the log and not yet journaled, oldest first (at most the log's bound). */
+  #activity = new Set<AuditEvent>();
   #telemetryTimer: TimerHandle | undefined;
   #telemetryFlush: Promise<void> | undefined;
   #probeTimer: TimerHandle | undefined;
@@ -658,6 +664,8 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
         () => this.#deviceActivity,
         (changes) => changes.activity,
         (log, event) => appendActivity(log, event, this.#options.deviceActivityKeep),
+        // Outside a transaction a command's record is journaled with the telemetry window.
+        writer === this.#autocommit ? (event) => this.#markActivity(event) : undefined,
       ),
       getMeta: async () => this.#meta,
       setMeta: async (patch) =>
@@ -674,19 +682,34 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
     };
   }
 
-  /** An append-only log over one of the two event lists, read newest first through a query. */
+  /**
+   * An append-only log over one of the two event lists, read newest first through a query. With
+   * `windowed`, an append outside a transaction is applied at once and handed to it to journal
+   * later, instead of committing on its own.
+   */
   #eventLog(
     writer: Writer,
     events: () => AuditEvent[],
     pending: (changes: Changes) => AuditEvent[],
     append: (log: AuditEvent[], event: AuditEvent) => void,
+    windowed?: (event: AuditEvent) => void,
   ): AuditLog {
+    const checked = (event: AuditEvent) => {
+      const frozen = Object.freeze({ ...event });
+      const problem = auditProblem(frozen);
+      if (problem !== undefined) throw rowRefused('audit event', frozen.id, problem);
+      return frozen;
+    };
     return {
-      append: async (event) =>
-        writer.write((changes) => {
-          const frozen = Object.freeze({ ...event });
-          const problem = auditProblem(frozen);
-          if (problem !== undefined) throw rowRefused('audit event', frozen.id, problem);
+      append: async (event) => {
+        if (windowed) {
+          const frozen = checked(event);
+          append(events(), frozen);
+          windowed(frozen);
+          return;
+        }
+        return writer.write((changes) => {
+          const frozen = checked(event);
           append(events(), frozen);
           pending(changes).push(frozen);
           changes.onUndo(() => {
@@ -694,7 +717,8 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
             const i = log.lastIndexOf(frozen);
             if (i !== -1) log.splice(i, 1);
           });
-        }),
+        });
+      },
       list: async (query = {}) => listEvents(events(), query),
     };
   }
@@ -778,6 +802,7 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
     this.#probeTimer = undefined;
     let failure: TetherError | undefined;
     let unflushed = 0;
+    let unflushedActivity = 0;
     try {
       await this.#flushTelemetry();
       await this.#compacting?.catch(() => undefined);
@@ -790,6 +815,8 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
       this.#telemetryTimer = undefined;
       for (const rows of this.#telemetry.values()) unflushed += rows.size;
       this.#telemetry = new Map();
+      unflushedActivity = this.#activity.size;
+      this.#activity = new Set();
       await this.#journal?.close().catch(() => undefined);
       this.#journal = undefined;
       await this.#lock?.release().catch(() => undefined);
@@ -797,14 +824,31 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
     }
     if (failure) {
       const errno = String(failure.details?.errno ?? 'EIO');
+      const lost = [
+        ...(unflushed === 0
+          ? []
+          : [`the latest values and last-seen times of ${unflushed} device${unflushed === 1 ? '' : 's'}`]),
+        ...(unflushedActivity === 0
+          ? []
+          : [`${unflushedActivity} device-activity event${unflushedActivity === 1 ? '' : 's'}`]),
+      ];
       throw new TetherError(
         'STORE_UNAVAILABLE',
         `writing to the data folder fails (${diskProblem(errno)}): ${
-          unflushed === 0
+          lost.length === 0
             ? 'every acknowledged change is on disk, but fix the disk before starting again'
-            : `the latest values and last-seen times of ${unflushed} device${unflushed === 1 ? '' : 's'} (the last ${this.#telemetryFlushDelayMs / 1000} s of telemetry) were not written`
+            : `${lost.join(' and ')} (the last ${this.#telemetryFlushDelayMs / 1000} s of telemetry) were not written`
         }.`,
-        { cause: failure, details: { errno, unflushed: { telemetryRows: unflushed } } },
+        {
+          cause: failure,
+          details: {
+            errno,
+            unflushed: {
+              telemetryRows: unflushed,
+              ...(unflushedActivity === 0 ? {} : { activityEvents: unflushedActivity }),
+            },
+          },
+        },
       );
     }
   }
@@ -942,7 +986,13 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
         meta: this.#meta,
         tables: TABLES.map((spec) => [spec.name, [...this.#tables[spec.name].rows.values()]] as const),
         audit: this.#audit.slice(),
-        deviceActivity: this.#deviceActivity.slice(),
+        // A compaction leaves out the activity still waiting for its window: the journal gets it
+        // after the snapshot's sequence number, and a snapshot holding it too would replay it twice.
+        // A dump (a backup) takes everything in memory, as it takes telemetry.
+        deviceActivity:
+          rotate && this.#activity.size > 0
+            ? this.#deviceActivity.filter((event) => !this.#activity.has(event))
+            : this.#deviceActivity.slice(),
       };
     } finally {
       release();
@@ -1013,6 +1063,24 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
     }, this.#options.probeIntervalMs ?? 1000);
   }
 
+  /** A device-activity event for the next window; the oldest fall out past the log's bound. */
+  #markActivity(event: AuditEvent): void {
+    if (!this.#journal) return;
+    const pending = this.#activity;
+    pending.add(event);
+    // Older ones would be trimmed from the log anyway: O(1) each, memory bounded.
+    const keep = this.#options.deviceActivityKeep ?? DEVICE_ACTIVITY_KEEP;
+    if (pending.size > keep) pending.delete(pending.values().next().value!);
+    this.#startWindow();
+  }
+
+  #startWindow(): void {
+    this.#telemetryTimer ??= this.#clock.setTimeout(() => {
+      this.#telemetryTimer = undefined;
+      void this.#flushTelemetry();
+    }, this.#telemetryFlushDelayMs);
+  }
+
   #markTelemetry(table: Table<Row>, id: string, fields: readonly string[]): void {
     if (!this.#journal) return;
     let rows = this.#telemetry.get(table);
@@ -1023,10 +1091,7 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
     const set = rows.get(id);
     if (set) for (const field of fields) set.add(field);
     else rows.set(id, new Set(fields));
-    this.#telemetryTimer ??= this.#clock.setTimeout(() => {
-      this.#telemetryTimer = undefined;
-      void this.#flushTelemetry();
-    }, this.#telemetryFlushDelayMs);
+    this.#startWindow();
   }
 
   /** Journals the telemetry of the window: one entry per few hundred rows, the loop free between. */
@@ -1038,8 +1103,33 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
       const journal = this.#journal;
       const dirty = this.#telemetry;
       this.#telemetry = new Map();
+      const activity = this.#activity;
+      this.#activity = new Set();
       if (!journal) return;
       const written: Array<Promise<void>> = [];
+      // Device activity first, all of it in this turn: a compaction's view (which leaves out the
+      // events still pending) can never fall between taking them and handing them to the journal.
+      let events: Array<['activity', AuditEvent]> = [];
+      const sendEvents = () => {
+        const batch = events;
+        events = [];
+        written.push(
+          journal
+            .append(batch, () => {
+              // Not written: these events wait for the next window, ahead of newer ones.
+              const again = new Set<AuditEvent>(batch.map(([, event]) => event));
+              for (const event of this.#activity) again.add(event);
+              this.#activity = again;
+              this.#startWindow();
+            })
+            .catch(() => undefined),
+        );
+      };
+      for (const event of activity) {
+        events.push(['activity', event]);
+        if (events.length >= TELEMETRY_ROWS_PER_ENTRY) sendEvents();
+      }
+      if (events.length > 0) sendEvents();
       let ops: Array<['tel', string, string, Record<string, unknown>]> = [];
       const send = () => {
         const batch = ops;

@@ -171,9 +171,14 @@ export function replayEntry(image: StoreImage, entry: JournalEntry, where: strin
   }
 }
 
+/**
+ * Appends to the bounded log, trimming in steps: once it holds a quarter more than `keep`, the
+ * oldest go down to `keep`. One splice per keep/4 appends keeps an append O(1) (a splice per
+ * append moved the whole 100,000-event list on every command once it was full).
+ */
 export function appendActivity(activity: AuditEvent[], event: AuditEvent, keep = DEVICE_ACTIVITY_KEEP): void {
   activity.push(event);
-  if (activity.length > keep) activity.splice(0, activity.length - keep);
+  if (activity.length > keep + Math.max(1, keep >> 2)) activity.splice(0, activity.length - keep);
 }
 
 /**

@@ -175,7 +175,9 @@ export interface StoreTables {
   readonly audit: AuditLog;
   /**
    * Commands people send devices (datastream writes, reboots, pings, reconfigure): high-rate, so
-   * kept apart and bounded (the oldest go first), never at the cost of the audit log.
+   * kept apart and bounded (the oldest go first), never at the cost of the audit log. Like
+   * telemetry, an append outside a transaction may resolve before it is durable: it is on disk
+   * within the telemetry window (the embedded store; PostgreSQL writes it at once).
    */
   readonly deviceActivity: AuditLog;
   /** Role permissions per org (id `<orgId>/<roleKey>`). */
@@ -232,8 +234,8 @@ export interface StoreHealth {
  * A change through the store's own tables is committed by itself: its promise resolves once it
  * is durable (on disk for the embedded store), so an HTTP 2xx sent after awaiting it means the
  * change survives a crash. A write that cannot be made durable rejects with STORE_UNAVAILABLE and
- * is not applied. Telemetry (DeviceRepository.putValues) is the exception: it resolves at once
- * and is durable within the store's telemetry window.
+ * is not applied. Telemetry (DeviceRepository.putValues) and device activity (deviceActivity.append)
+ * are the exception: they resolve at once and are durable within the store's telemetry window.
  */
 export interface Store extends StoreTables {
   /** Which implementation: backups name the store they came from. */
@@ -255,7 +257,7 @@ export interface Store extends StoreTables {
    * keeps serving meanwhile. Backups are made of this, and restored into any backend.
    */
   dump(): AsyncIterable<DumpPart>;
-  /** Resolves once every change made so far (telemetry aside) is durable or has failed. */
+  /** Resolves once every change made so far (telemetry, device activity aside) is durable or has failed. */
   committed(): Promise<void>;
   health(): StoreHealth;
 }

@@ -4,6 +4,10 @@
  * restart, each change it acknowledged (a 2xx) must be there — templates created, templates
  * deleted, static-token devices minted, whose tokens must still open an MQTT connection.
  * Compaction is set to run often, so kills also land in the middle of snapshot writes.
+ * Commands to devices (datastream writes) run in the stream too: their device-activity records
+ * are telemetry, journaled with the telemetry window, so a kill may lose the last window of them
+ * and nothing here expects them back; but none may come back twice (a compaction and the window
+ * both writing it), and none may cost an acknowledged change.
  *
  * TETHER_CRASH_KILLS (default 24) and TETHER_CRASH_SEED choose the run; a failure prints the seed.
  */
@@ -48,6 +52,8 @@ async function startGateway(dataDir: string): Promise<Gw> {
       TETHER_HTTP_HOST: '127.0.0.1',
       TETHER_MQTT_HOST: '127.0.0.1',
       TETHER_STORE_COMPACT_MIN_BYTES: '4096',
+      // Telemetry windows close within the half second a gateway lives here, among compactions.
+      TETHER_STORE_TELEMETRY_FLUSH_DELAY_MS: '100',
     },
     /HTTP API\s+(http:\/\/\S+)[\s\S]*MQTT\s+(mqtt:\/\/\S+)/,
     30_000,
@@ -96,6 +102,7 @@ describe('kill -9 at random moments', () => {
     const devices = new Map<string, string>(); // id → token
     let deviceTemplate: string | undefined;
     let acknowledged = 0;
+    let commands = 0;
     let token: string | undefined;
     const pick = <T>(items: Iterable<T>): T | undefined => {
       const all = [...items];
@@ -138,6 +145,10 @@ describe('kill -9 at random moments', () => {
         [...devices.keys()].filter((id) => !deviceIds.has(id)),
         why('devices missing'),
       ).toEqual([]);
+      const activity = await call(gw, 'GET', '/api/audit?log=devices&limit=1000', undefined, token);
+      expect(activity.status, why('device activity readable')).toBe(200);
+      const activityIds = (activity.body.events as Array<{ id: string }>).map((e) => e.id);
+      expect(activityIds.length - new Set(activityIds).size, why('device-activity events twice')).toBe(0);
       const deviceToken = pick(devices.values());
       if (deviceToken) {
         // A token minted in any earlier cycle still opens a connection: no device orphaned.
@@ -195,6 +206,11 @@ describe('kill -9 at random moments', () => {
                   devices.set(d.deviceId, d.token);
                 acknowledged++;
               }
+            } else if (roll < 0.45 && devices.size > 0) {
+              const id = pick(devices.keys())!;
+              const res = await call(gw, 'PUT', `/api/devices/${id}/datastreams/temp`, { value: n }, token);
+              // Acknowledged commands are counted apart: their history may be lost with the window.
+              if (res.status === 200) commands++;
             } else if (roll < 0.5) {
               const res = await call(gw, 'POST', '/api/orgs', { name: `Org ${kill}-${w}-${n}` }, token);
               if (res.status === 201) {
@@ -237,5 +253,6 @@ describe('kill -9 at random moments', () => {
       await Promise.all(load);
     }
     expect(acknowledged, 'changes acknowledged in all').toBeGreaterThan(KILLS * 2);
+    expect(commands, 'commands acknowledged in all').toBeGreaterThan(0);
   });
 });
