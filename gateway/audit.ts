@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
-import type { Store } from './store/store.js';
+import type { Store, StoreTables } from './store/store.js';
 import type { AuditEvent } from './store/types.js';
 
 export type AuditInput = Omit<AuditEvent, 'id' | 'at' | 'ip' | 'orgId' | 'orgPath'> & {
@@ -22,8 +22,9 @@ export class Auditor {
     private readonly clock: Clock,
   ) {}
 
-  async record(input: AuditInput): Promise<void> {
-    await this.store.audit.append(await this.#event(input));
+  /** `tables`: a transaction's, so that the event commits with the change it records (one fsync). */
+  async record(input: AuditInput, tables: Pick<StoreTables, 'audit'> = this.store): Promise<void> {
+    await tables.audit.append(await this.#event(input));
   }
 
   /** A command sent to a device: kept in the device-activity log, not the audit log. */

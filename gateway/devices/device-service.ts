@@ -177,29 +177,32 @@ export class DeviceService {
     }
     const security = await this.#checkProvisioningSecurity(device, info.provsec);
     const now = clock.now();
-    const activated = await store.devices.update(device.id, {
-      status: 'active',
-      activatedAt: now,
-      activatedBy: device.createdBy,
-      hardwareId: str(info.hwid) ?? null,
-      firmware,
-      provisioningExpiresAt: null,
-      lastSeenAt: now,
-      provisioningSecurity: security,
+    // The activation and its audit event commit together: one fsync before the companion hears.
+    const activated = await store.transaction(async (tx) => {
+      const row = await tx.devices.update(device.id, {
+        status: 'active',
+        activatedAt: now,
+        activatedBy: device.createdBy,
+        hardwareId: str(info.hwid) ?? null,
+        firmware,
+        provisioningExpiresAt: null,
+        lastSeenAt: now,
+        provisioningSecurity: security,
+      });
+      await auditor.record(
+        {
+          actor: `device:${device.id}`,
+          action: 'device.activated',
+          targetType: 'device',
+          targetId: device.id,
+          orgId: device.orgId,
+          details: { ownerId: row.ownerId, hardwareId: row.hardwareId, provisioningSecurity: security },
+        },
+        tx,
+      );
+      return row;
     });
     this.#failures.delete(device.id);
-    await auditor.record({
-      actor: `device:${device.id}`,
-      action: 'device.activated',
-      targetType: 'device',
-      targetId: device.id,
-      orgId: device.orgId,
-      details: {
-        ownerId: activated.ownerId,
-        hardwareId: activated.hardwareId,
-        provisioningSecurity: security,
-      },
-    });
     this.deps.logger.info(
       { deviceId: device.id, ownerId: activated.ownerId, provisioningSecurity: security },
       security === 'unknown'

@@ -139,19 +139,23 @@ export class ProvisioningService {
       lastSeenAt: null,
       values: {},
     };
+    // The pending device and its audit event commit together: one fsync for the session.
     await store.transaction(async (tx) => {
       await this.#purgeAbandoned(tx, actor.orgId, now);
       await this.deps.plans.assertWithin(actor.orgId, 'devices', 1, tx);
       await tx.devices.insert(device);
-    });
-    await auditor.record({
-      actor: actor.userId,
-      action: 'provisioning.started',
-      targetType: 'device',
-      targetId: device.id,
-      orgId: device.orgId,
-      ip: context.ip,
-      details: { templateId: template.id },
+      await auditor.record(
+        {
+          actor: actor.userId,
+          action: 'provisioning.started',
+          targetType: 'device',
+          targetId: device.id,
+          orgId: device.orgId,
+          ip: context.ip,
+          details: { templateId: template.id },
+        },
+        tx,
+      );
     });
     return {
       deviceId: device.id,

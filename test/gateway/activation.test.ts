@@ -1,5 +1,6 @@
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EmbeddedStore } from '../../gateway/store/embedded-store.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 
 describe('dynamic activation at the gateway', () => {
@@ -70,6 +71,43 @@ describe('dynamic activation at the gateway', () => {
     expect(device.body).toMatchObject({ status: 'active', hardwareId: 'AA:BB:CC:00:11:22', online: true });
     expect(device.body).not.toHaveProperty('tokenHash');
     await client.endAsync();
+  });
+
+  it('a session and an activation each commit once: the change and its audit event share one fsync', async () => {
+    // A gateway whose telemetry window (last seen at the connect) stays shut during the test.
+    const quiet = await startTestGateway({ store: { telemetryFlushDelayMs: 600_000 } });
+    try {
+      const admin = await quiet.login();
+      const template = await quiet.api<{ id: string }>('POST', '/api/templates', { name: 'Plug' }, admin);
+      const store = quiet.gateway.services.store as EmbeddedStore;
+      const beforeSession = store.writeCount;
+      const session = await quiet.api<{ deviceId: string; token: string }>(
+        'POST',
+        '/api/provisioning/sessions',
+        { templateId: template.body.id },
+        admin,
+      );
+      expect(session.status).toBe(201);
+      expect(store.writeCount - beforeSession).toBe(1);
+
+      const client = await mqtt.connectAsync(quiet.brokerUrl, {
+        username: 'device',
+        password: session.body.token,
+        reconnectPeriod: 0,
+      });
+      const beforeActivation = store.writeCount;
+      const activated = new Promise<void>((resolve) =>
+        quiet.gateway.services.events.on('device.activated', () => resolve()),
+      );
+      await client.publishAsync('info/mcu', JSON.stringify({ tmpl: template.body.id, ver: '1.0.0' }));
+      await activated;
+      expect(store.writeCount - beforeActivation).toBe(1);
+      await client.endAsync();
+      const audit = await store.audit.list({ targetId: session.body.deviceId });
+      expect(audit.map((e) => e.action)).toEqual(['device.activated', 'provisioning.started']);
+    } finally {
+      await quiet.stop();
+    }
   });
 
   it('refuses a wrong token with CONNACK "bad username or password"', async () => {
