@@ -69,11 +69,18 @@ export class PlanLimits {
     if (limit === 'users') return tables.users.count(where);
     // A pending device whose provisioning session expired can never activate: it holds no place
     // (the gateway sweeps it away after a grace in which a companion may still ask about it).
-    if (limit === 'devices')
-      return tables.devices.count({
+    // Counted as all of the scope's devices less those: the first count is the org index's sizes
+    // and the second looks at pending devices only, so opening a provisioning session does not
+    // read every device of the fleet.
+    if (limit === 'devices') {
+      const all = await tables.devices.count(where);
+      const expired = await tables.devices.count({
         ...where,
-        anyOf: [{ status: { ne: 'pending' } }, { provisioningExpiresAt: { gte: this.deps.clock.now() } }],
+        status: 'pending',
+        provisioningExpiresAt: { lt: this.deps.clock.now() },
       });
+      return all - expired;
+    }
     return tables.templates.count(where);
   }
 

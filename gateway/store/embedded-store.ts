@@ -245,6 +245,7 @@ class Table<T extends { id: string }> {
     const consider = (ids: ReadonlySet<string> | readonly string[] | undefined) => {
       if (ids && (!best || size(ids) < size(best))) best = ids;
     };
+    const unions: Array<[Map<Scalar, Set<string>>, readonly Scalar[]]> = [];
     for (const [field, test] of fieldTests(where)) {
       const values: readonly Scalar[] | undefined = !isCondition(test)
         ? [test as Scalar]
@@ -264,11 +265,17 @@ class Table<T extends { id: string }> {
       const index = this.#indexes.get(field);
       if (!index) continue;
       if (values.length === 1) consider(index.get(values[0]!) ?? EMPTY_IDS);
-      else {
-        const ids = new Set<string>();
-        for (const value of values) for (const id of index.get(value) ?? []) ids.add(id);
-        consider(ids);
-      }
+      else unions.push([index, values]);
+    }
+    // A union is built only when it is the smallest: an org scope's `in` would otherwise copy the
+    // ids of the whole fleet when another field (a status) names a handful.
+    for (const [index, values] of unions) {
+      let total = 0;
+      for (const value of new Set(values)) total += index.get(value)?.size ?? 0;
+      if (best && size(best) <= total) continue;
+      const ids = new Set<string>();
+      for (const value of values) for (const id of index.get(value) ?? []) ids.add(id);
+      consider(ids);
     }
     const anyOf = (where as { anyOf?: ReadonlyArray<Where<T>> }).anyOf;
     if (!best && anyOf && anyOf.length > 0) {

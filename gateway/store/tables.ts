@@ -98,7 +98,8 @@ export const TABLES: readonly TableSpec[] = [
     label: 'device',
     schema: DeviceRecord,
     unique: ['tokenHash', 'claimCodeHash'],
-    indexed: ['orgId', 'ownerId', 'makerOrgId'],
+    // status: the pending devices (open provisioning sessions) without reading the whole fleet.
+    indexed: ['orgId', 'ownerId', 'makerOrgId', 'status'],
     references: { orgId: 'orgs' },
   }),
   table({
