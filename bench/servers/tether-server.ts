@@ -36,7 +36,26 @@ events.on('device.value', () => {
   lastValueAt = performance.timeOrigin + performance.now();
 });
 let activations = 0;
-events.on('device.activated', () => activations++);
+/**
+ * S4: the gateway's share of the activation push, from a device's info/mcu reaching the handler
+ * to the device.activated event, inside which the companion's SSE message is written. The
+ * handler is wrapped on the instance to read the clock; what it does is not changed.
+ */
+const infoMcuAt = new Map<string, number>();
+let activationMs: number[] = [];
+const deviceService = gateway.services.devices;
+const handleInfoMcu = deviceService.handleInfoMcu.bind(deviceService);
+deviceService.handleInfoMcu = (deviceId, info) => {
+  if (!infoMcuAt.has(deviceId)) infoMcuAt.set(deviceId, performance.now());
+  return handleInfoMcu(deviceId, info);
+};
+events.on('device.activated', ({ device }) => {
+  activations++;
+  const at = infoMcuAt.get(device.id);
+  if (at === undefined) return;
+  infoMcuAt.delete(device.id);
+  activationMs.push(performance.now() - at);
+});
 
 const ELD_RESOLUTION_MS = 5;
 const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
@@ -149,6 +168,13 @@ serveIpc({
         mean: delayMs(eld.mean),
       },
     };
+  },
+  /** The gateway's info/mcu → activation-event times (ms) since the last call. */
+  takeActivationMs: () => {
+    const taken = activationMs;
+    activationMs = [];
+    infoMcuAt.clear();
+    return taken;
   },
   /** Monotonic µs, the clock of --cpu-prof samples: marks the measured window inside a profile. */
   hrtime: () => Number(process.hrtime.bigint() / 1000n),
