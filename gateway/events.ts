@@ -44,7 +44,36 @@ export interface GatewayEvents {
 export type GatewayEventName = keyof GatewayEvents;
 export type EventListener<K extends GatewayEventName> = (...args: GatewayEvents[K]) => void;
 
+/**
+ * The events raised for every message a device sends: in a cluster they cross to another node
+ * only when a listener there asked for that device or org (Interest), so values nobody watches
+ * stay on the node that received them. Every other event reaches every node.
+ */
+export const NARROW_EVENTS: ReadonlySet<GatewayEventName> = new Set(['device.value', 'device.event']);
+
+/** Interest in one device's narrow events, and in those of every device of an org. */
+export const deviceInterest = (deviceId: string): string => `d:${deviceId}`;
+export const orgInterest = (orgId: string): string => `o:${orgId}`;
+
+/** The keys a narrow event is wanted by: its device, and its device's org. */
+export const interestKeys = (device: Pick<DeviceRef, 'id' | 'orgId'>): [string, string] => [
+  deviceInterest(device.id),
+  orgInterest(device.orgId),
+];
+
+/**
+ * What one listener on this node (a push stream) wants to hear of from other nodes: devices
+ * (`d:<id>`) and orgs' devices (`o:<orgId>`). One node: nothing to do.
+ */
+export interface Interest {
+  /** Replaces the keys; resolves once every node that can raise the events knows. */
+  want(keys: Iterable<string>): Promise<void>;
+  release(): void;
+}
+
 export interface EventBus {
+  /** A listener's interest in narrow events raised on other nodes (NARROW_EVENTS). */
+  interest(): Interest;
   /** Delivers to this node's listeners at once (synchronously), and to the other nodes' soon after. */
   emit<K extends GatewayEventName>(event: K, ...args: GatewayEvents[K]): void;
   /** Subscribe to the event wherever in the cluster it happens; `onError` runs when this listener throws. */
@@ -100,5 +129,10 @@ export class LocalEventBus implements EventBus {
 
   listenerCount(event: keyof GatewayEvents): number {
     return this.#emitter.listenerCount(event);
+  }
+
+  /** One node hears every event it raises. */
+  interest(): Interest {
+    return { want: async () => undefined, release: () => undefined };
   }
 }

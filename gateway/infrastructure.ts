@@ -116,6 +116,8 @@ export async function buildInfrastructure(options: InfrastructureOptions): Promi
           nodeId,
           readDevice: (id) => store.devices.get(id),
           logger: moduleLogger(logger, 'events'),
+          clock,
+          nodeTimeoutMs: config.cluster.nodeTimeoutSeconds * 1000,
         })
       : new LocalEventBus(moduleLogger(logger, 'events'));
   const presence =

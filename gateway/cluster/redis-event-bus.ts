@@ -1,12 +1,15 @@
 /**
  * The event bus of a cluster: every event reaches this node's listeners at once, as on one node,
- * and every other node's listeners through one Redis channel. Events raised in the same turn of
+ * and every other node's listeners through one Redis channel. The events raised for each device
+ * message (values, device events) go to Redis only when a listener on another node asked for
+ * that device or its org (redis-interest.ts): telemetry nobody watches elsewhere stays here. Events raised in the same turn of
  * the event loop travel as one message (a burst of telemetry is one PUBLISH, not one per value).
  * What crosses the wire is small: device events name the device by its DeviceRef (id, org,
  * owner, last seen) plus the changed values; `device.activated` and `device.changed`, which carry
  * the whole record, are re-read from the shared store by the node that receives them, so a
  * token hash or a claim-code hash never travels through Redis.
  */
+import { type Clock, SystemClock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import {
   type DeviceRef,
@@ -15,10 +18,13 @@ import {
   type EventListener,
   type GatewayEventName,
   type GatewayEvents,
+  type Interest,
   LocalEventBus,
+  NARROW_EVENTS,
 } from '../events.js';
 import type { Part } from '../part.js';
 import type { Device } from '../store/types.js';
+import { RedisInterests } from './redis-interest.js';
 import { KEY_PREFIX, type RedisLink } from './redis-link.js';
 
 export const EVENTS_CHANNEL = `${KEY_PREFIX}events`;
@@ -33,6 +39,10 @@ export interface RedisEventBusOptions {
   /** Reads a device from the shared store, for the events that carry the whole record. */
   readDevice: (deviceId: string) => Promise<Device | undefined>;
   logger: Logger;
+  /** Default: the wall clock. */
+  clock?: Clock;
+  /** A node silent this long is dead, and so is its interest (default 15 s). */
+  nodeTimeoutMs?: number;
 }
 
 const WHOLE_RECORD: ReadonlySet<GatewayEventName> = new Set(['device.activated', 'device.changed']);
@@ -55,6 +65,7 @@ export class RedisEventBus implements EventBus, Part {
   /** Only the events raised on this node. */
   readonly #here: LocalEventBus;
   readonly #options: RedisEventBusOptions;
+  readonly #interests: RedisInterests;
   #outbox: WireEvent[] = [];
   #flush: NodeJS.Immediate | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
@@ -63,23 +74,40 @@ export class RedisEventBus implements EventBus, Part {
     this.#options = options;
     this.#all = new LocalEventBus(options.logger);
     this.#here = new LocalEventBus(options.logger);
+    this.#interests = new RedisInterests({
+      link: options.link,
+      nodeId: options.nodeId,
+      clock: options.clock ?? new SystemClock(),
+      logger: options.logger,
+      nodeTimeoutMs: options.nodeTimeoutMs ?? 15_000,
+    });
   }
 
   async start(): Promise<void> {
     this.#unsubscribe = await this.#options.link.subscribe(EVENTS_CHANNEL, (message) =>
       this.#receive(message),
     );
+    await this.#interests.start();
   }
 
   async stop(): Promise<void> {
     this.#send();
+    await this.#interests.stop();
     await this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+  }
+
+  interest(): Interest {
+    return this.#interests.interest();
   }
 
   emit<K extends GatewayEventName>(event: K, ...args: GatewayEvents[K]): void {
     this.#all.emit(event, ...args);
     this.#here.emit(event, ...args);
+    if (NARROW_EVENTS.has(event)) {
+      const { device } = args[0] as { device: DeviceRef };
+      if (!this.#interests.wanted(device)) return;
+    }
     this.#outbox.push({ e: event, a: toWire(event, args[0] as Record<string, unknown>) });
     this.#flush ??= setImmediate(() => this.#send());
   }

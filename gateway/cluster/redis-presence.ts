@@ -22,7 +22,8 @@ const PRESENCE = `${KEY_PREFIX}presence`;
 const VERSION = `${KEY_PREFIX}presence:version`;
 export const PRESENCE_CHANNEL = `${KEY_PREFIX}presence:changes`;
 const NODES = `${KEY_PREFIX}nodes`;
-const nodeKey = (nodeId: string) => `${KEY_PREFIX}node:${nodeId}`;
+/** A node's heartbeat: present while the node lives. */
+export const heartbeatKey = (nodeId: string) => `${KEY_PREFIX}node:${nodeId}`;
 const SWEEP_LOCK = `${KEY_PREFIX}lock:presence-sweep`;
 
 /** KEYS: presence, version, channel. ARGV: deviceId, nodeId. Message: "version node device". */
@@ -115,7 +116,7 @@ export class RedisPresence implements Presence, Part {
     const mine = [...this.#mirror].filter(([, held]) => held.node === this.nodeId).map(([id]) => id);
     try {
       for (const deviceId of mine) await this.#leave(deviceId);
-      await this.#options.link.redis.del(nodeKey(this.nodeId));
+      await this.#options.link.redis.del(heartbeatKey(this.nodeId));
       await this.#options.link.redis.srem(NODES, this.nodeId);
     } catch (error) {
       this.#options.logger.warn(
@@ -172,7 +173,7 @@ export class RedisPresence implements Presence, Part {
   async liveNodes(): Promise<string[]> {
     const redis = this.#options.link.redis;
     const nodes = await redis.smembers(NODES);
-    const alive = nodes.length > 0 ? await redis.mget(...nodes.map(nodeKey)) : [];
+    const alive = nodes.length > 0 ? await redis.mget(...nodes.map(heartbeatKey)) : [];
     return nodes.filter((_, i) => alive[i] !== null).sort();
   }
 
@@ -224,7 +225,7 @@ export class RedisPresence implements Presence, Part {
     const { link, nodeTimeoutMs } = this.#options;
     await link.redis
       .multi()
-      .set(nodeKey(this.nodeId), '1', 'PX', nodeTimeoutMs)
+      .set(heartbeatKey(this.nodeId), '1', 'PX', nodeTimeoutMs)
       .sadd(NODES, this.nodeId)
       .exec();
   }
@@ -235,7 +236,7 @@ export class RedisPresence implements Presence, Part {
     const redis = link.redis;
     const nodes = await redis.smembers(NODES);
     if (nodes.length === 0) return;
-    const alive = await redis.mget(...nodes.map(nodeKey));
+    const alive = await redis.mget(...nodes.map(heartbeatKey));
     const dead = new Set(nodes.filter((_, i) => alive[i] === null));
     if (dead.size === 0) return;
     if ((await redis.set(SWEEP_LOCK, this.nodeId, 'PX', nodeTimeoutMs, 'NX')) !== 'OK') return;

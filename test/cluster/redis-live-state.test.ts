@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EVENTS_CHANNEL, RedisEventBus } from '../../gateway/cluster/redis-event-bus.js';
 import { RedisLink } from '../../gateway/cluster/redis-link.js';
-import { RedisPresence } from '../../gateway/cluster/redis-presence.js';
+import { heartbeatKey, RedisPresence } from '../../gateway/cluster/redis-presence.js';
 import type { Device } from '../../gateway/store/types.js';
-import { SystemClock } from '../../shared/clock.js';
+import { ManualClock, SystemClock } from '../../shared/clock.js';
 import { silentLogger } from '../../shared/logger.js';
 import { SKIP_REDIS, startRedis, type TestRedis } from '../support/redis-server.js';
 import { eventBusContract, presenceContract, someDevice } from './live-state-contract.js';
@@ -25,7 +25,8 @@ describe.skipIf(SKIP_REDIS)('live state in Redis', () => {
   const records = new Map<string, Device>();
   let counter = 0;
 
-  async function node(nodeTimeoutMs = 15_000): Promise<TestNode> {
+  /** A node; `busClock` runs its event bus's timers (the interest sweep), default the wall clock. */
+  async function node(nodeTimeoutMs = 15_000, busClock?: ManualClock): Promise<TestNode> {
     const nodeId = `node-${++counter}`;
     const link = new RedisLink({ url: redis.url, logger: silentLogger() });
     const bus = new RedisEventBus({
@@ -33,6 +34,8 @@ describe.skipIf(SKIP_REDIS)('live state in Redis', () => {
       nodeId,
       readDevice: async (id) => records.get(id),
       logger: silentLogger(),
+      nodeTimeoutMs,
+      ...(busClock ? { clock: busClock } : {}),
     });
     const presence = new RedisPresence({
       link,
@@ -83,6 +86,7 @@ describe.skipIf(SKIP_REDIS)('live state in Redis', () => {
     const [a, b] = [await node(), await node()];
     const heard: unknown[] = [];
     const local: unknown[] = [];
+    await b.bus.interest().want(['d:dev_1']);
     b.bus.on('device.value', (event) => heard.push(event));
     b.bus.onLocal('device.value', (event) => local.push(event));
     a.bus.emit('device.value', { device: someDevice('dev_1'), name: 'temp', value: 21.5, at: 5 });
@@ -121,6 +125,7 @@ describe.skipIf(SKIP_REDIS)('live state in Redis', () => {
     let messages = 0;
     await spy.subscribe(EVENTS_CHANNEL, () => messages++);
     const heard: number[] = [];
+    await b.bus.interest().want(['o:org_1']);
     b.bus.on('device.value', ({ at }) => heard.push(at));
     for (let i = 0; i < 200; i++) {
       a.bus.emit('device.value', { device: someDevice('dev_3'), name: 'n', value: i, at: i });
@@ -129,6 +134,137 @@ describe.skipIf(SKIP_REDIS)('live state in Redis', () => {
     expect(heard).toEqual([...Array(200).keys()]);
     expect(messages).toBe(1);
     await spy.stop();
+    await a.stop();
+    await b.stop();
+  });
+
+  it('values no other node asked for stay on their node; asked for by device or org, they cross', async () => {
+    const [a, b] = [await node(), await node()];
+    const spy = new RedisLink({ url: redis.url, logger: silentLogger() });
+    await spy.start();
+    const published: string[] = [];
+    await spy.subscribe(EVENTS_CHANNEL, (message) => {
+      const batch = JSON.parse(message.toString()) as {
+        e: Array<{ e: string; a: { device: { id: string } } }>;
+      };
+      for (const event of batch.e) published.push(`${event.e}:${event.a.device.id}`);
+    });
+    const heard: string[] = [];
+    b.bus.on('device.value', ({ device }) => heard.push(device.id));
+    b.bus.on('device.event', ({ device }) => heard.push(`event:${device.id}`));
+    const value = (id: string, orgId = 'org_1') =>
+      a.bus.emit('device.value', { device: { ...someDevice(id), orgId }, name: 't', value: 1, at: 1 });
+    const marker = () => a.bus.emit('device.offline', { device: someDevice('marker') });
+
+    // Nobody elsewhere watches: only the marker (every node hears online/offline) leaves A.
+    value('dev_1');
+    a.bus.emit('device.event', { device: someDevice('dev_1'), code: 'alarm', description: '', at: 1 });
+    marker();
+    await vi.waitFor(() => expect(published).toEqual(['device.offline:marker']));
+    expect(heard).toEqual([]);
+
+    // B watches dev_1 (a stream of one device): dev_1 crosses, dev_2 does not.
+    const one = b.bus.interest();
+    await one.want(['d:dev_1']);
+    value('dev_1');
+    value('dev_2');
+    a.bus.emit('device.event', { device: someDevice('dev_1'), code: 'alarm', description: '', at: 1 });
+    await vi.waitFor(() => expect(heard).toEqual(['dev_1', 'event:dev_1']));
+
+    // B watches org_2 (a stream of everything a person sees): its devices cross.
+    const org = b.bus.interest();
+    await org.want(['o:org_2']);
+    value('dev_3', 'org_2');
+    await vi.waitFor(() => expect(heard).toEqual(['dev_1', 'event:dev_1', 'dev_3']));
+
+    // A node that starts later learns what B watches.
+    const c = await node();
+    c.bus.emit('device.value', { device: someDevice('dev_1'), name: 't', value: 2, at: 2 });
+    await vi.waitFor(() => expect(heard).toHaveLength(4));
+
+    // Released (the streams closed): nothing crosses again.
+    one.release();
+    org.release();
+    await vi.waitFor(async () => {
+      published.length = 0;
+      value('dev_1');
+      value('dev_3', 'org_2');
+      marker();
+      await vi.waitFor(() => expect(published).toContain('device.offline:marker'));
+      expect(published).toEqual(['device.offline:marker']);
+    });
+    await spy.stop();
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+  });
+
+  it("a dead node's interest is dropped; two listeners of one key keep it until both let go", async () => {
+    const aClock = new ManualClock(Date.now());
+    const a = await node(15_000, aClock);
+    const doomed = await node();
+    await doomed.bus.interest().want(['d:dev_1']);
+    const first = a.bus.interest();
+    const second = a.bus.interest();
+    await first.want(['d:dev_2']);
+    await second.want(['d:dev_2']);
+    const clock = new ManualClock(Date.now());
+    const b = await node(15_000, clock);
+    // Internal view through the bus: would A publish dev_1's and B dev_2's values?
+    const crosses = async (from: TestNode, id: string) => {
+      const spy = new RedisLink({ url: redis.url, logger: silentLogger() });
+      await spy.start();
+      const seen: string[] = [];
+      await spy.subscribe(EVENTS_CHANNEL, (m) => seen.push(m.toString()));
+      from.bus.emit('device.value', { device: someDevice(id), name: 't', value: 1, at: 1 });
+      from.bus.emit('device.offline', { device: someDevice('marker') });
+      await vi.waitFor(() => expect(seen.length).toBe(1));
+      await spy.stop();
+      return seen[0]?.includes(`"id":"${id}"`) ?? false;
+    };
+    expect(await crosses(b, 'dev_1')).toBe(true);
+    first.release();
+    expect(await crosses(b, 'dev_2')).toBe(true);
+    // kill -9: its heartbeat runs out (here at once) and, at B's next sweep, B drops what it watched.
+    doomed.link.redis.disconnect();
+    await doomed.link.stop();
+    await doomed.presence.stop();
+    await b.link.redis.del(heartbeatKey(doomed.presence.nodeId));
+    expect(await crosses(b, 'dev_1')).toBe(true);
+    await clock.advance(15_000);
+    await vi.waitFor(async () => expect(await crosses(b, 'dev_1')).toBe(false));
+    // A, alive but taken for dead by B (its heartbeat gone while it stalled), says its keys again.
+    await b.link.redis.del(heartbeatKey(a.presence.nodeId));
+    await clock.advance(15_000);
+    await vi.waitFor(async () =>
+      expect(await a.link.redis.sismember('tether:interest:nodes', a.presence.nodeId)).toBe(0),
+    );
+    expect(await crosses(b, 'dev_2')).toBe(false);
+    await aClock.advance(15_000);
+    await vi.waitFor(async () => expect(await crosses(b, 'dev_2')).toBe(true));
+    second.release();
+    await vi.waitFor(async () => expect(await crosses(b, 'dev_2')).toBe(false));
+    await doomed.bus.stop();
+    await a.stop();
+    await b.stop();
+  });
+
+  it('a node back from a Redis outage learns what the others started watching meanwhile', async () => {
+    const [a, b] = [await node(), await node()];
+    const heard: string[] = [];
+    b.bus.on('device.value', ({ device }) => heard.push(device.id));
+    const cutter = new RedisLink({ url: redis.url, logger: silentLogger() });
+    await cutter.start();
+    // Every node's subscriber connection drops; B starts watching before A's is back.
+    await cutter.redis.client('KILL', 'TYPE', 'pubsub');
+    await b.bus.interest().want(['d:dev_1']);
+    await vi.waitFor(() => expect(a.link.reachable && b.link.reachable).toBe(true), { timeout: 5_000 });
+    await vi.waitFor(
+      () => {
+        a.bus.emit('device.value', { device: someDevice('dev_1'), name: 't', value: 1, at: 1 });
+        expect(heard.length).toBeGreaterThan(0);
+      },
+      { timeout: 5_000, interval: 100 },
+    );
+    await cutter.stop();
     await a.stop();
     await b.stop();
   });

@@ -12,6 +12,7 @@ import { makeFactoryData } from '../../firmware-sim/factory-data.js';
 import { MemoryFlash } from '../../firmware-sim/flash.js';
 import { SimulatedAir } from '../../firmware-sim/radio.js';
 import { SimulatedDevice } from '../../firmware-sim/simulated-device.js';
+import { EVENTS_CHANNEL } from '../../gateway/cluster/redis-event-bus.js';
 import { SystemClock } from '../../shared/clock.js';
 import { silentLogger } from '../../shared/logger.js';
 import { readServerSentEvents, type ServerSentEvent } from '../../shared/sse.js';
@@ -122,6 +123,44 @@ describe.skipIf(SKIP_POSTGRES || SKIP_REDIS)('two gateway nodes on one PostgreSQ
     await expect.poll(() => watcher.events.some((e) => e.event === 'offline')).toBe(true);
     companion.close();
     watcher.close();
+  });
+
+  it("a device's values go to Redis only while a stream on another node watches it", async () => {
+    const [watched, unwatched] = [
+      await activeDevice(a, admin, templateId),
+      await activeDevice(a, admin, templateId),
+    ];
+    const spy = new Redis(redis.url);
+    const crossed: string[] = [];
+    spy.on('message', (_channel: string, message: string) => {
+      const batch = JSON.parse(message) as { e: Array<{ e: string; a: { device?: { id: string } } }> };
+      for (const event of batch.e) if (event.e === 'device.value') crossed.push(event.a.device?.id ?? '');
+    });
+    await spy.subscribe(EVENTS_CHANNEL);
+    const [x, y] = [
+      await connectDevice(b.brokerUrl, watched.token),
+      await connectDevice(b.brokerUrl, unwatched.token),
+    ];
+    const stream = await openStream(a, `/api/stream?deviceId=${watched.deviceId}`, admin);
+    await expect.poll(() => stream.events[0]?.event).toBe('snapshot');
+
+    // The unwatched device's value is handled on B (B's API has it) and goes nowhere else.
+    await y.client.publishAsync('ds/temp', '19.5', { qos: 1 });
+    await expect.poll(async () => (await device(b, unwatched.deviceId)).body.values.temp?.value).toBe(19.5);
+    await x.client.publishAsync('ds/temp', '20.5', { qos: 1 });
+    await expect
+      .poll(() => stream.events.filter((e) => e.event === 'value').map((e) => e.data.value))
+      .toEqual([20.5]);
+    expect(crossed).toEqual([watched.deviceId]);
+
+    // The stream closes: the watched device's values stay on B too.
+    stream.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await x.client.publishAsync('ds/temp', '21.5', { qos: 1 });
+    await expect.poll(async () => (await device(b, watched.deviceId)).body.values.temp?.value).toBe(21.5);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(crossed).toEqual([watched.deviceId]);
+    await Promise.all([x.client.endAsync(), y.client.endAsync(), spy.quit()]);
   });
 
   it('a write and a ping through A reach the device connected to B', async () => {

@@ -12,7 +12,8 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { TetherError } from '../../../shared/errors.js';
 import type { AuthenticatedActor } from '../../accounts/auth-service.js';
 import { canViewDevice } from '../../accounts/policy.js';
-import type { DeviceRef } from '../../events.js';
+import type { PublicDevice } from '../../devices/device-service.js';
+import { type DeviceRef, deviceInterest, orgInterest } from '../../events.js';
 import type { GatewayServices } from '../../services.js';
 import { actorOf, openEventStream, requireActor, STREAM_HEARTBEAT_MS } from '../route-helpers.js';
 import { type StreamScope, StreamTickets } from '../stream-tickets.js';
@@ -110,13 +111,23 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
       };
       const only = scope.deviceId;
       const some = scope.deviceIds ? new Set(scope.deviceIds) : undefined;
-      // An unknown or invisible device fails as JSON, before the stream starts; in a list, devices
-      // the caller may not see are left out, as if they did not exist.
-      const initial = only
-        ? [devices.toPublic(await devices.getVisible(actor, only))]
-        : some
-          ? await visibleAmong(actor, some)
-          : await devices.listVisible(actor);
+      // In a cluster, the values of devices on other nodes come only to a node that asked for
+      // them: asked before the snapshot is read, so no value after it is missed.
+      const interest = events.interest();
+      let initial: PublicDevice[];
+      try {
+        await interest.want(wantedBy(actor, scope));
+        // An unknown or invisible device fails as JSON, before the stream starts; in a list,
+        // devices the caller may not see are left out, as if they did not exist.
+        initial = only
+          ? [devices.toPublic(await devices.getVisible(actor, only))]
+          : some
+            ? await visibleAmong(actor, some)
+            : await devices.listVisible(actor);
+      } catch (error) {
+        interest.release();
+        throw error;
+      }
       const seen = new Set(initial.map((d) => d.id));
       const res = openEventStream(reply);
       const send = (event: string, data: unknown) => {
@@ -202,6 +213,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
           .then(
             async (fresh) => {
               actor = fresh;
+              await interest.want(wantedBy(fresh, scope));
               for (const id of [...seen]) {
                 const device = await services.store.devices.get(id);
                 if (device) visible(device);
@@ -228,6 +240,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
       const heartbeat = services.clock.setInterval(() => void recheck(true), STREAM_HEARTBEAT_MS);
       const end = () => {
         services.clock.clearInterval(heartbeat);
+        interest.release();
         for (const stop of stops.splice(0)) stop();
         if (!res.writableEnded) res.end();
       };
@@ -236,3 +249,16 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ services: GatewayServices
     },
   );
 };
+
+/**
+ * What a stream wants to hear of from the other nodes of a cluster: its devices, or (a stream of
+ * everything the person may see) their orgs' devices and the devices shared with them.
+ */
+function wantedBy(actor: AuthenticatedActor, scope: StreamScope): string[] {
+  if (scope.deviceId) return [deviceInterest(scope.deviceId)];
+  if (scope.deviceIds) return scope.deviceIds.map(deviceInterest);
+  return [
+    ...[...actor.visibleOrgIds].map(orgInterest),
+    ...[...(actor.grants?.keys() ?? [])].map(deviceInterest),
+  ];
+}
