@@ -14,6 +14,7 @@ await build({
     'downlink-driver': 'bench/load/downlink-driver.ts',
     activator: 'bench/load/activator.ts',
     'store-journal': 'bench/store-journal.ts',
+    'store-postgres': 'bench/store-postgres.ts',
     'cluster-events': 'bench/cluster-events.ts',
   },
   outdir: 'bench/out',

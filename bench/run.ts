@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <scenario>…] [--runs N] [--quick] [--no-record] [--profile]`
  * Runs the scenarios (all by default: s1 throughput, s2 downlink, s3 connect, s4 activation,
- * s5 store, s6 event-loop), prints each one's commands and configuration, and appends the results
+ * s5 store, s6 event-loop, s7 cluster, s8 scale), prints each one's commands and configuration, and appends the results
  * (Markdown) to bench/RESULTS.md and (JSON) to bench/results/<date>.json with the machine's facts.
  * --quick: smaller loads and one run, not recorded unless --record is given.
  */
@@ -21,6 +21,8 @@ import { runConnect } from './scenarios/s3-connect.js';
 import { runActivation } from './scenarios/s4-activation.js';
 import { runStore } from './scenarios/s5-store.js';
 import { runEventLoop } from './scenarios/s6-event-loop.js';
+import { runCluster } from './scenarios/s7-cluster.js';
+import { runScale } from './scenarios/s8-scale.js';
 
 const SCENARIOS: Record<string, { aliases: string[]; run: (ctx: Context) => Promise<ScenarioResult> }> = {
   s1: { aliases: ['throughput'], run: runThroughput },
@@ -29,6 +31,8 @@ const SCENARIOS: Record<string, { aliases: string[]; run: (ctx: Context) => Prom
   s4: { aliases: ['activation'], run: runActivation },
   s5: { aliases: ['store'], run: runStore },
   s6: { aliases: ['event-loop', 'eventloop'], run: runEventLoop },
+  s7: { aliases: ['cluster'], run: runCluster },
+  s8: { aliases: ['scale'], run: runScale },
 };
 
 const argv = process.argv.slice(2);

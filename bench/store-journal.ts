@@ -11,10 +11,15 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { EmbeddedStore } from '../gateway/store/embedded-store.js';
 import type { Device } from '../gateway/store/types.js';
+import { describeHold, ms, loopWatch as watchLoop } from './lib/loop-watch.js';
+
+const loopWatch = () => {
+  const watch = watchLoop();
+  return { stop: async () => describeHold(await watch.stop()) };
+};
 
 const { values: args } = parseArgs({
   options: {
@@ -26,37 +31,6 @@ const { values: args } = parseArgs({
 const DEVICES = Number(args.devices);
 const CHANGES = Number(args.changes);
 
-/**
- * The longest the event loop went without running a 1 ms timer (beyond that 1 ms), and the most
- * CPU time the process spent between two such turns: on a busy shared machine the first also
- * counts time the process was not running at all, the second only work that held the loop.
- */
-function loopWatch() {
-  // Node's own event-loop delay histogram as well (what /metrics exports), sampled every 1 ms.
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
-  histogram.enable();
-  let maxWall = 0;
-  let maxCpu = 0;
-  let last = performance.now();
-  let lastCpu = process.cpuUsage();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    const cpu = process.cpuUsage();
-    maxWall = Math.max(maxWall, now - last - 1);
-    maxCpu = Math.max(maxCpu, (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000);
-    last = now;
-    lastCpu = cpu;
-  }, 1);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      histogram.disable();
-      const delay = (n: number) => ms(Math.max(0, n / 1e6 - 1));
-      return `${ms(Math.max(0, maxWall))} (CPU ${ms(maxCpu)}; loop delay p99 ${delay(histogram.percentile(99))})`;
-    },
-  };
-}
-
 const cpuMs = (since: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(since);
   return (d.user + d.system) / 1000;
@@ -64,7 +38,6 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-const ms = (n: number) => `${n.toFixed(n < 10 ? 2 : 1)} ms`;
 
 const device = (i: number): Device => ({
   id: `dev_${i}`,
@@ -150,7 +123,7 @@ for (const inFlight of [1, 16, 64, 256]) {
     }),
   );
   const elapsed = performance.now() - started;
-  const block = watch.stop();
+  const block = await watch.stop();
   latencies.sort((a, b) => a - b);
   const fsyncs = store.writeCount - writesBefore;
   syncMs.sort((a, b) => a - b);
@@ -184,7 +157,7 @@ console.log(`\nat ${DEVICES.toLocaleString('en-US')} devices, the longest the ev
       store.devices.update(`dev_${(i * 13) % DEVICES}`, { ownerId: null, name: `b ${i}` }),
     ),
   );
-  console.log(`- a burst of 1,000 commits at once: ${watch.stop()}`);
+  console.log(`- a burst of 1,000 commits at once: ${await watch.stop()}`);
 }
 {
   for (let i = 0; i < DEVICES; i++) {
@@ -194,14 +167,14 @@ console.log(`\nat ${DEVICES.toLocaleString('en-US')} devices, the longest the ev
   const t = performance.now();
   await store.flush();
   console.log(
-    `- a telemetry window with every device changed, then a compaction of the whole store (${ms(performance.now() - t)} in all): ${watch.stop()}`,
+    `- a telemetry window with every device changed, then a compaction of the whole store (${ms(performance.now() - t)} in all): ${await watch.stop()}`,
   );
 }
 {
   const watch = loopWatch();
   const t = performance.now();
   await store.compact();
-  console.log(`- a compaction alone (${ms(performance.now() - t)}): ${watch.stop()}`);
+  console.log(`- a compaction alone (${ms(performance.now() - t)}): ${await watch.stop()}`);
 }
 await store.close();
 if (!args.dir) await rm(root, { recursive: true, force: true });

@@ -15,9 +15,20 @@ export interface RawConnection {
 }
 
 /** TCP connect, CONNECT, and resolve on CONNACK 0 (reject with the return code otherwise). */
-export function connectRaw(port: number, creds: Credentials, timeoutMs = 30_000): Promise<RawConnection> {
+export function connectRaw(
+  port: number,
+  creds: Credentials,
+  timeoutMs = 30_000,
+  /** A loopback source address (127.0.0.x): each has its own ephemeral ports, for > 28k connections. */
+  localAddress?: string,
+): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    const socket = connect({
+      port,
+      host: '127.0.0.1',
+      noDelay: true,
+      ...(localAddress ? { localAddress } : {}),
+    });
     const reader = new PacketReader();
     const conn: RawConnection = { socket, onPacket: () => {} };
     let connected = false;

@@ -3,7 +3,7 @@
  * RSS and CPU seconds from /proc, so Tether, bare Aedes and Mosquitto are measured alike.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUT_DIR } from './paths.js';
 
@@ -15,6 +15,28 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/**
+ * CPU seconds of a process and its children (a PostgreSQL server and its backends): the live ones,
+ * and those that ended (their time is added to the parent's cutime and cstime when it reaps them).
+ */
+export function treeCpuSeconds(rootPid: number): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const own = Number(entry) === rootPid;
+      if (!own && Number(fields[1]) !== rootPid) continue;
+      total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      if (own) total += (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 export function rssBytes(pid: number): number {

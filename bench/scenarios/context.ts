@@ -32,8 +32,10 @@ export async function prepareTetherData(
   dataDir: string,
   count: number,
   viaApi = count,
+  /** TETHER_* of the gateway (a cluster's store and Redis). */
+  env: Record<string, string> = {},
 ): Promise<DeviceFile & { file: string }> {
-  const gw = await startTether(dataDir);
+  const gw = await startTether(dataDir, env);
   const file = join(dataDir, '..', `${count}-devices.json`);
   try {
     await gw.worker!.call('setup', { devices: count, viaApi, file });

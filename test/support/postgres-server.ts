@@ -28,6 +28,8 @@ export const SKIP_POSTGRES = PG_BIN === undefined && process.env.CI !== 'true';
 export interface TestPostgres {
   /** postgres://… of the server's `postgres` database. */
   url: string;
+  /** The server's process id (the postmaster; its backends are its children). */
+  pid: number;
   /** A new, empty database on the server; its URL. */
   createDatabase(name: string): Promise<string>;
   /** Stops the server (SIGKILL when `hard`, as a crash would) and removes its folder. */
@@ -90,6 +92,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     url,
+    pid: server.child.pid ?? 0,
     createDatabase: async (name) => {
       if (!/^[a-z_][a-z0-9_]{0,40}$/.test(name)) throw new Error(`bad database name ${name}`);
       const pg = (await import('pg')).default;

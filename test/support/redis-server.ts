@@ -17,6 +17,8 @@ export const SKIP_REDIS = REDIS_SERVER === undefined && process.env.CI !== 'true
 export interface TestRedis {
   url: string;
   port: number;
+  /** The server's process id. */
+  pid: number;
   /** Stops the server (SIGKILL when `hard`, as a crash would) and removes its folder. */
   stop(options?: { hard?: boolean }): Promise<void>;
 }
@@ -44,5 +46,10 @@ export async function startRedis(): Promise<TestRedis> {
     dir,
     stopSignal: 'SIGTERM',
   });
-  return { url: `redis://127.0.0.1:${server.port}`, port: server.port, stop: server.stop };
+  return {
+    url: `redis://127.0.0.1:${server.port}`,
+    port: server.port,
+    pid: server.child.pid ?? 0,
+    stop: server.stop,
+  };
 }
