@@ -13,7 +13,7 @@
  * Durability: every write is committed (PostgreSQL's own WAL) before its promise resolves,
  * telemetry included; there is no telemetry window to lose.
  */
-import { Kysely, type Kysely as KyselyType, Migrator, PostgresDialect, sql } from 'kysely';
+import { Kysely, type Kysely as KyselyType, Migrator, PostgresDialect, type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
 import { TetherError } from '../../../shared/errors.js';
 import type {
@@ -330,39 +330,39 @@ export class PostgresStore extends StoreTablesMembers implements Store {
             const removed = Object.entries(values)
               .filter(([, v]) => v === null)
               .map(([k]) => k);
-            const write = async (trx: Db) => {
-              // The device row first (locked until commit), then its keys upserted or removed.
-              const { rows } =
+            // One statement, one round trip (telemetry's hot path): the device row is locked
+            // (updated, or selected FOR UPDATE) until it commits, its keys are upserted or removed,
+            // and the values it held before come back with it. A statement's reads see the rows as
+            // they were when it began, so the values returned are those merged with this write's
+            // keys; a concurrent write of another key is stored all the same (keys never overwrite
+            // each other), though this answer may not show it.
+            const { rows } = await sql<{ doc: Device; vals: Device['values'] | null }>`
+              WITH d AS (${
                 lastSeenAt === undefined
-                  ? await sql<{
-                      doc: Device;
-                    }>`SELECT doc FROM devices WHERE id = ${deviceId} FOR UPDATE`.execute(trx)
-                  : await sql<{ doc: Device }>`
-                      UPDATE devices SET "lastSeenAt" = ${lastSeenAt},
-                        doc = jsonb_set(doc, '{lastSeenAt}', to_jsonb(${lastSeenAt}::float8))
-                      WHERE id = ${deviceId} RETURNING doc`.execute(trx);
-              if (rows.length === 0) throw new TetherError('NOT_FOUND', `device ${deviceId} does not exist.`);
-              if (set.length > 0) {
-                await sql`
-                  INSERT INTO device_values ("deviceId", name, value, at)
-                  SELECT ${deviceId}, v.name, v.value, v.at
-                  FROM jsonb_to_recordset(${JSON.stringify(set)}::jsonb) AS v(name text, value jsonb, at float8)
-                  ON CONFLICT ("deviceId", name) DO UPDATE SET value = excluded.value, at = excluded.at`.execute(
-                  trx,
-                );
-              }
-              if (removed.length > 0) {
-                await sql`DELETE FROM device_values WHERE "deviceId" = ${deviceId} AND name = ANY(${removed})`.execute(
-                  trx,
-                );
-              }
-              const [device] = await withValues(trx, [rows[0]!.doc]);
-              return device!;
-            };
-            const current = db();
-            return current.isTransaction
-              ? write(current)
-              : current.transaction().execute((trx) => write(trx));
+                  ? sql`SELECT id, doc FROM devices WHERE id = ${deviceId} FOR UPDATE`
+                  : sql`UPDATE devices SET "lastSeenAt" = ${lastSeenAt},
+                      doc = jsonb_set(doc, '{lastSeenAt}', to_jsonb(${lastSeenAt}::float8))
+                    WHERE id = ${deviceId} RETURNING id, doc`
+              }),
+              upserted AS (
+                INSERT INTO device_values ("deviceId", name, value, at)
+                SELECT d.id, v.name, v.value, v.at
+                FROM d, jsonb_to_recordset(${JSON.stringify(set)}::jsonb) AS v(name text, value jsonb, at float8)
+                ON CONFLICT ("deviceId", name) DO UPDATE SET value = excluded.value, at = excluded.at
+                RETURNING 1
+              ),
+              deleted AS (
+                DELETE FROM device_values
+                WHERE "deviceId" = (SELECT id FROM d) AND name = ANY(${removed}::text[])
+                RETURNING 1
+              )
+              SELECT d.doc, ${valuesOf(sql`d.id`)} AS vals FROM d`.execute(db());
+            const row = rows[0];
+            if (!row) throw new TetherError('NOT_FOUND', `device ${deviceId} does not exist.`);
+            const merged = row.vals ?? {};
+            for (const { name, value, at } of set) setOwn(merged, name, { value, at } as LatestValue);
+            for (const name of removed) Reflect.deleteProperty(merged, name);
+            return { ...row.doc, values: merged };
           }),
       }),
       roles: repo<Role>('roles'),
@@ -507,14 +507,27 @@ async function readRows(
   where: Where<Keyed> | undefined,
   options?: FindOptions<Keyed>,
 ): Promise<Row[]> {
-  const { rows } = await sql<{ doc: Row }>`
-    SELECT doc FROM ${sql.id(table)}
+  // A device comes with its latest values (rows of their own) in the same query.
+  const devices = table === 'devices';
+  const { rows } = await sql<{ doc: Row; vals?: Device['values'] | null }>`
+    SELECT doc${devices ? sql`, ${valuesOf(sql`devices.id`)} AS vals` : sql``} FROM ${sql.id(table)}
     WHERE ${whereSql(table, where)} AND ${afterSql(table, options)}
     ${pageSql(table, options)}`.execute(db);
-  const docs = rows.map((r) => r.doc);
-  return table === 'devices'
-    ? ((await withValues(db, docs as unknown as Device[])) as unknown as Row[])
-    : docs;
+  return devices ? rows.map((r) => ({ ...r.doc, values: r.vals ?? {} })) : rows.map((r) => r.doc);
+}
+
+/**
+ * A device's latest values as one jsonb object, name → { value, at } (JSON.parse makes every name,
+ * "__proto__" included, an own key); null when it has none.
+ */
+function valuesOf(deviceId: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`(SELECT jsonb_object_agg(v.name, jsonb_build_object('value', v.value, 'at', v.at))
+    FROM device_values v WHERE v."deviceId" = ${deviceId})`;
+}
+
+/** Sets values[name], a name from outside: only ever an own key. */
+function setOwn(values: Device['values'], name: string, value: LatestValue): void {
+  Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 async function insertRows(db: Db, table: string, records: readonly Row[]): Promise<void> {
@@ -560,12 +573,7 @@ async function withValues(db: Db, devices: Device[]): Promise<Device[]> {
       byDevice.set(row.deviceId, values);
     }
     // Names come from outside: each only ever an own key.
-    Object.defineProperty(values, row.name, {
-      value: { value: row.value, at: row.at },
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    setOwn(values, row.name, { value: row.value, at: row.at });
   }
   return devices.map((d) => ({ ...d, values: byDevice.get(d.id) ?? {} }));
 }
