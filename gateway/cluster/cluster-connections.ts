@@ -88,6 +88,12 @@ export class ClusterConnections implements DeviceConnections, Part {
     return this.#options.local.isConnected(deviceId) || this.#options.presence.isOnline(deviceId);
   }
 
+  /**
+   * For a device on another node, true means the command was handed to that node (the device was
+   * online there a moment ago), not that it reached the device: that node checks the device's
+   * receive buffer, and a command over it is dropped there and logged (PAYLOAD_TOO_LARGE) instead
+   * of thrown here. Callers that must know use sendAndConfirm, which carries that node's answer.
+   */
   sendToDevice(deviceId: string, deviceTopic: string, payload: string, qos: 0 | 1 = 0): boolean {
     const { local, presence, link } = this.#options;
     if (local.isConnected(deviceId)) return local.sendToDevice(deviceId, deviceTopic, payload, qos);
@@ -191,8 +197,18 @@ export class ClusterConnections implements DeviceConnections, Part {
     const { local, presence } = this.#options;
     switch (request?.op) {
       case 'send':
-        if (typeof request.d === 'string' && typeof request.t === 'string' && typeof request.p === 'string')
+        if (typeof request.d !== 'string' || typeof request.t !== 'string' || typeof request.p !== 'string')
+          return;
+        try {
           local.sendToDevice(request.d, request.t, request.p, request.q === 1 ? 1 : 0);
+        } catch (error) {
+          // Over the device's receive buffer (PAYLOAD_TOO_LARGE): the sender already answered, so
+          // say here which device refused what.
+          this.#options.logger.warn(
+            { deviceId: request.d, topic: request.t, code: (error as TetherError).code ?? 'INTERNAL' },
+            'a command routed from another node was not sent to the device',
+          );
+        }
         return;
       case 'confirm':
         if (typeof request.d !== 'string' || typeof request.from !== 'string') return;

@@ -10,6 +10,7 @@ import { RedisLink } from '../../gateway/cluster/redis-link.js';
 import { RedisPresence } from '../../gateway/cluster/redis-presence.js';
 import type { DeviceConnections, DownlinkConfirmation } from '../../gateway/devices/device-connections.js';
 import { type Clock, ManualClock, SystemClock } from '../../shared/clock.js';
+import { TetherError } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/logger.js';
 import { SKIP_REDIS, startRedis, type TestRedis } from '../support/redis-server.js';
 
@@ -25,7 +26,8 @@ class RecordingBroker implements DeviceConnections {
   isConnected(deviceId: string): boolean {
     return this.connected.has(deviceId);
   }
-  sendToDevice(deviceId: string): boolean {
+  sendToDevice(deviceId: string, _topic: string, payload: string): boolean {
+    if (payload.length > 16) throw new TetherError('PAYLOAD_TOO_LARGE', 'over the receive buffer');
     return this.connected.has(deviceId);
   }
   sendAndConfirm(deviceId: string): Promise<DownlinkConfirmation> {
@@ -51,7 +53,7 @@ describe.skipIf(SKIP_REDIS)('routing between nodes', () => {
   let redis: TestRedis;
   let counter = 0;
 
-  async function node(clock: Clock = new SystemClock()): Promise<TestNode> {
+  async function node(clock: Clock = new SystemClock(), logger = silentLogger()): Promise<TestNode> {
     const nodeId = `route-${++counter}`;
     const link = new RedisLink({ url: redis.url, logger: silentLogger() });
     const presence = new RedisPresence({
@@ -62,7 +64,7 @@ describe.skipIf(SKIP_REDIS)('routing between nodes', () => {
       nodeTimeoutMs: 15_000,
     });
     const broker = new RecordingBroker();
-    const routing = new ClusterConnections({ local: broker, presence, link, clock, logger: silentLogger() });
+    const routing = new ClusterConnections({ local: broker, presence, link, clock, logger });
     await link.start();
     await presence.start();
     await routing.start();
@@ -131,6 +133,25 @@ describe.skipIf(SKIP_REDIS)('routing between nodes', () => {
     await clock.advance(1_000 + 3_000);
     await vi.waitFor(() => expect(answer).toEqual({ online: true, acked: false }), { timeout: 1_000 });
     await asked;
+    await a.stop();
+    await b.stop();
+  });
+
+  it('a command over the receive buffer of a device on another node is dropped there, logged with its code', async () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = { ...silentLogger(), warn: (details: Record<string, unknown>) => warnings.push(details) };
+    const a = await node();
+    const b = await node(new SystemClock(), logger as never);
+    b.broker.connected.add('dev_1');
+    await b.presence.arrive('dev_1');
+    await vi.waitFor(() => expect(a.presence.nodeOf('dev_1')).toBe(b.presence.nodeId));
+    // Handed to B: A cannot know B's device's buffer.
+    expect(a.routing.sendToDevice('dev_1', 'downlink/ds/label', 'x'.repeat(64))).toBe(true);
+    await vi.waitFor(() =>
+      expect(warnings).toContainEqual(
+        expect.objectContaining({ deviceId: 'dev_1', code: 'PAYLOAD_TOO_LARGE', topic: 'downlink/ds/label' }),
+      ),
+    );
     await a.stop();
     await b.stop();
   });
