@@ -45,6 +45,25 @@ const node = async (nodeId: string) => {
 const a = await node('a');
 const b = await node('b');
 const device = { id: 'dev_1', orgId: 'org_1', ownerId: 'usr_1', lastSeenAt: 1 } as Device;
+
+// Nobody on another node watches: the values stay on A (no PUBLISH at all).
+{
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  for (let sent = 0; sent < EVENTS; sent += PER_TURN) {
+    for (let i = 0; i < PER_TURN; i++)
+      a.bus.emit('device.value', { device, name: 'temp', value: i, at: sent + i });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  console.log(
+    `unwatched: ${EVENTS} events kept on A in ${seconds.toFixed(2)} s; CPU ${((((used.user + used.system) / 1e6) * 100_000) / EVENTS).toFixed(2)} s per 100k`,
+  );
+}
+
+// A stream on B watches the org (as /api/stream does): every value crosses.
+await b.bus.interest().want(['o:org_1']);
 let heard = 0;
 const done = new Promise<void>((resolve) =>
   b.bus.on('device.value', () => {
