@@ -477,7 +477,8 @@ export class DeviceBroker implements DeviceConnections {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     // Whatever happens next, nothing a device sends is retained (nor routed: see the end of this file).
     packet.retain = false;
-    const breach = this.#checkLimits(session, packet.topic, payload.length, packet.qos);
+    const now = this.deps.clock.now();
+    const breach = this.#checkLimits(session, packet.topic, payload.length, packet.qos, now);
     if (breach) {
       this.deps.metrics?.refused('publish', breach.code);
       session.breach(breach.code, breach.message, BREACHES_BEFORE_CLOSE);
@@ -492,10 +493,19 @@ export class DeviceBroker implements DeviceConnections {
     }
     this.deps.metrics?.uplink(uplink.kind);
     // In order per device: an uplink starts when the one before has been handled. With nothing
-    // pending it starts at once (one promise per message, not a chain of three).
-    const handle = () => this.deps.uplinks.handle(session, uplink, payload);
-    const handled = session.pending++ === 0 ? handle() : session.chain.then(handle);
-    session.chain = handled.then(session.uplinkDone, session.uplinkFailed);
+    // pending it starts at once, and most (datastream values) are handled then and there: no
+    // promise at all. Only one that waits for something joins the device's chain.
+    if (session.pending === 0) {
+      const handling = this.deps.uplinks.handle(session, uplink, payload, now);
+      if (handling === undefined) return done(null);
+      session.pending = 1;
+      session.chain = handling.then(session.uplinkDone, session.uplinkFailed);
+      return done(null);
+    }
+    session.pending++;
+    session.chain = session.chain
+      .then(() => this.deps.uplinks.handle(session, uplink, payload))
+      .then(session.uplinkDone, session.uplinkFailed);
     // Backpressure: aedes reads a socket however far handling lags, and a flooding device would
     // then stall the event loop for seconds while its backlog drains (bench s6). aedes reads the
     // next chunk only when every packet of the last one has called back: holding the callbacks
@@ -516,9 +526,10 @@ export class DeviceBroker implements DeviceConnections {
     topic: string,
     payloadBytes: number,
     qos: number,
+    now: number,
   ): { code: 'PAYLOAD_TOO_LARGE' | 'RATE_LIMITED'; message: string } | undefined {
     const { maxMessageBytes, publishesPerSecond } = this.deps.config;
-    if (!spend(session, this.deps.clock.now(), publishesPerSecond))
+    if (!spend(session, now, publishesPerSecond))
       return { code: 'RATE_LIMITED', message: `more than ${publishesPerSecond} messages per second` };
     const size = publishSize(topic, payloadBytes, qos);
     if (size > maxMessageBytes) {

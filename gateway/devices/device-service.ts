@@ -257,6 +257,23 @@ export class DeviceService {
   }
 
   /**
+   * recordValue() for the MQTT hot path, done at once where the store holds its rows in memory
+   * (no promise, no await per uplink): true when the value was kept, false when the store cannot
+   * answer at once and the caller takes recordValue(). The same checks, refusals and event;
+   * `now`, when the caller has read the clock for this message already.
+   */
+  recordValueNow(device: Device, name: string, raw: string, now?: number): boolean {
+    const { store, clock, events } = this.deps;
+    if (!store.devices.putValuesNow || !store.templates.peek) return false;
+    const ds = datastreamOf(device, store.templates.peek(device.templateId), name);
+    const value = parseDatastreamValue(ds, raw);
+    const at = now ?? clock.now();
+    const updated = store.devices.putValuesNow(device.id, { [name]: { value, at } }, at);
+    events.emit('device.value', { device: updated, name, value, at });
+    return true;
+  }
+
+  /**
    * `ds/<name>/timestamped_batch`: `[[ms, value], …]`, each within a month of now (Blynk). Tether
    * keeps the latest value of each datastream, not a history: every point is checked, and the
    * newest becomes the latest value when it is newer than the one held.
@@ -487,16 +504,7 @@ export class DeviceService {
 
   /** The template's datastream of that name; VALIDATION_FAILED when the template has none. */
   async #datastream(device: Device, name: string): Promise<Datastream> {
-    const template = await this.deps.store.templates.get(device.templateId);
-    const ds = template ? datastreamNamed(template, name) : undefined;
-    if (!ds) {
-      throw new TetherError(
-        'VALIDATION_FAILED',
-        `Datastream ${name.slice(0, 64)} is not defined by template ${device.templateId}.`,
-        { details: { datastream: name.slice(0, 64) } },
-      );
-    }
-    return ds;
+    return datastreamOf(device, await this.deps.store.templates.get(device.templateId), name);
   }
 
   async #require(deviceId: string): Promise<Device> {
@@ -519,6 +527,19 @@ function datastreamNamed(template: Template, name: string): Datastream | undefin
     datastreamsByTemplate.set(template, byName);
   }
   return byName.get(name);
+}
+
+/** The device's template's datastream of that name; VALIDATION_FAILED when it has none. */
+function datastreamOf(device: Device, template: Template | undefined, name: string): Datastream {
+  const ds = template ? datastreamNamed(template, name) : undefined;
+  if (!ds) {
+    throw new TetherError(
+      'VALIDATION_FAILED',
+      `Datastream ${name.slice(0, 64)} is not defined by template ${device.templateId}.`,
+      { details: { datastream: name.slice(0, 64) } },
+    );
+  }
+  return ds;
 }
 
 const sameFirmware = (a: Device['firmware'], b: NonNullable<Device['firmware']>): boolean =>

@@ -50,18 +50,47 @@ export class UplinkHandler {
     },
   ) {}
 
-  async handle(link: DeviceLink, uplink: Uplink, payload: Buffer): Promise<void> {
+  /**
+   * Handles one uplink: undefined when it was handled at once (a datastream value, with the store
+   * holding its rows in memory: the telemetry hot path, no promise per message), else the promise
+   * of its handling. Refusals are answered on diag either way; it rejects only for a bug. `now`:
+   * the broker's clock reading for this message, when it has one (one reading per uplink).
+   */
+  handle(link: DeviceLink, uplink: Uplink, payload: Buffer, now?: number): Promise<void> | undefined {
+    if (uplink.kind === 'ds') {
+      const device = this.deps.store.devices.peek?.(link.deviceId);
+      // A device gone or not activated: the general path closes or refuses.
+      if (device && (device.status === 'active' || device.status === 'unclaimed')) {
+        try {
+          const raw = payload.toString('utf8');
+          if (this.deps.devices.recordValueNow(device, uplink.name, raw, now)) return;
+        } catch (error) {
+          if (!isTetherError(error)) return Promise.reject(error);
+          this.#refused(link, error);
+          return;
+        }
+      }
+    }
+    return this.#handle(link, uplink, payload);
+  }
+
+  async #handle(link: DeviceLink, uplink: Uplink, payload: Buffer): Promise<void> {
     try {
       await this.#dispatch(link, uplink, payload);
     } catch (error) {
       if (!isTetherError(error)) throw error;
-      this.deps.metrics?.refused('uplink', error.code);
-      if (CLOSING_CODES.has(error.code)) {
-        link.close(error.message, { code: error.code, message: error.message });
-        return;
-      }
-      link.diag(error.code, error.message);
+      this.#refused(link, error);
     }
+  }
+
+  /** A refusal, coded, on the device's diag; the ones firmware cannot get past close the link. */
+  #refused(link: DeviceLink, error: TetherError): void {
+    this.deps.metrics?.refused('uplink', error.code);
+    if (CLOSING_CODES.has(error.code)) {
+      link.close(error.message, { code: error.code, message: error.message });
+      return;
+    }
+    link.diag(error.code, error.message);
   }
 
   async #dispatch(link: DeviceLink, uplink: Uplink, payload: Buffer): Promise<void> {

@@ -78,6 +78,11 @@ export interface FindOptions<T> {
 
 export interface Repository<T extends { id: string }> {
   get(id: string): Promise<T | undefined>;
+  /**
+   * get() without a promise, where the store holds every record in memory (the embedded store);
+   * a networked store leaves it out. The MQTT hot path reads through it when it is there.
+   */
+  peek?(id: string): T | undefined;
   /** The records that match `where` (all when omitted), in order, one page when asked. */
   find(where?: Where<T>, options?: FindOptions<T>): Promise<T[]>;
   count(where?: Where<T>): Promise<number>;
@@ -113,6 +118,12 @@ export interface DeviceRepository extends Repository<Device> {
     values: Readonly<Record<string, LatestValue | null>>,
     lastSeenAt?: number,
   ): Promise<Device>;
+  /** putValues() done at once, where peek() is (and outside a transaction): the MQTT hot path. */
+  putValuesNow?(
+    deviceId: string,
+    values: Readonly<Record<string, LatestValue | null>>,
+    lastSeenAt?: number,
+  ): Device;
 }
 
 export interface RefreshTokenRepository extends Repository<RefreshToken> {

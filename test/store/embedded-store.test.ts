@@ -2,6 +2,8 @@ import { appendFile, chmod, readdir, readFile, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedStore, SCHEMA_VERSION } from '../../gateway/store/embedded-store.js';
+import { DeviceRecord } from '../../gateway/store/records.js';
+import type { Device } from '../../gateway/store/types.js';
 import { isTetherError } from '../../shared/errors.js';
 import { device, org, storeContract, user } from './store-contract.js';
 import { crashImage, folderDigest, removeAll, tempDir } from './store-files-support.js';
@@ -466,5 +468,58 @@ describe('embedded store: a row the load check would refuse is never written', (
     dirs.push(await crashImage(dir));
     const after = await reopen(dirs.at(-1)!);
     expect(await after.devices.count()).toBe(1);
+  });
+});
+
+describe('embedded store: telemetry at once (the MQTT hot path)', () => {
+  it('keeps every other field of the device when it writes latest values, and reaches the file', async () => {
+    const { store, dir } = await openStore();
+    await store.orgs.insert(org('org_a'));
+    // Every field the device schema has: a field the hot path's copy forgets fails here.
+    const full: Device = {
+      ...device('dev_1', 'hash_1'),
+      status: 'active',
+      ownerId: 'usr_1',
+      activatedAt: 5,
+      activatedBy: 'usr_1',
+      hardwareId: 'aa:bb',
+      firmware: { ver: '1.0.0' },
+      claimCodeHash: 'claim_1',
+      makerOrgId: 'org_a',
+      meta: { Serial: 'S1' },
+      props: { temp: { color: '#ff0000' } },
+      provisioningSecurity: 2,
+    };
+    expect(Object.keys(full).sort()).toEqual(Object.keys(DeviceRecord.properties).sort());
+    await store.devices.insert(full);
+    const putNow = store.devices.putValuesNow;
+    expect(putNow).toBeTypeOf('function');
+    const after = putNow!('dev_1', { temp: { value: 21.5, at: 7 } }, 7);
+    expect(after).toEqual({ ...full, values: { temp: { value: 21.5, at: 7 } }, lastSeenAt: 7 });
+    expect(Object.isFrozen(after)).toBe(true);
+    expect(store.devices.peek?.('dev_1')).toBe(after);
+    // Last seen alone keeps the values object itself.
+    expect(putNow!('dev_1', {}, 8).values).toBe(after.values);
+    await store.close();
+    expect(await (await reopen(dir)).devices.get('dev_1')).toEqual({ ...after, lastSeenAt: 8 });
+  });
+
+  it('refuses a latest value the load would refuse, and changes nothing', async () => {
+    const { store } = await openStore();
+    await store.orgs.insert(org('org_a'));
+    await store.devices.insert(device('dev_1', 'hash_1'));
+    const before = await store.devices.get('dev_1');
+    const bad = { temp: { value: { nested: 1 } as never, at: 1 } };
+    expect(() => store.devices.putValuesNow!('dev_1', bad, 1)).toThrow(/device dev_1: \/values/);
+    const error = await store.devices.putValues('dev_1', bad, 1).catch((e: unknown) => e);
+    expect(isTetherError(error) && error.code).toBe('STORE_INVALID');
+    expect(await store.devices.get('dev_1')).toBe(before);
+  });
+
+  it('offers no write at once inside a transaction', async () => {
+    const { store } = await openStore();
+    await store.transaction(async (tx) => {
+      expect(tx.devices.putValuesNow).toBeUndefined();
+    });
   });
 });
