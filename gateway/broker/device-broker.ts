@@ -26,7 +26,7 @@ import { loadTlsMaterial } from '../tls-material.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import { publishSize, ReconnectBackoff } from './device-limits.js';
 import { DeviceSession } from './device-session.js';
-import { capPacketSize } from './packet-size-guard.js';
+import { packetSizeCap } from './packet-size-guard.js';
 
 const DEVICE_USERNAME = 'device';
 const MAX_CLIENT_ID = 64;
@@ -60,7 +60,20 @@ export class DeviceBroker implements DeviceConnections {
   #httpServer: HttpServer | undefined;
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     this.#upgrade(request, socket, head);
-  readonly #sockets = new Set<Socket | Duplex>();
+  /** Every open connection and its aedes client, until its stream closes. */
+  readonly #connections = new Map<Socket | Duplex, Client>();
+  /**
+   * The one close listener every connection shares (`this` is the stream): no closure, no
+   * `once` wrapper per connection. Every connection, authenticated or not, ends here exactly once.
+   */
+  readonly #onStreamClose = ((broker: DeviceBroker) =>
+    function (this: Socket | Duplex) {
+      const client = broker.#connections.get(this);
+      broker.#connections.delete(this);
+      if (client) broker.#onGone(client);
+    })(this);
+  /** The hard packet-size cap, one for every connection (see packet-size-guard.ts); set by start(). */
+  #packetCap: ReturnType<typeof packetSizeCap> | undefined;
   /**
    * Session per client, set in authenticate: aedes sends CONNACK and handles the client's next
    * packets before it emits clientReady, so a fast client (mosquitto_pub) publishes before then.
@@ -151,6 +164,13 @@ export class DeviceBroker implements DeviceConnections {
       maxClientsIdLength: MAX_CLIENT_ID,
     });
     endDevicePublishesAtTheGateway(aedes);
+    this.#packetCap = packetSizeCap(this.#maxPacketBytes(), (client, length) => {
+      this.deps.logger.info(
+        { clientId: client?.id, length },
+        'packet over the hard size cap: connection dropped',
+      );
+      client?.conn.destroy();
+    });
     aedes.on('clientReady', (client) => this.#onReady(client));
     aedes.on('ack', (_packet, client) => this.#sessions.get(client)?.acknowledged());
     aedes.on('clientDisconnect', (client) => this.#onGone(client));
@@ -188,17 +208,10 @@ export class DeviceBroker implements DeviceConnections {
       stream.destroy();
       return;
     }
-    this.#sockets.add(stream);
-    stream.once('close', () => this.#sockets.delete(stream));
     const client = aedes.handle(stream);
-    const capped = capPacketSize(client, this.#maxPacketBytes(), (length) => {
-      this.deps.logger.info(
-        { clientId: client.id, length },
-        'packet over the hard size cap: connection dropped',
-      );
-      stream.destroy();
-    });
-    if (!capped && !this.#warnedNoCap) {
+    this.#connections.set(stream, client);
+    stream.on('close', this.#onStreamClose);
+    if (!this.#packetCap?.apply(client) && !this.#warnedNoCap) {
       this.#warnedNoCap = true;
       this.deps.logger.warn(
         'cannot cap MQTT packet sizes with this aedes version; large packets are buffered',
@@ -239,8 +252,8 @@ export class DeviceBroker implements DeviceConnections {
     this.#httpServer?.off('upgrade', this.#onUpgrade);
     this.#httpServer = undefined;
     const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    for (const socket of this.#sockets) socket.destroy();
-    this.#sockets.clear();
+    for (const socket of this.#connections.keys()) socket.destroy();
+    this.#connections.clear();
     await Promise.all(closed);
     if (this.#wss) {
       const wss = this.#wss;
@@ -384,9 +397,8 @@ export class DeviceBroker implements DeviceConnections {
         // and, in a cluster, through its $SYS new/clients message on every other node).
         const previous = this.#byDevice.get(device.id);
         if (previous) previous.successor = session;
-        // Every authenticated connection ends here exactly once, also one that dies before it is
-        // registered (aedes emits clientDisconnect only for registered clients).
-        client.conn.once('close', () => this.#onGone(client));
+        // Its stream's close ends it (#onStreamClose), also one that dies before it is registered
+        // (aedes emits clientDisconnect only for registered clients).
         this.deps.logger.debug(
           { deviceId: device.id, clientId: client.id.slice(0, MAX_CLIENT_ID) },
           'device connected',
@@ -498,14 +510,10 @@ export class DeviceBroker implements DeviceConnections {
     if (session.pending === 0) {
       const handling = this.deps.uplinks.handle(session, uplink, payload, now);
       if (handling === undefined) return done(null);
-      session.pending = 1;
-      session.chain = handling.then(session.uplinkDone, session.uplinkFailed);
+      session.enqueue(() => handling);
       return done(null);
     }
-    session.pending++;
-    session.chain = session.chain
-      .then(() => this.deps.uplinks.handle(session, uplink, payload))
-      .then(session.uplinkDone, session.uplinkFailed);
+    session.enqueue(() => this.deps.uplinks.handle(session, uplink, payload));
     // Backpressure: aedes reads a socket however far handling lags, and a flooding device would
     // then stall the event loop for seconds while its backlog drains (bench s6). aedes reads the
     // next chunk only when every packet of the last one has called back: holding the callbacks

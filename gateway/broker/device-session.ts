@@ -41,8 +41,11 @@ export interface SessionContext {
 }
 
 export class DeviceSession implements DeviceLink {
-  /** Uplinks are handled one after another per device: a socket chunk arrives all at once. */
-  chain: Promise<void> = Promise.resolve();
+  /**
+   * Uplinks are handled one after another per device: a socket chunk arrives all at once. Only
+   * uplinks that wait for something join this chain (set while `pending` > 0).
+   */
+  chain: Promise<void> | undefined;
   /** Uplinks accepted and not yet handled. */
   pending = 0;
   /** aedes callbacks held back while the backlog is high: aedes reads no more until they run. */
@@ -67,19 +70,6 @@ export class DeviceSession implements DeviceLink {
   /** The last uplink topic and what it parsed to: a device mostly publishes the same topic again. */
   #lastTopic = '';
   #lastUplink: Uplink | null = null;
-  /** Ends an uplink's turn in the chain (bound once: no closures per message). */
-  readonly uplinkDone = (): void => {
-    if (--this.pending <= this.ctx.backlogLow && this.held.length > 0) {
-      for (const release of this.held.splice(0)) release();
-    }
-  };
-  readonly uplinkFailed = (error: unknown): void => {
-    try {
-      this.ctx.onUplinkFailed(this, error);
-    } finally {
-      this.uplinkDone();
-    }
-  };
 
   constructor(
     readonly deviceId: string,
@@ -89,6 +79,32 @@ export class DeviceSession implements DeviceLink {
   ) {
     this.windowStart = ctx.clock.now();
     this.breaches = new DecayingCount(ctx.breachDecayMs);
+  }
+
+  /**
+   * `handling` (an uplink that waits for something) joins the device's chain: the next uplinks
+   * wait for it, and it ends its turn whether it succeeds or fails.
+   */
+  enqueue(handling: () => Promise<void> | undefined): void {
+    const previous = this.pending++ === 0 ? undefined : this.chain;
+    const handled = previous ? previous.then(handling) : handling();
+    this.chain = (handled ?? Promise.resolve()).then(
+      () => this.#uplinkDone(),
+      (error: unknown) => {
+        try {
+          this.ctx.onUplinkFailed(this, error);
+        } finally {
+          this.#uplinkDone();
+        }
+      },
+    );
+  }
+
+  /** Ends an uplink's turn in the chain. */
+  #uplinkDone(): void {
+    if (--this.pending <= this.ctx.backlogLow && this.held.length > 0) {
+      for (const release of this.held.splice(0)) release();
+    }
   }
 
   /** The uplink a topic names (null outside the device API), parsed once per distinct topic in a row. */
