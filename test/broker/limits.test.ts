@@ -4,6 +4,7 @@
  * far apart fade instead of adding up, and a device closed for abuse meets a growing reconnect
  * back-off enforced by the gateway. A ManualClock drives the gateway's time.
  */
+import { createConnection } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DecayingCount,
@@ -149,6 +150,35 @@ describe('device limits at the broker', () => {
       await clock.advance(1_000);
     }
     await sleep(50);
+    expect(dev.client.connected).toBe(true);
+    await dev.client.endAsync();
+  });
+
+  it('drops a connection whose packet announces more than the hard cap, before reading its body', async () => {
+    const minted = await activeDevice(gw, admin, templateId);
+    // The cap is 4 × maxMessageBytes + 1 KB = 2,048 bytes here. A CONNECT announcing 100,000
+    // bytes, its first 10 sent: without the cap aedes would wait for the rest with the socket open.
+    const announce = (length: number) => {
+      const bytes = [0x10];
+      do {
+        bytes.push((length % 128) | (length >= 128 ? 0x80 : 0));
+        length = Math.floor(length / 128);
+      } while (length > 0);
+      return Buffer.from(bytes);
+    };
+    const port = Number(new URL(gw.brokerUrl).port);
+    const socket = createConnection(port, '127.0.0.1');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    socket.write(Buffer.concat([announce(100_000), Buffer.alloc(10)]));
+    await closed;
+    // One cap for every connection: a second one is dropped too, and a device still connects.
+    const second = createConnection(port, '127.0.0.1');
+    second.on('error', () => {});
+    const secondClosed = new Promise<void>((resolve) => second.once('close', () => resolve()));
+    second.write(announce(3_000));
+    await secondClosed;
+    const dev = await connectDevice(gw.brokerUrl, minted.token);
     expect(dev.client.connected).toBe(true);
     await dev.client.endAsync();
   });
