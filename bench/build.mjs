@@ -16,6 +16,7 @@ await build({
     'store-journal': 'bench/store-journal.ts',
     'store-postgres': 'bench/store-postgres.ts',
     'cluster-events': 'bench/cluster-events.ts',
+    memory: 'bench/memory.ts',
   },
   outdir: 'bench/out',
   // Modules a configuration may never need (the cluster's Redis, PostgreSQL, mail) are imported

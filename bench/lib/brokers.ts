@@ -86,9 +86,9 @@ export async function startTether(
   };
 }
 
-export async function startAedes(): Promise<Broker> {
+export async function startAedes(options: { execArgv?: string[] } = {}): Promise<Broker> {
   const script = bundle('aedes-server');
-  const worker = new Worker(script, { name: 'aedes' });
+  const worker = new Worker(script, { name: 'aedes', execArgv: options.execArgv ?? [] });
   await worker.ready;
   const info = await worker.call<{ mqttPort: number; config: Record<string, unknown> }>('info');
   const pid = worker.pid;
@@ -96,7 +96,7 @@ export async function startAedes(): Promise<Broker> {
     name: 'bare Aedes',
     pid,
     mqttPort: info.mqttPort,
-    command: `node ${script}`,
+    command: `node ${[...(options.execArgv ?? []), script].join(' ')}`,
     config: info.config,
     worker,
     rss: () => rssBytes(pid),

@@ -5,6 +5,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { OUT_DIR } from './paths.js';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux x86-64 (getconf CLK_TCK)
@@ -184,4 +185,25 @@ export function spawnLogged(
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   return { child, log };
+}
+
+/** process.memoryUsage() and the V8 heap's spaces (used bytes), for the brokers' `memory` call. */
+export function memoryBreakdown(): Record<string, number> {
+  const usage = process.memoryUsage();
+  const out: Record<string, number> = {
+    rss: usage.rss,
+    heapTotal: usage.heapTotal,
+    heapUsed: usage.heapUsed,
+    external: usage.external,
+    arrayBuffers: usage.arrayBuffers,
+  };
+  for (const space of getHeapSpaceStatistics()) {
+    if (space.space_size === 0) continue;
+    out[`${space.space_name} used`] = space.space_used_size;
+    out[`${space.space_name} committed`] = space.space_size;
+  }
+  const heap = getHeapStatistics();
+  out.mallocedMemory = heap.malloced_memory;
+  out.heapPhysical = heap.total_physical_size;
+  return out;
 }

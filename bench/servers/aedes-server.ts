@@ -5,8 +5,9 @@
  */
 import { createServer } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { Aedes } from 'aedes';
-import { serveIpc } from '../lib/proc.js';
+import { memoryBreakdown, serveIpc } from '../lib/proc.js';
 
 const aedes = await Aedes.createBroker({
   authenticate: (_client, _username, _password, done) => done(null, true),
@@ -42,6 +43,14 @@ serveIpc({
         mean: delayMs(eld.mean),
       },
     };
+  },
+  /** Where the process's memory is (read alike in both Node brokers): bytes. */
+  memory: () => memoryBreakdown(),
+  /** A heap snapshot written to `file` (for a by-hand look at what the heap holds). */
+  heapSnapshot: (args) => writeHeapSnapshot(String(args.file)),
+  gc: () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage.rss();
   },
   resetEld: () => {
     eld.reset();
