@@ -58,7 +58,6 @@ const T0 = 1_700_000_000_000;
 
 const tokenHash = (i: number) => createHash('sha256').update(`device ${i}`).digest('hex');
 const deviceId = (i: number) => `dev_${String(i).padStart(7, '0')}`;
-const orgOf = (i: number) => `org_t${i % TENANTS}_${Math.floor(i / TENANTS) % SUB_ORGS}`;
 
 interface Measured {
   name: string;
