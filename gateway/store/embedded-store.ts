@@ -1204,16 +1204,24 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
       const journal = this.#journal;
       const dirty = this.#telemetry;
       this.#telemetry = new Map();
-      const activity = this.#activity;
-      this.#activity = new Set();
-      if (!journal) return;
+      if (!journal) {
+        this.#activity = new Set();
+        return;
+      }
       const written: Array<Promise<void>> = [];
-      // Device activity first, all of it in this turn: a compaction's view (which leaves out the
-      // events still pending) can never fall between taking them and handing them to the journal.
-      let events: Array<['activity', AuditEvent]> = [];
-      const sendEvents = () => {
-        const batch = events;
-        events = [];
+      // Device activity in entries of a few hundred, the loop free between them. An event leaves
+      // the pending set in the same turn it is handed to the journal, so a compaction's view (which
+      // leaves out the events still pending) holds each event exactly once: in the snapshot or
+      // in the journal after it.
+      for (let left = this.#activity.size; left > 0; ) {
+        const batch: Array<['activity', AuditEvent]> = [];
+        for (const event of this.#activity) {
+          if (batch.length >= TELEMETRY_ROWS_PER_ENTRY || batch.length >= left) break;
+          batch.push(['activity', event]);
+        }
+        if (batch.length === 0) break;
+        for (const [, event] of batch) this.#activity.delete(event);
+        left -= batch.length;
         written.push(
           journal
             .append(batch, () => {
@@ -1225,12 +1233,8 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
             })
             .catch(() => undefined),
         );
-      };
-      for (const event of activity) {
-        events.push(['activity', event]);
-        if (events.length >= TELEMETRY_ROWS_PER_ENTRY) sendEvents();
+        if (left > 0) await yieldToLoop();
       }
-      if (events.length > 0) sendEvents();
       let ops: Array<['tel', string, string, Record<string, unknown>]> = [];
       const send = () => {
         const batch = ops;
