@@ -10,6 +10,7 @@ import { createLogger } from '../shared/logger.js';
 import { Gateway } from './app.js';
 import { installCrashPolicy } from './crash-policy.js';
 import { stopWithin } from './shutdown.js';
+import { postgresAddress } from './store/postgres/address.js';
 
 export async function runGateway(options: LoadConfigOptions = {}): Promise<Gateway> {
   const config = loadConfig(options);
@@ -32,9 +33,11 @@ export async function runGateway(options: LoadConfigOptions = {}): Promise<Gatew
         : `off (${listener.off})`;
     lines.push(`  ${listener.name.padEnd(14)} ${where}`);
   }
-  lines.push(
-    `  ${'Data folder'.padEnd(14)} ${resolve(config.dataDir)}   (database ${join(resolve(config.dataDir), 'tether.json')})`,
-  );
+  const database =
+    config.store.backend === 'postgres'
+      ? `PostgreSQL at ${postgresAddress(config.store.url)}`
+      : join(resolve(config.dataDir), 'tether.json');
+  lines.push(`  ${'Data folder'.padEnd(14)} ${resolve(config.dataDir)}   (database ${database})`);
   const firstRun = gateway.firstRun;
   if (firstRun?.state === 'created') {
     lines.push(`  Created organization "${firstRun.org.name}" and its admin ${firstRun.user.email}.`);

@@ -10,7 +10,7 @@ import type { FailureLimiter, FailureLimiterFactory, Lockout } from '../../share
 import { newId, newSecret, safeEqual, sha256Hex } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Auditor } from '../audit.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTables } from '../store/store.js';
 import type { Org, RefreshToken, User } from '../store/types.js';
 import { notFound } from './access.js';
 import { subtreeOrgIds } from './org-tree.js';
@@ -160,87 +160,105 @@ export class AuthService {
 
   /**
    * An empty database gets its root organization and first user (developer, Admin) from
-   * config.admin, or a one-time setup code. Never a default password.
+   * config.admin, or a one-time setup code. Never a default password. Nodes of a cluster that
+   * start on one empty database at once make one root account between them: the first to commit
+   * creates it, the others find it ('ready').
    */
   async ensureFirstRun(): Promise<FirstRunResult> {
     const { store, config } = this.deps;
     if ((await store.users.count()) > 0) return { state: 'ready' };
     const { email, password, organization } = config.admin;
     if (email && password) {
-      const { user, org } = await this.createRootAccount({ email, password, organization });
-      return { state: 'created', user, org };
+      const created = await this.#createRootAccount({ email, password, organization }, isEmpty);
+      return created ? { state: 'created', ...created } : { state: 'ready' };
     }
     const setupCode = newSecret();
     await store.setMeta({ setupCodeHash: sha256Hex(setupCode) });
     return { state: 'setup-required', setupCode };
   }
 
-  /** Completes first-run set-up with the one-time code printed by the gateway. */
+  /**
+   * Completes first-run set-up with the one-time code printed by the gateway. Two requests with
+   * the code at once make one account: the code is checked again, and spent, in the transaction
+   * that creates it.
+   */
   async completeSetup(input: { setupCode: string; email: string; password: string; organization?: string }) {
-    const { store } = this.deps;
-    const meta = await store.getMeta();
-    if (
-      (await store.users.count()) > 0 ||
-      !meta.setupCodeHash ||
-      !safeEqual(meta.setupCodeHash, sha256Hex(input.setupCode))
-    ) {
-      throw new TetherError(
-        'PERMISSION_DENIED',
-        'This setup code is not valid, or set-up is already complete.',
+    const setupCodeValid = async (tables: StoreTables) => {
+      const meta = await tables.getMeta();
+      return (
+        (await isEmpty(tables)) &&
+        !!meta.setupCodeHash &&
+        safeEqual(meta.setupCodeHash, sha256Hex(input.setupCode))
       );
-    }
-    const result = await this.createRootAccount({
-      email: input.email,
-      password: input.password,
-      organization: input.organization || this.deps.config.admin.organization,
-    });
-    await store.setMeta({ setupCodeHash: null });
-    return result;
+    };
+    const invalid = () =>
+      new TetherError('PERMISSION_DENIED', 'This setup code is not valid, or set-up is already complete.');
+    // Checked before hashing the password too, so a wrong code costs no scrypt.
+    if (!(await setupCodeValid(this.deps.store))) throw invalid();
+    const created = await this.#createRootAccount(
+      {
+        email: input.email,
+        password: input.password,
+        organization: input.organization || this.deps.config.admin.organization,
+      },
+      async (tx) => {
+        if (!(await setupCodeValid(tx))) return false;
+        await tx.setMeta({ setupCodeHash: null });
+        return true;
+      },
+    );
+    if (!created) throw invalid();
+    return created;
   }
 
+  /** A root organization and its admin, whatever else the store holds (tests make several). */
   async createRootAccount(input: { email: string; password: string; organization: string }) {
+    return (await this.#createRootAccount(input, async () => true))!;
+  }
+
+  /**
+   * Creates a root organization, its roles, its admin and their audit events in one transaction,
+   * if `proceed` (run inside it) agrees; `undefined` when it does not. The password is hashed
+   * first, outside the transaction: scrypt is slow, and transactions run one at a time.
+   */
+  async #createRootAccount(
+    input: { email: string; password: string; organization: string },
+    proceed: (tx: StoreTables) => Promise<boolean>,
+  ): Promise<{ user: PublicUser; org: Org } | undefined> {
     const { store, clock, passwords, auditor, config } = this.deps;
     const email = normalizeEmail(input.email);
     const passwordHash = await passwords.hash(input.password);
-    const now = clock.now();
-    const org: Org = {
-      id: newId('org'),
-      name: input.organization,
-      parentId: null,
-      plan: config.admin.plan,
-      createdAt: now,
-      kind: 'standard',
-    };
-    const user: User = {
-      id: newId('usr'),
-      orgId: org.id,
-      email,
-      name: email.split('@')[0]!,
-      type: 'developer',
-      roleId: 'admin',
-      status: 'active',
-      passwordHash,
-      createdAt: now,
-      sessionsValidAfter: 0,
-    };
-    await store.orgs.insert(org);
-    await seedRoles(store, org.id, null, now);
-    await store.users.insert(user);
-    await auditor.record({
-      actor: 'system',
-      action: 'org.created',
-      targetType: 'org',
-      targetId: org.id,
-      orgId: org.id,
+    return store.transaction(async (tx) => {
+      if (!(await proceed(tx))) return undefined;
+      const now = clock.now();
+      const org: Org = {
+        id: newId('org'),
+        name: input.organization,
+        parentId: null,
+        plan: config.admin.plan,
+        createdAt: now,
+        kind: 'standard',
+      };
+      const user: User = {
+        id: newId('usr'),
+        orgId: org.id,
+        email,
+        name: email.split('@')[0]!,
+        type: 'developer',
+        roleId: 'admin',
+        status: 'active',
+        passwordHash,
+        createdAt: now,
+        sessionsValidAfter: 0,
+      };
+      await tx.orgs.insert(org);
+      await seedRoles(tx, org.id, null, now);
+      await tx.users.insert(user);
+      const created = { actor: 'system', targetType: 'org', targetId: org.id, orgId: org.id } as const;
+      await auditor.record({ ...created, action: 'org.created' }, tx);
+      await auditor.record({ ...created, action: 'user.created', targetType: 'user', targetId: user.id }, tx);
+      return { user: publicUser(user), org };
     });
-    await auditor.record({
-      actor: 'system',
-      action: 'user.created',
-      targetType: 'user',
-      targetId: user.id,
-      orgId: org.id,
-    });
-    return { user: publicUser(user), org };
   }
 
   async login(input: { email: string; password: string; ip: string }): Promise<SessionTokens> {
@@ -492,3 +510,6 @@ export class AuthService {
     return { accessToken, refreshToken, expiresIn, user: publicUser(user) };
   }
 }
+
+/** No user yet: first-run set-up may create the root account. */
+const isEmpty = async (tables: StoreTables): Promise<boolean> => (await tables.users.count()) === 0;

@@ -46,6 +46,21 @@ describe('first run', () => {
     expect(await gw.login('me@example.com', 'a long password')).toMatch(/^ey/);
   });
 
+  it('makes one root account when two set-up requests bring the code at once', async () => {
+    const gw = await startTestGateway({ admin: { email: '', password: '' } });
+    gateways.push(gw);
+    const firstRun = gw.gateway.firstRun;
+    const setupCode = firstRun?.state === 'setup-required' ? firstRun.setupCode : '';
+    const answers = await Promise.all(
+      ['one@example.com', 'two@example.com'].map((email) =>
+        gw.api('POST', '/api/setup', { setupCode, email, password: 'a long password' }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 403]);
+    expect(await gw.gateway.services.store.orgs.count()).toBe(1);
+    expect(await gw.gateway.services.store.users.count()).toBe(1);
+  });
+
   it('creates the root organization and its admin from the config, keys and database in the data folder', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'tether-first-run-'));
     dirs.push(dataDir);

@@ -90,6 +90,24 @@ describe.skipIf(SKIP_POSTGRES)('PostgreSQL store', () => {
     await store.close();
   });
 
+  it('gives nodes that start at once on one empty database one root account between them', async () => {
+    const url = await server.createDatabase('tether_first_run');
+    const started = await Promise.allSettled(
+      [1, 2, 3].map(() => startTestGateway({ store: { backend: 'postgres', url } })),
+    );
+    const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    try {
+      expect(started.filter((result) => result.status === 'rejected')).toEqual([]);
+      expect(nodes.map((node) => node.gateway.firstRun?.state).sort()).toEqual(['created', 'ready', 'ready']);
+      const orgs = await nodes[0]!.gateway.services.store.orgs.find({});
+      expect(orgs.map((o) => o.parentId)).toEqual([null]);
+      // The admin logs in on any node.
+      for (const node of nodes) expect(await node.login()).toMatch(/^ey/);
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  }, 60_000);
+
   it('runs a whole gateway on it (store.backend = postgres): accounts, templates, a device and its values', async () => {
     const url = await server.createDatabase('tether_gateway');
     const gw = await startTestGateway({ store: { backend: 'postgres', url } });

@@ -45,6 +45,7 @@ import type {
   Template,
   User,
 } from '../types.js';
+import { postgresAddress } from './address.js';
 import { COLUMNS, migrationProvider, uniqueIndexName } from './schema.js';
 import { afterSql, pageSql, whereSql } from './sql-query.js';
 
@@ -688,14 +689,9 @@ function isConnectionError(error: unknown): boolean {
 /** A failure to open: said with the server's address, never its password. */
 function unavailable(error: unknown, url: string): unknown {
   if (error instanceof TetherError) return error;
-  let where = 'the configured server';
-  try {
-    const u = new URL(url);
-    where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
-  } catch {}
   return new TetherError(
     'STORE_UNAVAILABLE',
-    `Cannot use PostgreSQL at ${where}: ${(error as Error).message}. Check store.url (TETHER_STORE_URL): the server runs, the database exists, and the user may create tables in it.`,
+    `Cannot use PostgreSQL at ${postgresAddress(url)}: ${(error as Error).message}. Check store.url (TETHER_STORE_URL): the server runs, the database exists, and the user may create tables in it.`,
     { cause: error },
   );
 }
