@@ -98,7 +98,10 @@ export function deviceMintCommand(device: Command): void {
           bar.update(minted);
         }
         if (opts.json) printJson({ minted, out: opts.out, csv });
-        else say(safe`Minted ${minted} devices; tokens in ${csv}, claim QR codes in ${opts.out}.`);
+        else
+          say(
+            safe`Minted ${minted} ${minted === 1 ? 'device' : 'devices'}; tokens in ${csv}, claim QR codes in ${opts.out}.`,
+          );
       },
     );
 }
