@@ -17,6 +17,7 @@ import type { TetherConfig } from '../../shared/config.js';
 import { ERROR_TABLE, type ErrorCode, ExitCode } from '../../shared/errors.js';
 import { nodeStoreFiles, type StoreFiles } from '../store/store-files.js';
 import { checkClock, timeSynchronized } from './clock-check.js';
+import { checkPostgres, checkRedis } from './cluster-checks.js';
 import { checkDataFolder, checkStore } from './folder-checks.js';
 import { checkMail } from './mail-check.js';
 import { checkPorts } from './port-checks.js';
@@ -86,7 +87,10 @@ export const fail = (check: string, code: ErrorCode, message: string): CheckResu
   code,
 });
 
-/** Runs every check, in the order a person fixes things: settings, disk, store, network, radios. */
+/**
+ * Runs every check, in the order a person fixes things: settings, disk, store (and the cluster's
+ * Redis), network, radios.
+ */
 export async function runDoctor(
   config: TetherConfig,
   overrides: Partial<DoctorEnv> = {},
@@ -104,7 +108,12 @@ export async function runDoctor(
   };
   await run(() => checkClock(dataDir, env), 'clock');
   await run(() => checkDataFolder(dataDir, env), 'data folder');
-  await run(() => checkStore(dataDir, env), 'store');
+  const { store, cluster } = config;
+  await run(
+    () => (store.backend === 'postgres' ? checkPostgres(store.url, env) : checkStore(dataDir, env)),
+    'store',
+  );
+  if (cluster.redisUrl) await run(() => checkRedis(cluster.redisUrl, env), 'cluster');
   await run(() => checkPorts(config, dataDir, env), 'ports');
   await run(() => checkTls(config, env), 'tls');
   await run(() => checkMail(config, dataDir, env), 'mail');

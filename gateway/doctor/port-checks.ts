@@ -1,12 +1,14 @@
 /**
  * The listeners: each port is either free to bind (the gateway is not running), or answered by
- * the gateway that holds this data folder. A port taken by another program, or one this user
- * may not bind, is what stops a start with ADDRESS_IN_USE.
+ * the gateway that holds this data folder. A gateway on PostgreSQL holds no data-folder lock:
+ * there the gateway is the one whose /healthz answers on the HTTP port and names the MQTT port. A
+ * port taken by another program, or one this user may not bind, is what stops a start with
+ * ADDRESS_IN_USE.
  */
 import { connect, createServer } from 'node:net';
 import type { TetherConfig } from '../../shared/config.js';
 import { storeFileOf } from '../store/data-folder-backup.js';
-import { type LockHolder, lockHolder } from '../store/data-lock.js';
+import { lockHolder } from '../store/data-lock.js';
 import { lockPath } from '../store/store-file.js';
 import type { CheckResult, DoctorEnv } from './doctor.js';
 import { fail, ok } from './doctor.js';
@@ -54,14 +56,44 @@ export async function checkPorts(
   dataDir: string,
   env: DoctorEnv,
 ): Promise<CheckResult[]> {
-  const holder = await lockHolder(env.files, lockPath(storeFileOf(dataDir)));
-  const gateway = holder?.purpose === 'gateway' ? holder : undefined;
-  return Promise.all(listenersOf(config).map((l) => checkListener(l, gateway, env.timeoutMs)));
+  const listeners = listenersOf(config);
+  let gateway: RunningGateway | undefined;
+  if (config.store.backend === 'postgres') {
+    gateway = await gatewayAnswering(listeners[0]!, env.timeoutMs);
+  } else {
+    const holder = await lockHolder(env.files, lockPath(storeFileOf(dataDir)));
+    if (holder?.purpose === 'gateway') gateway = { name: `the running gateway (process ${holder.pid})` };
+  }
+  return Promise.all(listeners.map((l) => checkListener(l, gateway, env.timeoutMs)));
 }
+
+interface RunningGateway {
+  /** How the messages name it. */
+  name: string;
+  /** The MQTT port its /healthz names, when it was found that way. */
+  mqttPort?: number;
+}
+
+/** A Tether gateway answering /healthz on the HTTP listener, with the MQTT port it names. */
+async function gatewayAnswering(http: Listener, timeoutMs: number): Promise<RunningGateway | undefined> {
+  if (http.port === 0) return undefined;
+  try {
+    const res = await fetch(`http://${probeHost(http.host)}:${http.port}/healthz`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = (await res.json()) as { status?: unknown; mqtt?: { port?: unknown } };
+    if (body.status !== 'ok' || typeof body.mqtt?.port !== 'number') return undefined;
+    return { name: 'a running gateway', mqttPort: body.mqtt.port };
+  } catch {
+    return undefined; // nothing there, not plain HTTP, or not a gateway
+  }
+}
+
+const probeHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
 async function checkListener(
   l: Listener,
-  gateway: LockHolder | undefined,
+  gateway: RunningGateway | undefined,
   timeoutMs: number,
 ): Promise<CheckResult> {
   const check = `port ${l.name}`;
@@ -77,21 +109,26 @@ async function checkListener(
     );
   }
   if (bound !== 'EADDRINUSE') return fail(check, 'ADDRESS_IN_USE', `${where} cannot be bound (${bound}).`);
-  const target = l.host === '0.0.0.0' || l.host === '::' ? '127.0.0.1' : l.host;
-  if (gateway) {
+  const target = probeHost(l.host);
+  const ours =
+    gateway && (gateway.mqttPort === undefined || l.name !== 'mqtt' || gateway.mqttPort === l.port);
+  if (gateway && ours) {
     const answers = await (l.probe === 'http' ? httpAnswers : tcpAnswers)(target, l.port, timeoutMs);
     return answers
-      ? ok(check, `${where} is served by the running gateway (process ${gateway.pid})`)
+      ? ok(check, `${where} is served by ${gateway.name}`)
       : fail(
           check,
           'GATEWAY_UNREACHABLE',
-          `${where} is in use, and the gateway (process ${gateway.pid}) holding this data folder does not answer there. Look at its log, or restart it.`,
+          `${where} is in use, and ${gateway.name} holding this data folder does not answer there. Look at its log, or restart it.`,
         );
   }
+  const noGateway = gateway
+    ? `the gateway here listens for MQTT on ${gateway.mqttPort}`
+    : 'no gateway holds this data folder';
   return fail(
     check,
     'ADDRESS_IN_USE',
-    `${where} is in use by another program (no gateway holds this data folder). Stop it (ss -ltnp 'sport = :${l.port}' shows which), or choose another port with ${l.setting}.`,
+    `${where} is in use by another program (${noGateway}). Stop it (ss -ltnp 'sport = :${l.port}' shows which), or choose another port with ${l.setting}.`,
   );
 }
 

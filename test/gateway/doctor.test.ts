@@ -17,6 +17,8 @@ import { loadConfig, type TetherConfig } from '../../shared/config.js';
 import { ExitCode } from '../../shared/errors.js';
 import { removeAll, tempDir } from '../store/store-files-support.js';
 import { startTestGateway } from '../support/gateway-harness.js';
+import { SKIP_POSTGRES, startPostgres } from '../support/postgres-server.js';
+import { SKIP_REDIS, startRedis } from '../support/redis-server.js';
 import { runCli } from '../support/run-cli.js';
 import { makeSelfSignedCert, toolAvailable } from '../support/tls-cert.js';
 
@@ -190,6 +192,80 @@ describe('tether doctor', () => {
       await gw.stop();
     }
   });
+
+  it.skipIf(SKIP_POSTGRES || SKIP_REDIS)(
+    'a cluster node: PostgreSQL and Redis reached (never naming a password), its ports served by the gateway on them',
+    { timeout: 120_000 },
+    async () => {
+      const postgres = await startPostgres();
+      const redis = await startRedis();
+      const closed = createServer();
+      const closedPort = await listen(closed);
+      await new Promise((resolve) => closed.close(resolve));
+      try {
+        const url = await postgres.createDatabase('tether_doctor');
+        const node = (dataDir: string, store: string, redisUrl: string, ports = { http: 0, mqtt: 0 }) =>
+          configFor(dataDir, {
+            store: { backend: 'postgres', url: store },
+            cluster: { redisUrl },
+            http: { host: '127.0.0.1', port: ports.http },
+            mqtt: { host: '127.0.0.1', port: ports.mqtt },
+          });
+
+        const empty = await runDoctor(node(await dir(), url, redis.url), healthy());
+        expect(only(empty, 'store')).toMatchObject({ status: 'ok' });
+        expect(only(empty, 'store').message).toContain('an empty database');
+        expect(only(empty, 'cluster')).toMatchObject({ status: 'ok' });
+        expect(only(empty, 'cluster').message).toMatch(
+          /^Redis at redis:\/\/127\.0\.0\.1:\d+ answers \(Redis \d/,
+        );
+
+        const down = await runDoctor(
+          node(
+            await dir(),
+            `postgres://tether:s3cret-pg@127.0.0.1:${closedPort}/tether`,
+            `redis://:s3cret-redis@127.0.0.1:${closedPort}/0`,
+          ),
+          healthy({ timeoutMs: 2000 }),
+        );
+        expect(only(down, 'store')).toMatchObject({ status: 'fail', code: 'STORE_UNAVAILABLE' });
+        expect(only(down, 'cluster')).toMatchObject({ status: 'fail', code: 'CLUSTER_UNAVAILABLE' });
+        expect(JSON.stringify(down)).not.toMatch(/s3cret/);
+        expect(doctorExitCode(down)).toBe(ExitCode.unavailable);
+
+        const gw = await startTestGateway({
+          store: { backend: 'postgres', url },
+          cluster: { redisUrl: redis.url },
+        });
+        try {
+          const ports = { http: gw.gateway.httpPort, mqtt: gw.gateway.mqttPort };
+          const running = await runDoctor(node(gw.dataDir, url, redis.url, ports), healthy());
+          expect(only(running, 'store').message).toMatch(/schema \d+, 1 organizations, 1 users, 0 devices$/);
+          for (const check of ['port http', 'port mqtt']) {
+            expect(only(running, check)).toMatchObject({ status: 'ok' });
+            expect(only(running, check).message).toContain('served by a running gateway');
+          }
+          // Its MQTT port taken by another program while the gateway answers HTTP elsewhere.
+          const other = createServer();
+          const taken = await listen(other);
+          try {
+            const clash = await runDoctor(
+              node(gw.dataDir, url, redis.url, { ...ports, mqtt: taken }),
+              healthy(),
+            );
+            expect(only(clash, 'port mqtt')).toMatchObject({ status: 'fail', code: 'ADDRESS_IN_USE' });
+          } finally {
+            await new Promise((resolve) => other.close(resolve));
+          }
+        } finally {
+          await gw.stop();
+        }
+      } finally {
+        await redis.stop();
+        await postgres.stop();
+      }
+    },
+  );
 
   it.runIf(HAS_OPENSSL)(
     'tls: a certificate with its key passes; a foreign key, a missing key or an expired certificate fails',
