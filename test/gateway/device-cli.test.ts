@@ -6,6 +6,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_TABLE } from '../../shared/errors.js';
 import { activeDevice, connectDevice, createTemplate } from '../devices/device-fixtures.js';
 import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { runCli, startCli, stopCli } from '../support/run-cli.js';
@@ -98,7 +99,11 @@ describe('tether device and template commands', () => {
     const code = /New claim code \(shown once\): (\S+)/.exec(disclaim.stdout)?.[1];
     expect(code).toMatch(/^[A-Z0-9]{4}(-[A-Z0-9]{4}){4}$/);
     expect((await readdir(out)).sort()).toEqual(['Heater-0026.png', 'tokens.csv']);
-    const revoke = await runCli(['device', 'revoke', d.deviceId], env);
+    // Irreversible: without a terminal to ask on, it needs --yes and does nothing without it.
+    const unconfirmed = await runCli(['device', 'revoke', d.deviceId], env);
+    expect(unconfirmed.code).toBe(ERROR_TABLE.VALIDATION_FAILED.exit);
+    expect(unconfirmed.stderr).toContain('confirm with --yes');
+    const revoke = await runCli(['device', 'revoke', d.deviceId, '--yes'], env);
     expect(revoke.code, revoke.stderr).toBe(0);
     await dev.closed;
     expect((await runCli(['device', 'claim', code!], env)).code).toBe(4);
