@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- <scenario>…] [--runs N] [--quick] [--no-record] [--profile]`
+ * `npm run bench [-- <scenario>…] [--runs N] [--quick] [--no-record] [--profile]` (`-- --help` says
+ * what each does)
  * Runs the scenarios (all by default: s1 throughput, s2 downlink, s3 connect, s4 activation,
  * s5 store, s6 event-loop, s7 cluster, s8 scale), prints each one's commands and configuration, and appends the results
  * (Markdown) to bench/RESULTS.md and (JSON) to bench/results/<date>.json with the machine's facts.
@@ -9,6 +10,7 @@ import { execFileSync, execSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ensureMosquitto } from './lib/brokers.js';
 import { topFrames } from './lib/cpu-profile.js';
 import { BENCH_DIR, OUT_DIR, REPO_DIR } from './lib/paths.js';
@@ -35,37 +37,68 @@ const SCENARIOS: Record<string, { aliases: string[]; run: (ctx: Context) => Prom
   s8: { aliases: ['scale'], run: runScale },
 };
 
+const USAGE = `npm run bench [-- <scenario>…] [--runs N] [--quick [--record]] [--no-record] [--profile]
+
+Scenarios (all when none is named): ${Object.entries(SCENARIOS)
+  .map(([id, s]) => `${id} (${s.aliases.join(', ')})`)
+  .join(', ')}.
+  --runs N      runs per measurement (default 3; 1 with --quick); the median is reported
+  --quick       smaller loads and one run, not recorded unless --record is given
+  --no-record   do not append to bench/RESULTS.md and bench/results/
+  --profile     write a CPU profile of each Tether run and print its top frames
+  --help        this text
+`;
+
 const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(name);
-const optionValue = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const quick = flag('--quick');
-const wanted = argv
-  .filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs')
-  .map(
-    (a) =>
-      Object.entries(SCENARIOS).find(
-        ([id, s]) => id === a.toLowerCase() || s.aliases.includes(a.toLowerCase()),
-      )?.[0] ?? a,
-  );
-const unknown = wanted.filter((w) => !(w in SCENARIOS));
+let parsed: ReturnType<typeof parseBenchArgs>;
+function parseBenchArgs() {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      runs: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false },
+      'no-record': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+}
+try {
+  parsed = parseBenchArgs();
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const quick = parsed.values.quick;
+const runs = Number(parsed.values.runs ?? (quick ? 1 : 3));
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error(`--runs takes a whole number of runs, at least 1 (got "${parsed.values.runs}").`);
+  process.exit(2);
+}
+const wanted = parsed.positionals.map(
+  (a) =>
+    Object.entries(SCENARIOS).find(
+      ([id, s]) => id === a.toLowerCase() || s.aliases.includes(a.toLowerCase()),
+    )?.[0] ?? a,
+);
+const unknown = wanted.filter((w) => !Object.hasOwn(SCENARIOS, w));
 if (unknown.length) {
-  console.error(
-    `Unknown scenario(s): ${unknown.join(', ')}. Known: ${Object.entries(SCENARIOS)
-      .map(([id, s]) => `${id} (${s.aliases.join(', ')})`)
-      .join('; ')}`,
-  );
+  console.error(`Unknown scenario(s): ${unknown.join(', ')}.\n\n${USAGE}`);
   process.exit(2);
 }
 const selected = wanted.length ? wanted : Object.keys(SCENARIOS);
-const record = quick ? flag('--record') : !flag('--no-record');
+const record = quick ? parsed.values.record : !parsed.values['no-record'];
 const mosquittoVersion = ensureMosquitto();
 const options: BenchOptions = {
-  runs: Number(optionValue('--runs') ?? (quick ? 1 : 3)),
+  runs,
   quick,
-  profile: flag('--profile'),
+  profile: parsed.values.profile,
   mosquitto: mosquittoVersion !== undefined,
 };
 
