@@ -20,6 +20,7 @@
  *
  *   npm run bench:store-postgres                          # 100,000 then 1,000,000 devices
  *   npm run bench:store-postgres -- --devices 100000      # one size
+ *   npm run bench:store-postgres -- --ops plan,activation  # only operations whose name has these
  *
  * The server runs with fsync off (as the tests start it): write latencies leave the disk out, the
  * event-loop figures do not depend on it.
@@ -44,8 +45,15 @@ import { treeCpuSeconds } from './lib/proc.js';
 const { values: args } = parseArgs({
   options: {
     devices: { type: 'string', multiple: true },
+    /** Only the operations whose name contains one of these (comma-separated, any case). */
+    ops: { type: 'string' },
   },
 });
+const ONLY = args.ops
+  ?.split(',')
+  .map((s) => s.trim().toLowerCase())
+  .filter(Boolean);
+const wanted = (name: string) => !ONLY || ONLY.some((part) => name.toLowerCase().includes(part));
 const SIZES = (args.devices ?? ['100000', '1000000']).map(Number);
 const TENANTS = 10;
 const SUB_ORGS = 10;
@@ -146,6 +154,7 @@ async function measure(
   op: (i: number) => Promise<unknown>,
   { warm = true } = {},
 ): Promise<void> {
+  if (!wanted(name)) return;
   if (warm) await op(0); // the statement's first plan and connection
   const cpu0 = process.cpuUsage();
   const pg0 = treeCpuSeconds(pgPid);

@@ -206,9 +206,9 @@ export class OrgService {
     const inTree = { orgId: { in: orgIds } };
     const contents = {
       orgs: orgIds.length - 1,
-      users: await store.users.count(inTree),
-      devices: await store.devices.count(inTree),
-      templates: await store.templates.count(inTree),
+      users: await store.users.countInOrgs(orgIds),
+      devices: await store.devices.countInOrgs(orgIds),
+      templates: await store.templates.countInOrgs(orgIds),
     };
     const empty = Object.values(contents).every((n) => n === 0);
     if (!empty && !force) {

@@ -61,27 +61,26 @@ export class PlanLimits {
     return out;
   }
 
-  /** How many of `limit` the scope of `holderId` holds now: one count over an index. */
+  /**
+   * How many of `limit` the scope of `holderId` holds now: a sum of the store's per-org counts,
+   * O(orgs in the scope) whatever the number of records.
+   */
   async usage(holderId: string, limit: PlanLimit, tables: StoreTables = this.deps.store): Promise<number> {
     const orgIds = [...(await this.scopeOrgIds(holderId, tables))];
     if (limit === 'subOrgs') return orgIds.length - 1;
-    const where = { orgId: { in: orgIds } };
-    if (limit === 'users') return tables.users.count(where);
+    if (limit === 'users') return tables.users.countInOrgs(orgIds);
+    if (limit === 'templates') return tables.templates.countInOrgs(orgIds);
     // A pending device whose provisioning session expired can never activate: it holds no place
     // (the gateway sweeps it away after a grace in which a companion may still ask about it).
-    // Counted as all of the scope's devices less those: the first count is the org index's sizes
-    // and the second looks at pending devices only, so opening a provisioning session does not
-    // read every device of the fleet.
-    if (limit === 'devices') {
-      const all = await tables.devices.count(where);
-      const expired = await tables.devices.count({
-        ...where,
-        status: 'pending',
-        provisioningExpiresAt: { lt: this.deps.clock.now() },
-      });
-      return all - expired;
-    }
-    return tables.templates.count(where);
+    // Counted as the scope's devices less those; the second count reads pending devices only
+    // (an index of them by deadline), so opening a session never reads the fleet.
+    const all = await tables.devices.countInOrgs(orgIds);
+    const expired = await tables.devices.count({
+      orgId: { in: orgIds },
+      status: 'pending',
+      provisioningExpiresAt: { lt: this.deps.clock.now() },
+    });
+    return all - expired;
   }
 
   /**

@@ -660,6 +660,9 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
       <T>(name: TableName, field: string, normalise = (v: string) => v) =>
       async (value: string) =>
         t[name].lookup(field, normalise(value)) as T | undefined;
+    // The orgId index's bucket sizes, kept by every write and its undo: no row is looked at.
+    const countInOrgs = (name: TableName) => async (orgIds: readonly string[]) =>
+      t[name].count({ orgId: { in: orgIds } } as Where<Row>);
     /**
      * Telemetry, the MQTT hot path, outside transactions: only the values written are checked
      * (the row held fits already), no index is touched (values and lastSeenAt are in none), and
@@ -715,13 +718,15 @@ export class EmbeddedStore extends StoreTablesMembers implements Store {
       }),
       users: Object.assign(repo<User>('users'), {
         byEmail: lookup<User>('users', 'email', (email) => email.trim().toLowerCase()),
+        countInOrgs: countInOrgs('users'),
       }),
       refreshTokens: Object.assign(repo<RefreshToken>('refreshTokens'), {
         byTokenHash: lookup<RefreshToken>('refreshTokens', 'tokenHash'),
       }),
-      templates: repo<Template>('templates'),
+      templates: Object.assign(repo<Template>('templates'), { countInOrgs: countInOrgs('templates') }),
       devices: Object.assign(repo<Device>('devices'), {
         byTokenHash: lookup<Device>('devices', 'tokenHash'),
+        countInOrgs: countInOrgs('devices'),
         byClaimCodeHash: lookup<Device>('devices', 'claimCodeHash'),
         putValues: async (
           deviceId: string,

@@ -97,11 +97,24 @@ export interface Repository<T extends { id: string }> {
   deleteWhere(where: Where<T>): Promise<number>;
 }
 
-export interface UserRepository extends Repository<User> {
+/** A table whose records each belong to one org (orgId): how many each org holds is kept as they change. */
+export interface OrgCounted {
+  /**
+   * How many records these orgs hold (an id given twice counts once). Each org's count is kept by
+   * the same transaction as every insert, delete and move of its records (a rolled-back one leaves
+   * it as it was), so this costs O(orgs) whatever the table's size: what a plan-limit check reads
+   * while other transactions wait for it.
+   */
+  countInOrgs(orgIds: readonly string[]): Promise<number>;
+}
+
+export interface UserRepository extends Repository<User>, OrgCounted {
   byEmail(email: string): Promise<User | undefined>;
 }
 
-export interface DeviceRepository extends Repository<Device> {
+export interface TemplateRepository extends Repository<Template>, OrgCounted {}
+
+export interface DeviceRepository extends Repository<Device>, OrgCounted {
   /** The hot lookup of every MQTT CONNECT: O(1), no I/O in the embedded store. */
   byTokenHash(tokenHash: string): Promise<Device | undefined>;
   /** A static-token device by the hash of its (unused) claim code: O(1). */
@@ -180,7 +193,7 @@ export interface StoreTables {
   readonly orgs: OrgRepository;
   readonly users: UserRepository;
   readonly refreshTokens: RefreshTokenRepository;
-  readonly templates: Repository<Template>;
+  readonly templates: TemplateRepository;
   readonly devices: DeviceRepository;
   /** Account, ownership and configuration history: append-only, never trimmed by count. */
   readonly audit: AuditLog;
@@ -210,7 +223,7 @@ export abstract class StoreTablesMembers implements StoreTables {
   declare readonly orgs: OrgRepository;
   declare readonly users: UserRepository;
   declare readonly refreshTokens: RefreshTokenRepository;
-  declare readonly templates: Repository<Template>;
+  declare readonly templates: TemplateRepository;
   declare readonly devices: DeviceRepository;
   declare readonly audit: AuditLog;
   declare readonly deviceActivity: AuditLog;

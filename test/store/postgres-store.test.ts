@@ -2,9 +2,11 @@
  * The store contract on a real PostgreSQL (Debian's server, started by the test in a temp folder;
  * .ci/run installs it): one new database per case, the same cases the embedded store passes.
  */
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../gateway/store/postgres/postgres-store.js';
-import { COLUMNS } from '../../gateway/store/postgres/schema.js';
+import { COLUMNS, migrationProvider } from '../../gateway/store/postgres/schema.js';
 import { TABLES } from '../../gateway/store/tables.js';
 import { isTetherError } from '../../shared/errors.js';
 import { activeDevice, connectDevice, createTemplate } from '../devices/device-fixtures.js';
@@ -70,6 +72,43 @@ describe.skipIf(SKIP_POSTGRES)('PostgreSQL store', () => {
     await again.open();
     expect((await again.devices.byTokenHash('h1'))?.values).toEqual({ temp: { value: 21.5, at: 5 } });
     await again.close();
+  });
+
+  it('back-fills the per-org counts when it migrates a database made before them (004)', async () => {
+    const url = await server.createDatabase('tether_counts_backfill');
+    // A database as 003 left it, with rows in it.
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url }) }),
+    });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo(
+      '003_audit_filters_device_activity',
+    );
+    expect(error).toBeUndefined();
+    await db.destroy();
+    const before = new PostgresStore({ url });
+    // The rows go in through an older gateway's SQL: opening the store would migrate it first.
+    const old = new pg.Client({ connectionString: url });
+    await old.connect();
+    for (const [id, orgId] of <Array<[string, string]>>[
+      ['dev_1', 'org_a'],
+      ['dev_2', 'org_a'],
+      ['dev_3', 'org_b'],
+    ]) {
+      await old.query(`INSERT INTO devices (id, "orgId", "tokenHash", doc) VALUES ($1, $2, $1, $3::jsonb)`, [
+        id,
+        orgId,
+        JSON.stringify({ ...device(id, id, orgId), values: undefined }),
+      ]);
+    }
+    await old.end();
+    await before.open();
+    expect(await before.devices.countInOrgs(['org_a'])).toBe(2);
+    expect(await before.devices.countInOrgs(['org_b'])).toBe(1);
+    expect(await before.users.countInOrgs(['org_a'])).toBe(0);
+    // And kept from there on.
+    await before.devices.insert(device('dev_4', 'h4', 'org_b'));
+    expect(await before.devices.countInOrgs(['org_a', 'org_b'])).toBe(4);
+    await before.close();
   });
 
   it('refuses an unreachable server with STORE_UNAVAILABLE, naming the address and not the password', async () => {

@@ -3,8 +3,11 @@
  * PostgreSQL later): same records in, same answers out, same refusals.
  */
 import { describe, expect, it } from 'vitest';
+import { PlanLimits } from '../../gateway/accounts/plan-limits.js';
 import type { FindOptions, Store, StoreTables, Where } from '../../gateway/store/store.js';
-import type { AuditEvent, Device, DeviceGrant, Org, User } from '../../gateway/store/types.js';
+import type { AuditEvent, Device, DeviceGrant, Org, Template, User } from '../../gateway/store/types.js';
+import { ManualClock } from '../../shared/clock.js';
+import { loadConfig } from '../../shared/config.js';
 import { isTetherError } from '../../shared/errors.js';
 
 export const org = (id: string, parentId: string | null = null): Org => ({
@@ -45,6 +48,16 @@ export const device = (id: string, tokenHash: string, orgId = 'org_a'): Device =
   firmware: null,
   lastSeenAt: null,
   values: {},
+});
+
+export const template = (id: string, orgId = 'org_a'): Template => ({
+  id,
+  orgId,
+  name: id,
+  datastreams: [],
+  hotspotPrefix: 'Tether',
+  minSecurity: 2,
+  createdAt: 1,
 });
 
 export const auditEvent = (id: string, orgId: string, at = 1): AuditEvent => ({
@@ -454,6 +467,116 @@ export function storeContract(name: string, make: (options?: ContractStoreOption
       const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => takePlace(i)));
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(LIMIT);
       expect(await store.devices.count({ orgId: 'org_a' })).toBe(LIMIT);
+      await store.close();
+    });
+
+    it("keeps each org's count exact through concurrent inserts, deletes and moves", async () => {
+      const store = await make();
+      for (const id of ['org_a', 'org_b', 'org_c']) await store.orgs.insert(org(id));
+      const orgOf = (i: number) => ['org_a', 'org_b', 'org_c'][i % 3]!;
+      // Many writers at once, on their own and in transactions: inserts, bulk inserts, deletes,
+      // deletes by filter and moves between orgs (devices, users and templates alike).
+      await Promise.all(
+        Array.from({ length: 24 }, async (_, i) => {
+          await store.devices.insert(device(`dev_${i}`, `hash_${i}`, orgOf(i)));
+          await store.users.insert(user(`usr_${i}`, `u${i}@example.com`, orgOf(i + 1)));
+          await store.templates.insert(template(`TMPL${String(i).padStart(8, '0')}`, orgOf(i + 2)));
+          if (i % 4 === 0) await store.devices.delete(`dev_${i}`);
+          if (i % 4 === 1) await store.devices.update(`dev_${i}`, { orgId: 'org_a' });
+          if (i % 4 === 2) {
+            await store.transaction(async (tx) => {
+              await tx.devices.insertMany([
+                device(`dev_tx_${i}a`, `hash_tx_${i}a`, orgOf(i)),
+                device(`dev_tx_${i}b`, `hash_tx_${i}b`, orgOf(i + 1)),
+              ]);
+              await tx.users.update(`usr_${i}`, { orgId: 'org_b' });
+              await tx.templates.delete(`TMPL${String(i).padStart(8, '0')}`);
+            });
+          }
+        }),
+      );
+      await store.devices.deleteWhere({ orgId: 'org_c', name: { in: ['dev_5', 'dev_tx_2b', 'dev_8'] } });
+      for (const [table, repo] of [
+        ['devices', store.devices],
+        ['users', store.users],
+        ['templates', store.templates],
+      ] as const) {
+        for (const orgId of ['org_a', 'org_b', 'org_c']) {
+          const counted = await repo.count({ orgId });
+          expect({ table, orgId, n: await repo.countInOrgs([orgId]) }).toEqual({ table, orgId, n: counted });
+        }
+        // An org given twice counts once; an org with nothing (or none at all) counts 0.
+        expect(await repo.countInOrgs(['org_a', 'org_b', 'org_a', 'org_nothing'])).toBe(
+          (await repo.count({ orgId: 'org_a' })) + (await repo.count({ orgId: 'org_b' })),
+        );
+        expect(await repo.countInOrgs([])).toBe(0);
+      }
+      expect(await store.devices.countInOrgs(['org_a', 'org_b', 'org_c'])).toBe(await store.devices.count());
+      await store.close();
+    });
+
+    it("counts a transaction's own changes inside it, and none of them after it rolls back", async () => {
+      const store = await make();
+      await store.orgs.insert(org('org_a'));
+      await store.orgs.insert(org('org_b'));
+      await store.devices.insertMany([
+        device('dev_1', 'h1'),
+        device('dev_2', 'h2'),
+        device('dev_3', 'h3', 'org_b'),
+      ]);
+      const error = await store
+        .transaction(async (tx) => {
+          await tx.devices.insert(device('dev_4', 'h4'));
+          await tx.devices.delete('dev_3');
+          await tx.devices.update('dev_1', { orgId: 'org_b' });
+          expect(await tx.devices.countInOrgs(['org_a'])).toBe(2);
+          expect(await tx.devices.countInOrgs(['org_b'])).toBe(1);
+          await tx.devices.deleteWhere({ orgId: 'org_a' });
+          expect(await tx.devices.countInOrgs(['org_a', 'org_b'])).toBe(1);
+          throw new Error('changed my mind');
+        })
+        .catch((e: unknown) => e);
+      expect((error as Error).message).toBe('changed my mind');
+      expect(await store.devices.countInOrgs(['org_a'])).toBe(2);
+      expect(await store.devices.countInOrgs(['org_b'])).toBe(1);
+      // A refused write rolls its transaction back too.
+      const refused = await store
+        .transaction(async (tx) => {
+          await tx.devices.insert(device('dev_5', 'h5'));
+          await tx.devices.insert(device('dev_6', 'h1'));
+        })
+        .catch((e: unknown) => e);
+      expect(isTetherError(refused) && refused.code).toBe('CONFLICT');
+      expect(await store.devices.countInOrgs(['org_a'])).toBe(2);
+      await store.close();
+    });
+
+    it('enforces a plan limit exactly: of 8 requests racing for the last place, one gets it', async () => {
+      const store = await make();
+      await store.orgs.insert(org('org_a'));
+      await store.orgs.insert(org('org_sub', 'org_a'));
+      const config = loadConfig({ env: {}, file: undefined, overrides: {} });
+      config.plans.free.devices = 5;
+      const plans = new PlanLimits({ store, config, clock: new ManualClock(1000) });
+      await store.devices.insertMany([
+        device('dev_1', 'h1'),
+        device('dev_2', 'h2'),
+        device('dev_3', 'h3', 'org_sub'),
+        device('dev_4', 'h4', 'org_sub'),
+      ]);
+      const take = (i: number) =>
+        store.transaction(async (tx) => {
+          await plans.assertWithin(i % 2 ? 'org_a' : 'org_sub', 'devices', 1, tx);
+          await tx.devices.insert(device(`dev_new_${i}`, `h_new_${i}`, i % 2 ? 'org_a' : 'org_sub'));
+        });
+      const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => take(i)));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const codes = outcomes.flatMap((o) =>
+        o.status === 'rejected' ? [(o.reason as { code?: string }).code] : [],
+      );
+      expect(new Set(codes)).toEqual(new Set(['PLAN_LIMIT']));
+      expect(await store.devices.count()).toBe(5);
+      expect(await plans.usage('org_a', 'devices')).toBe(5);
       await store.close();
     });
 

@@ -8,7 +8,9 @@
  * transactions run one at a time across every gateway sharing the database, as they do in the
  * embedded store: a check and the insert it guards (a plan limit, a claim code) cannot interleave
  * with another transaction's. They are the rarer, deliberate changes (provisioning, claims, org
- * deletion); single writes and telemetry do not take the lock.
+ * deletion); single writes and telemetry do not take the lock. What a check inside one reads must
+ * be cheap, since every other transaction waits for it: plan limits read per-org counts (org_counts,
+ * kept by triggers in the writing transaction), not a count of the devices.
  *
  * Durability: every write is committed (PostgreSQL's own WAL) before its promise resolves,
  * telemetry included; there is no telemetry window to lose.
@@ -46,7 +48,7 @@ import type {
   User,
 } from '../types.js';
 import { postgresAddress } from './address.js';
-import { COLUMNS, migrationProvider, uniqueIndexName } from './schema.js';
+import { COLUMNS, migrationProvider, type ORG_COUNTED_TABLES, uniqueIndexName } from './schema.js';
 import { afterSql, pageSql, whereSql } from './sql-query.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tables are addressed by name; rows are checked by the contract
@@ -282,6 +284,16 @@ export class PostgresStore extends StoreTablesMembers implements Store {
           })
         )[0] as T | undefined;
     const devices = repo<Device>('devices');
+    // Rows of org_counts, kept by triggers in the writing transaction (schema.ts, 004).
+    const countInOrgs = (table: (typeof ORG_COUNTED_TABLES)[number]) => (orgIds: readonly string[]) =>
+      exec(async () => {
+        const ids = [...new Set(orgIds)];
+        if (ids.length === 0) return 0;
+        const { rows } = await sql<{ n: number }>`
+          SELECT coalesce(sum(n), 0)::int AS n FROM org_counts
+          WHERE "table" = ${table} AND "orgId" = ANY(${ids})`.execute(db());
+        return rows[0]!.n;
+      });
     return {
       orgs: Object.assign(repo<Org>('orgs'), {
         subtree: (orgId: string) =>
@@ -311,13 +323,15 @@ export class PostgresStore extends StoreTablesMembers implements Store {
       }),
       users: Object.assign(repo<User>('users'), {
         byEmail: lookup<User>('users', 'email', (email) => email.trim().toLowerCase()),
+        countInOrgs: countInOrgs('users'),
       }),
       refreshTokens: Object.assign(repo<RefreshToken>('refreshTokens'), {
         byTokenHash: lookup<RefreshToken>('refreshTokens', 'tokenHash'),
       }),
-      templates: repo<Template>('templates'),
+      templates: Object.assign(repo<Template>('templates'), { countInOrgs: countInOrgs('templates') }),
       devices: Object.assign(devices, {
         byTokenHash: lookup<Device>('devices', 'tokenHash'),
+        countInOrgs: countInOrgs('devices'),
         byClaimCodeHash: lookup<Device>('devices', 'claimCodeHash'),
         putValues: (
           deviceId: string,

@@ -274,10 +274,82 @@ const v3: Migration = {
   },
 };
 
+/** The tables whose records plan limits count per org (org_counts, kept by the triggers of 004). */
+export const ORG_COUNTED_TABLES = ['users', 'templates', 'devices'] as const;
+
+/**
+ * 004: how many users, templates and devices each org holds, as rows of org_counts kept by
+ * triggers in the same transaction as every insert, delete and move (a change of orgId): a plan
+ * limit sums a few rows instead of counting a million devices inside the transaction every
+ * provisioning session waits for. Each statement's changes go in as one upsert in orgId order (two
+ * statements touching the same orgs lock their rows in the same order); an org's row goes when
+ * its count reaches 0. Back-filled from the tables: the triggers are created first, and creating
+ * one locks its table against writes until this migration commits, so no write falls between.
+ * Also an index of the pending devices by deadline, which opening a session reads (the expired
+ * ones it purges and does not count).
+ */
+const v4: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`CREATE TABLE org_counts (
+      "table" text COLLATE "C" NOT NULL,
+      "orgId" text COLLATE "C" NOT NULL,
+      n bigint NOT NULL,
+      PRIMARY KEY ("table", "orgId")
+    )`.execute(db);
+    await sql`CREATE FUNCTION org_counts_added() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO org_counts ("table", "orgId", n)
+          SELECT TG_TABLE_NAME, "orgId", count(*) FROM added WHERE "orgId" IS NOT NULL
+          GROUP BY "orgId" ORDER BY "orgId"
+          ON CONFLICT ("table", "orgId") DO UPDATE SET n = org_counts.n + excluded.n;
+        RETURN NULL;
+      END $$`.execute(db);
+    await sql`CREATE FUNCTION org_counts_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO org_counts ("table", "orgId", n)
+          SELECT TG_TABLE_NAME, "orgId", -count(*) FROM removed WHERE "orgId" IS NOT NULL
+          GROUP BY "orgId" ORDER BY "orgId"
+          ON CONFLICT ("table", "orgId") DO UPDATE SET n = org_counts.n + excluded.n;
+        DELETE FROM org_counts WHERE "table" = TG_TABLE_NAME AND n = 0
+          AND "orgId" IN (SELECT "orgId" FROM removed);
+        RETURN NULL;
+      END $$`.execute(db);
+    await sql`CREATE FUNCTION org_counts_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO org_counts ("table", "orgId", n)
+          SELECT TG_TABLE_NAME, v.org, v.n FROM (VALUES (OLD."orgId", -1), (NEW."orgId", 1)) AS v(org, n)
+          WHERE v.org IS NOT NULL ORDER BY v.org
+          ON CONFLICT ("table", "orgId") DO UPDATE SET n = org_counts.n + excluded.n;
+        DELETE FROM org_counts WHERE "table" = TG_TABLE_NAME AND "orgId" = OLD."orgId" AND n = 0;
+        RETURN NULL;
+      END $$`.execute(db);
+    for (const table of ORG_COUNTED_TABLES) {
+      await sql`CREATE TRIGGER ${sql.id(`${table}_counted_insert`)} AFTER INSERT ON ${sql.id(table)}
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION org_counts_added()`.execute(db);
+      await sql`CREATE TRIGGER ${sql.id(`${table}_counted_delete`)} AFTER DELETE ON ${sql.id(table)}
+        REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION org_counts_removed()`.execute(
+        db,
+      );
+      // Row by row: a trigger with a column list cannot have transition tables, and only a change
+      // of orgId (rare: a transfer, a move) runs it; telemetry's updates never name that column.
+      await sql`CREATE TRIGGER ${sql.id(`${table}_counted_move`)} AFTER UPDATE OF "orgId" ON ${sql.id(table)}
+        FOR EACH ROW WHEN (OLD."orgId" IS DISTINCT FROM NEW."orgId") EXECUTE FUNCTION org_counts_moved()`.execute(
+        db,
+      );
+      await sql`INSERT INTO org_counts ("table", "orgId", n)
+        SELECT ${table}, "orgId", count(*) FROM ${sql.id(table)} WHERE "orgId" IS NOT NULL
+        GROUP BY "orgId"`.execute(db);
+    }
+    await sql`CREATE INDEX devices_pending_idx ON devices ("provisioningExpiresAt")
+      WHERE status = 'pending'`.execute(db);
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_tables': v1,
   '002_device_events': v2,
   '003_audit_filters_device_activity': v3,
+  '004_org_counts': v4,
 };
 
 export const migrationProvider: MigrationProvider = {
