@@ -6,6 +6,7 @@
 import { TetherError } from '../../shared/errors.js';
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
 import { passwordSetMessage, resetMessage } from '../mail/account-messages.js';
+import { pages } from '../store/paging.js';
 import type { User, UserStatus, UserType } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
@@ -101,37 +102,45 @@ export class UserService {
     const org = await store.orgs.get(input.orgId);
     authorize(actor, 'users.edit', org ? { orgId: org.id } : undefined, 'Organization', input.orgId);
     await roles.assignable(actor, input.orgId, input.roleId, user.type);
-    const owned = input.orgId === user.orgId ? [] : await store.devices.find({ ownerId: user.id });
-    if (owned.length > 0 && input.devices === undefined) {
+    // Counted here, then changed a page at a time: a person may own thousands of devices.
+    const owned = input.orgId === user.orgId ? 0 : await store.devices.count({ ownerId: user.id });
+    if (owned > 0 && input.devices === undefined) {
       throw new TetherError(
         'VALIDATION_FAILED',
-        `${user.email} owns ${owned.length} device(s): say whether they move with them (devices=move) or stay in their organization without an owner (devices=leave).`,
-        { details: { field: 'devices', devices: owned.length } },
+        `${user.email} owns ${owned} device(s): say whether they move with them (devices=move) or stay in their organization without an owner (devices=leave).`,
+        { details: { field: 'devices', devices: owned } },
       );
     }
-    if (input.devices === 'move' && owned.length > 0) {
+    if (input.devices === 'move' && owned > 0) {
       requirePermission(actor, 'devices.transfer');
-      await plans.assertWithin(input.orgId, 'devices', owned.length, undefined, user.orgId);
+      await plans.assertWithin(input.orgId, 'devices', owned, undefined, user.orgId);
     }
     const moved = await store.users.update(user.id, { orgId: input.orgId, roleId: input.roleId });
     for (const invitation of await store.invitations.find({ userId: user.id, status: 'pending' })) {
       await store.invitations.update(invitation.id, { orgId: input.orgId, roleId: input.roleId });
     }
-    for (const device of owned) {
-      const updated = await store.devices.update(
-        device.id,
-        input.devices === 'move' ? { orgId: input.orgId } : { ownerId: null },
-      );
-      events.emit('device.changed', { device: updated });
+    // The audit event names every device that changed hands: their ids, not their rows.
+    const ids: string[] = [];
+    if (owned > 0) {
+      for await (const page of pages(store.devices, { ownerId: user.id })) {
+        for (const device of page) {
+          const updated = await store.devices.update(
+            device.id,
+            input.devices === 'move' ? { orgId: input.orgId } : { ownerId: null },
+          );
+          events.emit('device.changed', { device: updated });
+          ids.push(device.id);
+        }
+      }
     }
     const devices = {
-      moved: input.devices === 'move' ? owned.length : 0,
-      unowned: input.devices === 'leave' ? owned.length : 0,
+      moved: input.devices === 'move' ? ids.length : 0,
+      unowned: input.devices === 'leave' ? ids.length : 0,
     };
     await this.#audit(actor, 'user.moved', moved, ip, {
       from: { orgId: user.orgId, roleId: user.roleId },
       to: { orgId: input.orgId, roleId: input.roleId },
-      devices: { ...devices, ids: owned.map((d) => d.id) },
+      devices: { ...devices, ids },
     });
     return { ...publicUser(moved), devices };
   }
@@ -325,9 +334,12 @@ export class UserService {
   async #delete(user: User, actorId: string, ip: string | null) {
     const { store, auth, auditor } = this.deps;
     let unownedDevices = 0;
-    for (const device of await store.devices.find({ ownerId: user.id })) {
-      await store.devices.update(device.id, { ownerId: null });
-      unownedDevices++;
+    // A page at a time: a person may own thousands of devices.
+    for await (const page of pages(store.devices, { ownerId: user.id })) {
+      for (const device of page) {
+        await store.devices.update(device.id, { ownerId: null });
+        unownedDevices++;
+      }
     }
     await auth.endSessions(user.id);
     for (const token of await store.refreshTokens.find({ userId: user.id }))

@@ -13,6 +13,8 @@ import type { AuthenticatedActor } from '../accounts/auth-service.js';
 import { can, canViewDevice } from '../accounts/policy.js';
 import type { Auditor } from '../audit.js';
 import { deviceRef, type EventBus } from '../events.js';
+import { pages } from '../store/paging.js';
+import { comparator } from '../store/query.js';
 import type { FindOptions, Store, Where } from '../store/store.js';
 import type { Datastream, DatastreamValue, Device, ProvisioningSecurity, Template } from '../store/types.js';
 import { parseDatastreamValue } from './datastream-values.js';
@@ -52,6 +54,21 @@ export interface DeviceServiceDeps {
   presence?: Presence;
   /** Tokens this node has seen, for a store that answers over the network (PostgreSQL). */
   tokens?: TokenCache;
+  /** Device ids per store query, and rows per read, of an `online` filter (default 1000). */
+  onlineBatch?: number;
+}
+
+/** The ids in arrays of at most `size`. */
+function* idBatches(ids: Iterable<string>, size: number): Generator<string[]> {
+  let batch: string[] = [];
+  for (const id of ids) {
+    batch.push(id);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 export class DeviceService {
@@ -62,8 +79,11 @@ export class DeviceService {
    */
   readonly #failures = new Map<string, { code: string; message: string }>();
 
+  readonly #onlineBatch: number;
+
   constructor(private readonly deps: DeviceServiceDeps) {
     this.#presence = deps.presence ?? new LocalPresence();
+    this.#onlineBatch = deps.onlineBatch ?? 1000;
   }
 
   /** Listens for what other parts (and other nodes) report; returns the unsubscribe. */
@@ -445,9 +465,70 @@ export class DeviceService {
     const where = this.#visibleWhere(actor, filter);
     if (!where) return { devices: [], total: 0 };
     const { devices } = this.deps.store;
+    // Online is known to presence, not to the store: a few online ids go to the store as a list,
+    // more are matched a batch at a time (#pageByPresence).
+    if (filter.online !== undefined && this.#presence.size > this.#onlineBatch) {
+      const { rows, total } = await this.#pageByPresence(where, filter.online, page);
+      return { devices: rows.map((d) => this.toPublic(d)), total };
+    }
+    if (filter.online !== undefined) {
+      const online = [...this.#presence.online()];
+      where.id = filter.online ? { in: online } : { notIn: online };
+    }
     const rows = await devices.find(where, { orderBy: CREATION_ORDER, ...page });
     const total = page.limit === undefined && !page.offset ? rows.length : await devices.count(where);
     return { devices: rows.map((d) => this.toPublic(d)), total };
+  }
+
+  /**
+   * A page of the devices matching `where` that are online (or offline), with their total, when
+   * more devices are online than one list may name. No statement carries more than a batch of
+   * ids and no read more than a batch of rows; the work is the smaller of the two sides:
+   * - as many visible devices as online ones, or fewer (a person's own devices): the visible
+   *   devices are walked in creation order, a batch at a time, each asked of presence;
+   * - fewer online: online=true asks the store for the online ids a batch at a time and merges
+   *   the answers in creation order; online=false walks the visible devices until the page is
+   *   full, skipping the online ones, and counts them a batch at a time for the total.
+   */
+  async #pageByPresence(
+    where: Where<Device>,
+    online: boolean,
+    page: { limit?: number; offset?: number },
+  ): Promise<{ rows: Device[]; total: number }> {
+    const { devices } = this.deps.store;
+    const presence = this.#presence;
+    const batch = this.#onlineBatch;
+    const offset = page.offset ?? 0;
+    const end = page.limit === undefined ? Number.POSITIVE_INFINITY : offset + page.limit;
+    const visible = await devices.count(where);
+    const walkAll = visible <= presence.size;
+    if (walkAll || !online) {
+      const rows: Device[] = [];
+      let matched = 0;
+      for await (const rowsOfPage of pages(devices, where, batch, CREATION_ORDER)) {
+        for (const device of rowsOfPage) {
+          if (presence.isOnline(device.id) !== online) continue;
+          if (matched >= offset && matched < end) rows.push(device);
+          matched++;
+        }
+        if (!walkAll && matched >= end) break;
+      }
+      if (walkAll) return { rows, total: matched };
+      let onlineVisible = 0;
+      for (const ids of idBatches(presence.online(), batch)) {
+        onlineVisible += await devices.count({ ...where, id: { in: ids } });
+      }
+      return { rows, total: visible - onlineVisible };
+    }
+    const order = comparator<Device>(CREATION_ORDER);
+    let best: Device[] = [];
+    let total = 0;
+    for (const ids of idBatches(presence.online(), batch)) {
+      const found = await devices.find({ ...where, id: { in: ids } }, { orderBy: CREATION_ORDER });
+      total += found.length;
+      if (found.length > 0) best = best.concat(found).sort(order).slice(0, end);
+    }
+    return { rows: best.slice(offset, end), total };
   }
 
   /** The store filter for "visible to the actor and matching": undefined when nothing can match. */
@@ -466,10 +547,6 @@ export class DeviceService {
     if (filter.ownerId) where.ownerId = filter.ownerId;
     if (filter.status) where.status = filter.status;
     if (filter.activated !== undefined) where.activatedAt = filter.activated ? { ne: null } : null;
-    if (filter.online !== undefined) {
-      const online = [...this.#presence.online()];
-      where.id = filter.online ? { in: online } : { notIn: online };
-    }
     return where;
   }
 

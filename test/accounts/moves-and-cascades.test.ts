@@ -39,6 +39,14 @@ describe('moves, cascades and resends', () => {
   };
 
   it('a move says what happens to the devices the person owns, and does it', async () => {
+    // A person may own thousands of devices: they are read a page at a time, never all at once.
+    const unbounded: unknown[] = [];
+    const store = gw.gateway.services.store;
+    const find = store.devices.find.bind(store.devices);
+    store.devices.find = (where, options) => {
+      if (where && 'ownerId' in where && options?.limit === undefined) unbounded.push(where);
+      return find(where, options);
+    };
     const home = await createOrg(gw, admin, 'Home');
     const office = await createOrg(gw, admin, 'Office');
     const ada = await addUser(gw, admin, 'ada@example.com', 'user', home);
@@ -93,6 +101,19 @@ describe('moves, cascades and resends', () => {
       );
       expect(device.body).toMatchObject({ orgId: home, ownerId: null });
     }
+
+    const removed = await gw.api<{ unownedDevices: number }>(
+      'DELETE',
+      `/api/users/${ada.id}`,
+      undefined,
+      admin,
+    );
+    expect(removed.body.unownedDevices).toBe(2);
+    for (const id of devices) {
+      const device = await gw.api<{ ownerId: string | null }>('GET', `/api/devices/${id}`, undefined, admin);
+      expect(device.body.ownerId).toBeNull();
+    }
+    expect(unbounded).toEqual([]);
   });
 
   it('deleting a role can take its copies in the orgs below, moving their holders', async () => {
