@@ -86,9 +86,15 @@ export async function startTether(
   };
 }
 
-export async function startAedes(options: { execArgv?: string[] } = {}): Promise<Broker> {
+export async function startAedes(
+  options: { execArgv?: string[]; env?: Record<string, string> } = {},
+): Promise<Broker> {
   const script = bundle('aedes-server');
-  const worker = new Worker(script, { name: 'aedes', execArgv: options.execArgv ?? [] });
+  const worker = new Worker(script, {
+    name: 'aedes',
+    execArgv: options.execArgv ?? [],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+  });
   await worker.ready;
   const info = await worker.call<{ mqttPort: number; config: Record<string, unknown> }>('info');
   const pid = worker.pid;
@@ -96,7 +102,7 @@ export async function startAedes(options: { execArgv?: string[] } = {}): Promise
     name: 'bare Aedes',
     pid,
     mqttPort: info.mqttPort,
-    command: `node ${[...(options.execArgv ?? []), script].join(' ')}`,
+    command: `${options.env ? `${shellEnv(options.env)} ` : ''}node ${[...(options.execArgv ?? []), script].join(' ')}`,
     config: info.config,
     worker,
     rss: () => rssBytes(pid),
