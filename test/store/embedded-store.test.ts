@@ -91,6 +91,26 @@ describe('embedded store: every acknowledged change is on disk', () => {
     expect((await second.audit.list()).map((e) => e.id)).toEqual(['evt_1']);
   });
 
+  it('reads back every field of rows that share values and of a field with more distinct values than are shared', async () => {
+    // The load keeps one copy of a repeated value (an org id) and gives up on fields that keep
+    // changing (past 4,096 distinct names): every row must still read back as it was written.
+    const { store, dir } = await openStore();
+    await store.orgs.insertMany([org('org_a'), org('org_b')]);
+    const rows = Array.from({ length: 5000 }, (_, i) => ({
+      ...device(`dev_${i}`, `hash_${i}`, i % 3 === 0 ? 'org_b' : 'org_a'),
+      name: `Sensor ${i}`,
+      status: i % 2 === 0 ? ('active' as const) : ('pending' as const),
+      makerOrgId: 'org_a',
+    }));
+    await store.devices.insertMany(rows);
+    await store.close();
+    const second = await reopen(dir);
+    const loaded = new Map((await second.devices.find()).map((d) => [d.id, d]));
+    for (const row of rows) expect(loaded.get(row.id)).toEqual(row);
+    expect(await second.devices.count({ orgId: 'org_b' })).toBe(1667);
+    expect(await second.devices.count({ status: 'active', orgId: 'org_a' })).toBe(1666);
+  });
+
   it('hands out frozen rows: changing one in place is an error, not a silent unjournaled change', async () => {
     const { store } = await openStore();
     const inserted = await store.orgs.insert(org('org_a'));
