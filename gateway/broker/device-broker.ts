@@ -25,7 +25,7 @@ import type { UplinkHandler } from '../devices/uplink-handler.js';
 import { loadTlsMaterial } from '../tls-material.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import { publishSize, ReconnectBackoff } from './device-limits.js';
-import { DeviceSession } from './device-session.js';
+import { DeviceSession, type SessionContext } from './device-session.js';
 import { packetSizeCap } from './packet-size-guard.js';
 
 const DEVICE_USERNAME = 'device';
@@ -87,6 +87,8 @@ export class DeviceBroker implements DeviceConnections {
    * yet (CONNACK in flight) cannot slip in after a re-provision or a delete.
    */
   #sessionSeq = 0;
+  /** What every session shares (callbacks, clock, logger), made with the first session. */
+  #sessionContext: SessionContext | undefined;
   #warnedNoCap = false;
   readonly #voidUpTo = new Map<string, number>();
   /** Devices closed for abuse, refused at CONNECT for a growing window (node-local for now). */
@@ -249,6 +251,7 @@ export class DeviceBroker implements DeviceConnections {
     this.#server = undefined;
     this.#tlsServer = undefined;
     this.#aedes = undefined;
+    this.#sessionContext = undefined;
     this.#httpServer?.off('upgrade', this.#onUpgrade);
     this.#httpServer = undefined;
     const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -416,8 +419,12 @@ export class DeviceBroker implements DeviceConnections {
   }
 
   #newSession(client: Client, deviceId: string): DeviceSession {
-    const aedes = this.#aedes as Aedes;
-    return new DeviceSession(deviceId, client, ++this.#sessionSeq, {
+    this.#sessionContext ??= this.#makeSessionContext(this.#aedes as Aedes);
+    return new DeviceSession(deviceId, client, ++this.#sessionSeq, this.#sessionContext);
+  }
+
+  #makeSessionContext(aedes: Aedes): SessionContext {
+    return {
       backlogLow: BACKLOG_LOW,
       onUplinkFailed: (session, error) => {
         // A handler that fails unexpectedly ends this device's connection, never the process.
@@ -439,7 +446,7 @@ export class DeviceBroker implements DeviceConnections {
         );
       },
       metrics: this.deps.metrics,
-    });
+    };
   }
 
   /**
@@ -519,7 +526,7 @@ export class DeviceBroker implements DeviceConnections {
     // next chunk only when every packet of the last one has called back: holding the callbacks
     // stops reading this device, and TCP pushes back on it until the backlog is down again.
     if (session.pending >= BACKLOG_HIGH) {
-      session.held.push(() => done(null));
+      session.hold(() => done(null));
       return;
     }
     done(null);

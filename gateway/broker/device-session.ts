@@ -25,6 +25,7 @@ const CLOSE_LINGER_MS = 1_000;
  */
 const UNSUBSCRIBED = new Set<string>([downlink.diag, downlink.redirect]);
 
+/** What every session of a broker shares: one object, made once, not one per connection. */
 export interface SessionContext {
   aedes: Aedes;
   /** Held aedes callbacks are released once no more than this many uplinks wait. */
@@ -48,11 +49,15 @@ export class DeviceSession implements DeviceLink {
   chain: Promise<void> | undefined;
   /** Uplinks accepted and not yet handled. */
   pending = 0;
-  /** aedes callbacks held back while the backlog is high: aedes reads no more until they run. */
-  held: Array<() => void> = [];
+  /**
+   * aedes callbacks held back while the backlog is high: aedes reads no more until they run.
+   * Made on first use, as are the breach count and the QoS 1 resolvers: most connections never
+   * need them, and 10,000 connections would carry 10,000 of each.
+   */
+  held: Array<() => void> | undefined;
   windowStart: number;
   windowCount = 0;
-  readonly breaches: DecayingCount;
+  #breaches: DecayingCount | undefined;
   /** Set when the gateway drops the device: nothing it sends after that counts. */
   closing = false;
   /** A newer connection of the same device, which takes this one over: its end is not "offline". */
@@ -66,7 +71,7 @@ export class DeviceSession implements DeviceLink {
   #diagWindowStart = 0;
   #diagCount = 0;
   /** Resolvers of QoS 1 downlinks awaiting their PUBACK, in send order (MQTT 3.1.1 §4.6). */
-  readonly #acks: Array<(at: number) => void> = [];
+  #acks: Array<(at: number) => void> | undefined;
   /** The last uplink topic and what it parsed to: a device mostly publishes the same topic again. */
   #lastTopic = '';
   #lastUplink: Uplink | null = null;
@@ -78,7 +83,11 @@ export class DeviceSession implements DeviceLink {
     private readonly ctx: SessionContext,
   ) {
     this.windowStart = ctx.clock.now();
-    this.breaches = new DecayingCount(ctx.breachDecayMs);
+  }
+
+  /** Holds one aedes callback back until the backlog is down (see `held`). */
+  hold(release: () => void): void {
+    (this.held ??= []).push(release);
   }
 
   /**
@@ -102,7 +111,7 @@ export class DeviceSession implements DeviceLink {
 
   /** Ends an uplink's turn in the chain. */
   #uplinkDone(): void {
-    if (--this.pending <= this.ctx.backlogLow && this.held.length > 0) {
+    if (--this.pending <= this.ctx.backlogLow && this.held && this.held.length > 0) {
       for (const release of this.held.splice(0)) release();
     }
   }
@@ -148,7 +157,7 @@ export class DeviceSession implements DeviceLink {
 
   /** aedes saw a PUBACK from this client: it answers the oldest QoS 1 downlink in flight. */
   acknowledged(): void {
-    this.#acks.shift()?.(this.ctx.clock.now());
+    this.#acks?.shift()?.(this.ctx.clock.now());
   }
 
   /** Tell the device what went wrong, on downlink/diag, within the per-second diag budget. */
@@ -183,7 +192,8 @@ export class DeviceSession implements DeviceLink {
    * first) once breaches pile up faster than they fade. True when it closes.
    */
   breach(code: string, message: string, closeAfter: number): boolean {
-    if (this.breaches.add(this.ctx.clock.now()) < closeAfter) {
+    this.#breaches ??= new DecayingCount(this.ctx.breachDecayMs);
+    if (this.#breaches.add(this.ctx.clock.now()) < closeAfter) {
       this.diag(code, message);
       return false;
     }
@@ -271,7 +281,7 @@ export class DeviceSession implements DeviceLink {
         return;
       }
       // Every QoS 1 downlink is written here, so each PUBACK answers the oldest one (in order).
-      if (qos === 1) this.#acks.push(options.onAck ?? (() => {}));
+      if (qos === 1) (this.#acks ??= []).push(options.onAck ?? (() => {}));
       (this.client as unknown as DirectPublish).publish(packet, () => resolve());
     });
   }
