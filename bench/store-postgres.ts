@@ -403,15 +403,20 @@ async function runOperations(store: PostgresStore, url: string, count: number, p
         const orgIds = [...(await store.orgs.subtree('org_t9_9'))].map((o) => o.id);
         if (orgIds.length === 0) return;
         const inTree = { orgId: { in: orgIds } };
-        await store.users.count(inTree);
-        await store.devices.count(inTree);
-        await store.templates.count(inTree);
+        await store.users.countInOrgs(orgIds);
+        await store.devices.countInOrgs(orgIds);
+        await store.templates.countInOrgs(orgIds);
         await store.transaction(async (tx) => {
-          const ids: string[] = [];
-          for await (const page of pages(tx.devices, inTree)) ids.push(...page.map((d) => d.id));
-          deletedDevices = ids.length;
+          // As OrgService.remove: a page at a time, each page's rows deleted before the next.
+          deletedDevices = 0;
+          for await (const page of pages(tx.devices, inTree)) {
+            await deleteDeviceRows(
+              tx,
+              page.map((d) => d.id),
+            );
+            deletedDevices += page.length;
+          }
           const userIds = (await tx.users.find(inTree)).map((u) => u.id);
-          await deleteDeviceRows(tx, ids);
           await tx.grants.deleteWhere({ userId: { in: userIds } });
           await tx.refreshTokens.deleteWhere({ userId: { in: userIds } });
           await tx.templates.deleteWhere(inTree);

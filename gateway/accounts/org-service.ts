@@ -6,8 +6,9 @@ import { TetherError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { deleteDeviceRows } from '../devices/device-removal.js';
 import { isTimeZoneName } from '../devices/time-zones.js';
+import { type DeviceRef, deviceRef } from '../events.js';
 import { pages } from '../store/paging.js';
-import type { Device, GeoPoint, Org, OrgKind, PlanName, RegistrationSettings } from '../store/types.js';
+import type { GeoPoint, Org, OrgKind, PlanName, RegistrationSettings } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import type { AuthenticatedActor } from './auth-service.js';
@@ -221,15 +222,20 @@ export class OrgService {
     if (!empty) requirePermission(actor, 'users.delete');
     if (contents.devices > 0) requirePermission(actor, 'devices.delete');
     // One transaction: after a crash the tree is either all there or all gone, never half.
-    const devices: Device[] = [];
+    const removed: DeviceRef[] = [];
     await store.transaction(async (tx) => {
-      devices.length = 0;
-      for await (const page of pages(tx.devices, inTree)) devices.push(...page);
+      removed.length = 0;
+      // A page of devices at a time, deleted before the next is read (the walk goes on after the
+      // last id, so it never meets them again): no statement names more than a page of ids, and
+      // what is kept for afterwards is each device's reference, not its row.
+      for await (const page of pages(tx.devices, inTree)) {
+        await deleteDeviceRows(
+          tx,
+          page.map((d) => d.id),
+        );
+        for (const device of page) removed.push(deviceRef(device));
+      }
       const userIds = (await tx.users.find(inTree)).map((u) => u.id);
-      await deleteDeviceRows(
-        tx,
-        devices.map((d) => d.id),
-      );
       await tx.grants.deleteWhere({ userId: { in: userIds } });
       await tx.refreshTokens.deleteWhere({ userId: { in: userIds } });
       await tx.templates.deleteWhere(inTree);
@@ -239,13 +245,9 @@ export class OrgService {
       await tx.users.deleteWhere(inTree);
       await tx.orgs.deleteWhere({ id: { in: orgIds } });
     });
-    for (const device of devices) {
-      this.deps.deviceRemoval
-        .removed(device, 'its organization was deleted')
-        .catch((error: unknown) =>
-          this.deps.logger.warn({ err: error, deviceId: device.id }, 'deleted device not dropped'),
-        );
-    }
+    void this.deps.deviceRemoval.removedAll(removed, 'its organization was deleted', (device, error) =>
+      this.deps.logger.warn({ err: error, deviceId: device.id }, 'deleted device not dropped'),
+    );
     await auditor.record({
       actor: actor.userId,
       action: 'org.deleted',
