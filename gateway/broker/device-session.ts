@@ -87,7 +87,8 @@ export class DeviceSession implements DeviceLink {
 
   /** Holds one aedes callback back until the backlog is down (see `held`). */
   hold(release: () => void): void {
-    (this.held ??= []).push(release);
+    this.held ??= [];
+    this.held.push(release);
   }
 
   /**
@@ -281,7 +282,10 @@ export class DeviceSession implements DeviceLink {
         return;
       }
       // Every QoS 1 downlink is written here, so each PUBACK answers the oldest one (in order).
-      if (qos === 1) (this.#acks ??= []).push(options.onAck ?? (() => {}));
+      if (qos === 1) {
+        this.#acks ??= [];
+        this.#acks.push(options.onAck ?? (() => {}));
+      }
       (this.client as unknown as DirectPublish).publish(packet, () => resolve());
     });
   }
