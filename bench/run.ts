@@ -2,7 +2,7 @@
  * `npm run bench [-- <scenario>…] [--runs N] [--quick] [--no-record] [--profile]` (`-- --help` says
  * what each does)
  * Runs the scenarios (all by default: s1 throughput, s2 downlink, s3 connect, s4 activation,
- * s5 store, s6 event-loop, s7 cluster, s8 scale), prints each one's commands and configuration, and appends the results
+ * s5 store, s6 event-loop, s7 cluster, s8 scale, s9 store-postgres), prints each one's commands and configuration, and appends the results
  * (Markdown) to bench/RESULTS.md and (JSON) to bench/results/<date>.json with the machine's facts.
  * --quick: smaller loads and one run, not recorded unless --record is given.
  */
@@ -25,6 +25,7 @@ import { runStore } from './scenarios/s5-store.js';
 import { runEventLoop } from './scenarios/s6-event-loop.js';
 import { runCluster } from './scenarios/s7-cluster.js';
 import { runScale } from './scenarios/s8-scale.js';
+import { runStorePostgres } from './scenarios/s9-store-postgres.js';
 
 const SCENARIOS: Record<string, { aliases: string[]; run: (ctx: Context) => Promise<ScenarioResult> }> = {
   s1: { aliases: ['throughput'], run: runThroughput },
@@ -35,6 +36,7 @@ const SCENARIOS: Record<string, { aliases: string[]; run: (ctx: Context) => Prom
   s6: { aliases: ['event-loop', 'eventloop'], run: runEventLoop },
   s7: { aliases: ['cluster'], run: runCluster },
   s8: { aliases: ['scale'], run: runScale },
+  s9: { aliases: ['store-postgres', 'postgres'], run: runStorePostgres },
 };
 
 const USAGE = `npm run bench [-- <scenario>…] [--runs N] [--quick [--record]] [--no-record] [--profile]

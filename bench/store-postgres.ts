@@ -27,6 +27,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PlanLimits } from '../gateway/accounts/plan-limits.js';
@@ -47,6 +48,8 @@ const { values: args } = parseArgs({
     devices: { type: 'string', multiple: true },
     /** Only the operations whose name contains one of these (comma-separated, any case). */
     ops: { type: 'string' },
+    /** Also write every size's rows to this file as JSON (npm run bench's s9 reads it). */
+    json: { type: 'string' },
   },
 });
 const ONLY = args.ops
@@ -455,9 +458,35 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
+/** What s9 of npm run bench records of each operation. */
+export interface StoreBenchRow {
+  name: string;
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  nodeCpuMsPerOp: number;
+  pgCpuMsPerOp: number;
+  /** The longest GC-free loop gap's CPU (an operation spanning many turns), when watched. */
+  gapCpuMs: number | null;
+  met: boolean;
+}
+const bySize: Array<{ devices: number; rows: StoreBenchRow[] }> = [];
 for (const size of SIZES) {
   rows.length = 0;
   await runSize(size);
+  bySize.push({
+    devices: size,
+    rows: rows.map((r) => ({
+      name: r.name,
+      opsPerSecond: (r.ops / r.wallMs) * 1000,
+      p50Ms: pct(r.latencies, 50),
+      p99Ms: pct(r.latencies, 99),
+      nodeCpuMsPerOp: r.nodeCpuMs / r.ops,
+      pgCpuMsPerOp: r.pgCpuMs / r.ops,
+      gapCpuMs: r.hold?.cpuMsWithoutGc ?? null,
+      met: met(r),
+    })),
+  });
   const over = rows.filter((r) => !met(r));
   console.log(
     over.length === 0
@@ -465,3 +494,4 @@ for (const size of SIZES) {
       : `target MISSED at ${size.toLocaleString('en-US')} devices: ${over.map((r) => r.name).join('; ')}`,
   );
 }
+if (args.json) writeFileSync(args.json, JSON.stringify(bySize));
