@@ -11,7 +11,7 @@ import { makeFactoryData } from '../../firmware-sim/factory-data.js';
 import { MemoryFlash } from '../../firmware-sim/flash.js';
 import { SimulatedAir } from '../../firmware-sim/radio.js';
 import { SimulatedDevice } from '../../firmware-sim/simulated-device.js';
-import { activateDevice } from '../../provisioning/companion/activation-flow.js';
+import { type ActivationGateway, activateDevice } from '../../provisioning/companion/activation-flow.js';
 import { makeSrpVerifier } from '../../provisioning/protocol/security/srp-verifier.js';
 import { SoftApHttpTransport } from '../../provisioning/transport/softap-http.js';
 import { SystemClock } from '../../shared/clock.js';
@@ -72,21 +72,30 @@ serveIpc({
         device.on('published', ({ topic }: { topic: string }) => {
           if (topic === 'info/mcu' && infoMcuAt === 0) infoMcuAt = now();
         });
+        // The push is timed where it lands: when the companion's stream yields the outcome (it
+        // is open from the session's start), not when the flow's last step ends after Wi-Fi.
+        let outcomeAt = 0;
+        const gateway: ActivationGateway = {
+          createProvisioningSession: (id, name) => companion.createProvisioningSession(id, name),
+          cancelProvisioningSession: (id) => companion.cancelProvisioningSession(id),
+          waitForActivation: async (id, options) => {
+            const outcome = await companion.waitForActivation(id, options);
+            outcomeAt ||= now();
+            return outcome;
+          },
+        };
         const t0 = now();
         try {
-          await activateDevice(transport, companion, {
+          await activateDevice(transport, gateway, {
             templateId,
             address: host.softApAddress!,
             pop: factory.pop,
             wifi: { ssid: WIFI.ssid, passphrase: WIFI.passphrase },
             minSecurity: 2,
             wifiPollMs: 50,
-            onStep: (step, status) => {
-              if (step === 'cloud-activation' && status === 'done' && infoMcuAt > 0)
-                pushLatencies.push(now() - infoMcuAt);
-            },
           });
           latencies.push(now() - t0);
+          if (infoMcuAt > 0 && outcomeAt > 0) pushLatencies.push(outcomeAt - infoMcuAt);
         } catch (error) {
           failures.push((error as Error).message);
         } finally {

@@ -126,6 +126,9 @@ export async function activateDevice(
     (s) => `device ${s.deviceId}`,
   );
   const minSecurity = Math.max(input.minSecurity ?? 0, session.minSecurity) as SecurityVersion;
+  // Subscribe, then act: the push stream is open before the device can reach the gateway, so
+  // the outcome arrives the moment it happens, not when the companion asks after Wi-Fi is up.
+  const cloud = followCloudActivation(gateway, session.deviceId);
   let security: SecurityVersion;
   let hardwareId: string;
   try {
@@ -194,6 +197,7 @@ export async function activateDevice(
       await client.close().catch(() => undefined);
     }
   } catch (error) {
+    cloud.stop();
     // The device never used this token: give the session back, so no pending device lingers.
     if (shouldGiveBackSession(error)) {
       await gateway.cancelProvisioningSession?.(session.deviceId).catch(() => undefined);
@@ -201,9 +205,7 @@ export async function activateDevice(
     throw error;
   }
 
-  const device = await step('cloud-activation', () =>
-    waitForCloudActivation(gateway, session.deviceId, input.cloudTimeoutMs ?? 60_000),
-  );
+  const device = await step('cloud-activation', () => cloud.wait(input.cloudTimeoutMs ?? 60_000));
   return {
     deviceId: session.deviceId,
     hardwareId,
@@ -232,25 +234,75 @@ export function stepRunner(report: ActivationInput['onStep'] = () => {}) {
   };
 }
 
+type ActiveDevice = Extract<ProvisioningOutcome, { state: 'active' }>['device'];
+
 /** The gateway's push: resolves with the device once active; refusals keep their stable code. */
 export async function waitForCloudActivation(
   gateway: ActivationGateway,
   deviceId: string,
   timeoutMs: number,
-): Promise<Extract<ProvisioningOutcome, { state: 'active' }>['device']> {
+): Promise<ActiveDevice> {
   const signal = AbortSignal.timeout(timeoutMs);
   let outcome: ProvisioningOutcome;
   try {
     outcome = await gateway.waitForActivation(deviceId, { signal });
   } catch (error) {
-    if (signal.aborted) {
-      throw new TetherError(
-        'TIMEOUT',
-        `The device did not reach the gateway within ${Math.round(timeoutMs / 1000)} s.`,
-      );
-    }
+    if (signal.aborted) throw cloudTimeout(timeoutMs);
     throw error;
   }
+  return activeDevice(outcome);
+}
+
+/** A session's outcome followed from before the device can reach the gateway. */
+export interface CloudActivationWatch {
+  /** The device once active, waiting at most `timeoutMs` from now; refusals keep their code. */
+  wait(timeoutMs: number): Promise<ActiveDevice>;
+  /** Close the stream (the flow failed before the device could reach the gateway). */
+  stop(): void;
+}
+
+/**
+ * Opens the session's push stream now and keeps what it says until wait() asks. A stream that
+ * breaks before an outcome (the gateway restarted, the phone changed networks) is opened once
+ * more by wait(): the gateway answers a finished session's outcome at once.
+ */
+export function followCloudActivation(gateway: ActivationGateway, deviceId: string): CloudActivationWatch {
+  const controller = new AbortController();
+  const early = gateway.waitForActivation(deviceId, { signal: controller.signal });
+  // Read by wait(); a flow that fails first only stops the stream.
+  early.catch(() => undefined);
+  return {
+    async wait(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      try {
+        let outcome: ProvisioningOutcome | 'timeout';
+        try {
+          outcome = await Promise.race([early, timedOut]);
+        } catch {
+          return await waitForCloudActivation(gateway, deviceId, Math.max(1, deadline - Date.now()));
+        }
+        if (outcome === 'timeout') throw cloudTimeout(timeoutMs);
+        return activeDevice(outcome);
+      } finally {
+        clearTimeout(timer);
+        controller.abort();
+      }
+    },
+    stop: () => controller.abort(),
+  };
+}
+
+const cloudTimeout = (timeoutMs: number) =>
+  new TetherError(
+    'TIMEOUT',
+    `The device did not reach the gateway within ${Math.round(timeoutMs / 1000)} s.`,
+  );
+
+function activeDevice(outcome: ProvisioningOutcome): ActiveDevice {
   if (outcome.state === 'active') return outcome.device;
   if (outcome.state === 'waiting')
     throw new TetherError('PROTOCOL_ERROR', 'The activation stream ended early.');

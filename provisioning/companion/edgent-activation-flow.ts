@@ -10,9 +10,9 @@ import {
   type ActivationGateway,
   type ActivationResult,
   type ActivationStep,
+  followCloudActivation,
   shouldGiveBackSession,
   stepRunner,
-  waitForCloudActivation,
 } from './activation-flow.js';
 
 export interface EdgentActivationInput {
@@ -39,6 +39,8 @@ export async function activateEdgentDevice(
     () => gateway.createProvisioningSession(input.templateId, input.deviceName),
     (s) => `device ${s.deviceId}`,
   );
+  // Subscribe, then act (as activateDevice): the outcome is pushed the moment it happens.
+  const cloud = followCloudActivation(gateway, session.deviceId);
   let board: Awaited<ReturnType<EdgentClient['boardInfo']>>;
   try {
     // No silent downgrade: plaintext is allowed only for a product whose minimum security is 0.
@@ -74,14 +76,13 @@ export async function activateEdgentDevice(
       (r) => r.outcome,
     );
   } catch (error) {
+    cloud.stop();
     if (shouldGiveBackSession(error)) {
       await gateway.cancelProvisioningSession?.(session.deviceId).catch(() => undefined);
     }
     throw error;
   }
-  const device = await step('cloud-activation', () =>
-    waitForCloudActivation(gateway, session.deviceId, input.cloudTimeoutMs ?? 60_000),
-  );
+  const device = await step('cloud-activation', () => cloud.wait(input.cloudTimeoutMs ?? 60_000));
   return {
     deviceId: session.deviceId,
     hardwareId: board.mac,

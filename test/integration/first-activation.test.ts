@@ -6,9 +6,9 @@
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeviceHost } from '../../firmware-sim/device-host.js';
-import { activateDevice } from '../../provisioning/companion/activation-flow.js';
+import { type ActivationGateway, activateDevice } from '../../provisioning/companion/activation-flow.js';
 import { SoftApHttpTransport } from '../../provisioning/transport/softap-http.js';
-import { isTetherError, type TetherError } from '../../shared/errors.js';
+import { isTetherError, TetherError } from '../../shared/errors.js';
 import { GatewayClient } from '../../shared/gateway-client.js';
 import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { HOME_WIFI, startSimDevice } from '../support/sim-device.js';
@@ -205,5 +205,84 @@ describe('first activation, end to end', () => {
     await device.endAsync(true);
     const stored = await gw.gateway.services.store.devices.get(session.deviceId);
     expect(stored?.status).toBe('pending');
+  });
+
+  describe('the push stream', () => {
+    /** The companion's gateway, recording each outcome stream it opens and when. */
+    const recording = (client: GatewayClient, log: string[], failFirst = false) => {
+      const signals: AbortSignal[] = [];
+      const gateway: ActivationGateway = {
+        createProvisioningSession: (t, n) => client.createProvisioningSession(t, n),
+        cancelProvisioningSession: async (id) => {
+          log.push('cancel');
+          await client.cancelProvisioningSession(id);
+        },
+        waitForActivation: async (id, options = {}) => {
+          log.push('follow');
+          if (options.signal) signals.push(options.signal);
+          if (failFirst && signals.length === 1) {
+            throw new TetherError('GATEWAY_UNREACHABLE', 'The stream broke (test).');
+          }
+          return client.waitForActivation(id, options);
+        },
+      };
+      return { gateway, signals };
+    };
+
+    it('is open before the device gets its Wi-Fi, so the outcome is pushed, not read afterwards', async () => {
+      const host = await startSimDevice({ templateId });
+      hosts.push(host);
+      const log: string[] = [];
+      const { gateway } = recording(await companion(), log);
+      const result = await activateDevice(new SoftApHttpTransport(), gateway, {
+        templateId,
+        address: host.softApAddress!,
+        pop: host.device.factory.pop,
+        wifi: { ssid: HOME_WIFI.ssid, passphrase: HOME_WIFI.passphrase },
+        wifiPollMs: 50,
+        onStep: (step, status) => log.push(`${step} ${status}`),
+      });
+      expect(result.ownerId).not.toBeNull();
+      expect(log.indexOf('follow')).toBeGreaterThan(-1);
+      expect(log.indexOf('follow')).toBeLessThan(log.indexOf('wifi start'));
+      expect(log.filter((entry) => entry === 'follow')).toHaveLength(1);
+    });
+
+    it('is opened once more when it broke before the outcome', async () => {
+      const host = await startSimDevice({ templateId });
+      hosts.push(host);
+      const log: string[] = [];
+      const { gateway } = recording(await companion(), log, true);
+      const result = await activateDevice(new SoftApHttpTransport(), gateway, {
+        templateId,
+        address: host.softApAddress!,
+        pop: host.device.factory.pop,
+        wifi: { ssid: HOME_WIFI.ssid, passphrase: HOME_WIFI.passphrase },
+        wifiPollMs: 50,
+      });
+      expect(result.ownerId).not.toBeNull();
+      expect(log.filter((entry) => entry === 'follow')).toHaveLength(2);
+    });
+
+    it('is closed when the flow fails before the device could reach the gateway', async () => {
+      const host = await startSimDevice({ templateId });
+      hosts.push(host);
+      const log: string[] = [];
+      const { gateway, signals } = recording(await companion(), log);
+      const error = await activateDevice(new SoftApHttpTransport(), gateway, {
+        templateId,
+        address: host.softApAddress!,
+        pop: 'not the proof of possession',
+        wifi: { ssid: HOME_WIFI.ssid, passphrase: HOME_WIFI.passphrase },
+        wifiPollMs: 50,
+      }).then(
+        () => null,
+        (e: unknown) => e as TetherError,
+      );
+      expect(error?.code).toBe('POP_INVALID');
+      expect(log).toEqual(['follow', 'cancel']);
+      expect(signals).toHaveLength(1);
+      expect(signals[0]?.aborted).toBe(true);
+    });
   });
 });
