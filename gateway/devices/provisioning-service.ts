@@ -42,6 +42,9 @@ export class ProvisioningService {
   readonly name = 'provisioning-sweep';
   #sweepTimer: TimerHandle | undefined;
   #sweeping: Promise<unknown> | undefined;
+  /** Open watches by device id (the companions' push streams). */
+  readonly #watchers = new Map<string, Set<(o: SessionOutcome) => void>>();
+  #unlisten: Array<() => void> = [];
 
   constructor(
     private readonly deps: {
@@ -77,6 +80,7 @@ export class ProvisioningService {
   }
 
   async stop(): Promise<void> {
+    for (const unlisten of this.#unlisten.splice(0)) unlisten();
     this.deps.clock.clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
     await this.#sweeping;
@@ -207,45 +211,88 @@ export class ProvisioningService {
   /**
    * Calls `listener` with the current outcome and then with every change until a final one
    * (active, failed, expired). Returns a function that stops watching; also stops by itself.
+   * Fails, having called nothing, when the session is unknown or not the actor's to see.
    */
   async watch(
     actor: AuthenticatedActor,
     deviceId: string,
     listener: (o: SessionOutcome) => void,
   ): Promise<() => void> {
-    const { events, clock } = this.deps;
-    const first = await this.outcome(actor, deviceId);
-    const stops: Array<() => void> = [];
+    const { clock } = this.deps;
+    // Subscribe, then read: an outcome that lands while the state is read is kept, not lost.
+    let first: SessionOutcome | undefined;
+    let arrived: SessionOutcome | undefined;
+    let stopped = false;
+    let timer: TimerHandle | undefined;
+    const watcher = (o: SessionOutcome) => {
+      if (!first) arrived ??= o;
+      else deliver(o);
+    };
     const stop = () => {
-      for (const s of stops.splice(0)) s();
+      if (stopped) return;
+      stopped = true;
+      clock.clearTimeout(timer);
+      const watchers = this.#watchers.get(deviceId);
+      watchers?.delete(watcher);
+      if (watchers?.size === 0) this.#watchers.delete(deviceId);
     };
     const deliver = (o: SessionOutcome) => {
-      listener(o);
+      if (stopped) return;
       if (o.state !== 'waiting') stop();
+      listener(o);
     };
-    deliver(first);
-    if (first.state !== 'waiting') return stop;
-    stops.push(
-      events.on('device.activated', ({ device }) => {
-        if (device.id === deviceId) deliver({ state: 'active', device });
-      }),
-      events.on('device.activation-failed', (f) => {
-        if (f.deviceId !== deviceId) return;
-        deliver(
+    this.#listen();
+    const watchers = this.#watchers.get(deviceId) ?? new Set();
+    this.#watchers.set(deviceId, watchers.add(watcher));
+    try {
+      first = await this.outcome(actor, deviceId);
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    deliver(first.state === 'waiting' && arrived ? arrived : first);
+    if (!stopped && first.state === 'waiting') {
+      timer = clock.setTimeout(
+        () => {
+          void this.outcome(actor, deviceId).then(deliver, stop);
+        },
+        Math.max(0, first.expiresAt - clock.now()) + 1,
+      );
+    }
+    return stop;
+  }
+
+  /**
+   * One subscription to the activation events for all watchers, each found by its device: an
+   * activation costs a map lookup, not a call per open stream.
+   */
+  #listen(): void {
+    if (this.#unlisten.length > 0) return;
+    const { events } = this.deps;
+    this.#unlisten.push(
+      events.on('device.activated', ({ device }) => this.#notify(device.id, { state: 'active', device })),
+      events.on('device.activation-failed', (f) =>
+        this.#notify(
+          f.deviceId,
           f.code === 'PROVISIONING_EXPIRED'
             ? { state: 'expired', code: 'PROVISIONING_EXPIRED', message: f.message }
             : { state: 'failed', code: f.code, message: f.message },
-        );
-      }),
+        ),
+      ),
     );
-    const timer = clock.setTimeout(
-      () => {
-        void this.outcome(actor, deviceId).then(deliver, () => stop());
-      },
-      Math.max(0, first.expiresAt - clock.now()) + 1,
-    );
-    stops.push(() => clock.clearTimeout(timer));
-    return stop;
+  }
+
+  /** Each watcher fails alone: one stream's failure does not keep the outcome from the others. */
+  #notify(deviceId: string, outcome: SessionOutcome): void {
+    const watchers = this.#watchers.get(deviceId);
+    if (!watchers) return;
+    for (const watcher of [...watchers]) {
+      try {
+        watcher(outcome);
+      } catch (error) {
+        this.deps.logger?.error({ err: error, deviceId }, 'a provisioning watcher failed');
+      }
+    }
   }
 
   /**

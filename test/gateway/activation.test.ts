@@ -165,4 +165,88 @@ describe('dynamic activation at the gateway', () => {
     expect(conflict.status).toBe(409);
     await client.endAsync();
   });
+
+  describe("a session's push stream", () => {
+    const openSession = async () =>
+      (
+        await gw.api<{ deviceId: string; token: string }>(
+          'POST',
+          '/api/provisioning/sessions',
+          { templateId },
+          token,
+        )
+      ).body;
+
+    it('hears an activation that lands while the session is read (subscribe, then read)', async () => {
+      const { services } = gw.gateway;
+      const session = await openSession();
+      const device = await mqtt.connectAsync(gw.brokerUrl, {
+        username: 'device',
+        password: session.token,
+        reconnectPeriod: 0,
+      });
+      const actor = await services.auth.authenticate(token);
+      // The store answers with the row as it was when the read began, and the device activates
+      // before the answer arrives: what a read from PostgreSQL can see under an activation.
+      const devices = services.store.devices;
+      const read = devices.get.bind(devices);
+      let raced = false;
+      devices.get = async (id) => {
+        const row = await read(id);
+        if (id === session.deviceId && !raced) {
+          raced = true;
+          const activated = new Promise<void>((resolve) =>
+            services.events.on('device.activated', () => resolve()),
+          );
+          await device.publishAsync('info/mcu', JSON.stringify({ tmpl: templateId }));
+          await activated;
+        }
+        return row;
+      };
+      const states: string[] = [];
+      try {
+        await services.provisioning.watch(actor, session.deviceId, (outcome) => states.push(outcome.state));
+      } finally {
+        devices.get = read;
+        await device.endAsync();
+      }
+      expect(raced).toBe(true);
+      expect(states).toEqual(['active']);
+    });
+
+    it('costs an activation one event listener however many streams are open', async () => {
+      const { services } = gw.gateway;
+      const actor = await services.auth.authenticate(token);
+      const sessions = [await openSession(), await openSession(), await openSession()];
+      const heard = sessions.map(() => [] as string[]);
+      const watch = (i: number) =>
+        services.provisioning.watch(actor, sessions[i]!.deviceId, (o) => heard[i]!.push(o.state));
+      const stops = [await watch(0)];
+      const withOne = services.events.listenerCount('device.activated');
+      stops.push(await watch(1), await watch(2));
+      expect(services.events.listenerCount('device.activated')).toBe(withOne);
+      const device = await mqtt.connectAsync(gw.brokerUrl, {
+        username: 'device',
+        password: sessions[1]!.token,
+        reconnectPeriod: 0,
+      });
+      await device.publishAsync('info/mcu', JSON.stringify({ tmpl: templateId }));
+      await expect.poll(() => heard[1]).toEqual(['waiting', 'active']);
+      expect(heard[0]).toEqual(['waiting']);
+      expect(heard[2]).toEqual(['waiting']);
+      for (const stop of stops) stop();
+      await device.endAsync();
+    });
+
+    it('answers an unknown session with a JSON 404 before any event', async () => {
+      const res = await gw.api<{ error: { code: string } }>(
+        'GET',
+        '/api/provisioning/sessions/dev_unknown/events',
+        undefined,
+        token,
+      );
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('NOT_FOUND');
+    });
+  });
 });

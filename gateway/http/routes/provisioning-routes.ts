@@ -2,9 +2,10 @@
  * Provisioning sessions: create one (a pending device and its token), read its state, or follow it
  * as a server-sent event stream that ends with the outcome (active, failed, expired).
  */
+
+import type { ServerResponse } from 'node:http';
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { toTetherError } from '../../../shared/errors.js';
 import type { ProvisioningOutcome } from '../../../shared/provisioning-session.js';
 import type { SessionOutcome } from '../../devices/provisioning-service.js';
 import type { GatewayServices } from '../../services.js';
@@ -54,36 +55,37 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox<{ services: GatewaySe
     '/provisioning/sessions/:deviceId/events',
     { schema: { params: Params } },
     async (request, reply) => {
-      const actor = actorOf(request);
-      // Fails before any byte is sent when the session is unknown: a normal JSON error.
-      await services.provisioning.outcome(actor, request.params.deviceId);
-      const res = openEventStream(reply);
+      let res: ServerResponse | undefined;
+      let heartbeat: ReturnType<typeof setInterval> | undefined;
       let stop: (() => void) | undefined;
-      const heartbeat = setInterval(() => {
-        if (!res.writableEnded) res.write(': keep-alive\n\n');
-      }, STREAM_HEARTBEAT_MS);
+      let ended = false;
       const end = () => {
+        ended = true;
         clearInterval(heartbeat);
         stop?.();
-        if (!res.writableEnded) res.end();
+        if (res && !res.writableEnded) res.end();
       };
       request.raw.once('close', end);
-      // The stream is hijacked: a failure from here on ends this stream (logged), nothing else.
-      try {
-        stop = await services.provisioning.watch(actor, request.params.deviceId, (outcome) => {
-          try {
-            res.write(`event: ${outcome.state}\ndata: ${JSON.stringify(outcomeJson(outcome))}\n\n`);
-          } catch (error) {
-            request.log.error({ err: error, code: 'INTERNAL' }, 'provisioning stream failed');
-            return end();
+      // The stream opens with the first outcome: an unknown session fails before any byte is
+      // sent, as a normal JSON error. From then on the reply is hijacked: a failure ends this
+      // stream (logged), nothing else.
+      stop = await services.provisioning.watch(actorOf(request), request.params.deviceId, (outcome) => {
+        try {
+          if (!res) {
+            res = openEventStream(reply);
+            const stream = res;
+            heartbeat = setInterval(() => {
+              if (!stream.writableEnded) stream.write(': keep-alive\n\n');
+            }, STREAM_HEARTBEAT_MS);
           }
-          if (outcome.state !== 'waiting') end();
-        });
-      } catch (error) {
-        request.log.error({ err: error, code: toTetherError(error).code }, 'provisioning stream failed');
-        return end();
-      }
-      if (res.writableEnded) stop();
+          res.write(`event: ${outcome.state}\ndata: ${JSON.stringify(outcomeJson(outcome))}\n\n`);
+        } catch (error) {
+          request.log.error({ err: error, code: 'INTERNAL' }, 'provisioning stream failed');
+          return end();
+        }
+        if (outcome.state !== 'waiting') end();
+      });
+      if (ended) end();
     },
   );
 };
