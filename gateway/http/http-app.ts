@@ -21,6 +21,7 @@ import type { GatewayServices } from '../services.js';
 import type { TlsMaterial } from '../tls-material.js';
 import { browserAuthRoutes } from './browser-auth-routes.js';
 import { consoleRoutes } from './console-routes.js';
+import { lazyRequestLogger } from './lazy-request-logger.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
@@ -84,6 +85,8 @@ export function buildHttpApp({ services, logger, bodyLimitBytes, consoleDir, tls
     },
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // A request's child logger (with its id) is made only when the request logs something.
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: bodyLimitBytes,
     // The router's own refusals (a bad %-escape, an overlong path segment) and requests that are
     // not HTTP at all answer in the same envelope as every other error.
