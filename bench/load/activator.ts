@@ -6,6 +6,7 @@
  * Both the device and the companion side run here; the gateway runs in its own process.
  * A device is powered on just before its turn and off after, as boxes on a bench.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DeviceHost } from '../../firmware-sim/device-host.js';
 import { makeFactoryData } from '../../firmware-sim/factory-data.js';
 import { MemoryFlash } from '../../firmware-sim/flash.js';
@@ -24,6 +25,13 @@ const WIFI = { ssid: 'bench-lab', passphrase: 'bench-lab-passphrase', rssi: -50 
 
 let client: GatewayClient | undefined;
 
+/**
+ * This process's own event-loop delay during a run: it runs 32 companions and 32 devices, SRP
+ * handshakes included, so a push that has reached its socket may wait here before it is read.
+ */
+const ELD_RESOLUTION_MS = 5;
+const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
+
 serveIpc({
   /** Before the clock starts: a login costs a production scrypt on the gateway. */
   login: async (args) => {
@@ -41,6 +49,8 @@ serveIpc({
     const pushLatencies: number[] = [];
     const failures: string[] = [];
     const transport = new SoftApHttpTransport();
+    eld.reset();
+    eld.enable();
     const startedAt = now();
     await pool(
       Array.from({ length: Number(args.count) }, (_, i) => i),
@@ -103,7 +113,10 @@ serveIpc({
         }
       },
     );
+    eld.disable();
     return {
+      // The histogram holds whole intervals between its timer's runs: the delay is what is beyond.
+      loopDelayP99: Math.max(0, eld.percentile(99) / 1e6 - ELD_RESOLUTION_MS),
       latencies,
       pushLatencies,
       failed: failures.length,
