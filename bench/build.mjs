@@ -1,6 +1,7 @@
 // Bundles the bench's entry points into bench/out/ (git-ignored): the runner, the two Node brokers
-// and the load generators. Dependencies stay external, as in scripts/build.mjs.
+// and the load generators. npm packages stay external as in scripts/build.mjs (external-packages.mjs).
 import { build } from 'esbuild';
+import { externalPackages } from '../scripts/external-packages.mjs';
 
 await build({
   entryPoints: {
@@ -29,7 +30,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  packages: 'external',
+  plugins: [externalPackages],
   sourcemap: 'linked',
   logLevel: 'warning',
 });

@@ -1,6 +1,7 @@
 // Bundles the fleet benches into bench/out/ (git-ignored), as bench/build.mjs does for the broker
 // harness; they run the bundled CLI (dist/tether.js) as gateway and as fleet worker entry.
 import { build } from 'esbuild';
+import { externalPackages } from '../scripts/external-packages.mjs';
 
 await build({
   entryPoints: { 'fleet-activation': 'bench/fleet-activation.ts', 'fleet-idle': 'bench/fleet-idle.ts' },
@@ -9,7 +10,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  packages: 'external',
+  plugins: [externalPackages],
   sourcemap: 'linked',
   logLevel: 'warning',
 });

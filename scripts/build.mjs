@@ -1,9 +1,9 @@
 // Bundles the `tether` command into dist/ with esbuild, then the web console into dist/console.
-// Dependencies stay external (installed by npm): pino's transports and CJS packages that require
-// node built-ins break when bundled.
+// npm packages stay external but for the few that scripts/external-packages.mjs bundles.
 import { chmod } from 'node:fs/promises';
 import { build } from 'esbuild';
 import { buildConsole } from '../console/build.mjs';
+import { externalPackages } from './external-packages.mjs';
 
 const started = Date.now();
 await build({
@@ -18,7 +18,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  packages: 'external',
+  plugins: [externalPackages],
   sourcemap: 'linked',
   logLevel: 'warning',
 });
