@@ -27,6 +27,7 @@ import type { BrokerMetrics } from './broker-metrics.js';
 import { publishSize, ReconnectBackoff } from './device-limits.js';
 import { DeviceSession, type SessionContext } from './device-session.js';
 import { packetSizeCap } from './packet-size-guard.js';
+import { unsubscribeMapping } from './unsubscribe-mapping.js';
 
 const DEVICE_USERNAME = 'device';
 const MAX_CLIENT_ID = 64;
@@ -72,6 +73,8 @@ export class DeviceBroker implements DeviceConnections {
       broker.#connections.delete(this);
       if (client) broker.#onGone(client);
     })(this);
+  /** UNSUBSCRIBE's filters mapped into the device's namespace (see unsubscribe-mapping.ts). */
+  readonly #unsubscribes = unsubscribeMapping((client) => this.#sessions.get(client)?.deviceId);
   /** The hard packet-size cap, one for every connection (see packet-size-guard.ts); set by start(). */
   #packetCap: ReturnType<typeof packetSizeCap> | undefined;
   /**
@@ -90,6 +93,7 @@ export class DeviceBroker implements DeviceConnections {
   /** What every session shares (callbacks, clock, logger), made with the first session. */
   #sessionContext: SessionContext | undefined;
   #warnedNoCap = false;
+  #warnedNoUnsubscribe = false;
   readonly #voidUpTo = new Map<string, number>();
   /** Devices closed for abuse, refused at CONNECT for a growing window (node-local for now). */
   readonly #backoff = new ReconnectBackoff(ABUSE_BACKOFF);
@@ -218,6 +222,10 @@ export class DeviceBroker implements DeviceConnections {
       this.deps.logger.warn(
         'cannot cap MQTT packet sizes with this aedes version; large packets are buffered',
       );
+    }
+    if (!this.#unsubscribes.apply(client) && !this.#warnedNoUnsubscribe) {
+      this.#warnedNoUnsubscribe = true;
+      this.deps.logger.warn('cannot map UNSUBSCRIBE with this aedes version; devices cannot unsubscribe');
     }
   }
 
