@@ -109,6 +109,21 @@ export function isAllowedDeviceSubscription(filter: string): boolean {
   return rest.every((part, i) => part === '+' || (part === '#' && i === rest.length - 1) || isName(part));
 }
 
+/**
+ * Whether a topic filter matches a topic (MQTT 3.1.1 §4.7): `+` is one level, a trailing `#` any
+ * number of them, the parent level included (`a/#` matches `a`).
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  const filterLevels = filter.split('/');
+  const topicLevels = topic.split('/');
+  for (let i = 0; i < filterLevels.length; i++) {
+    const level = filterLevels[i];
+    if (level === '#') return true;
+    if (i >= topicLevels.length || (level !== '+' && level !== topicLevels[i])) return false;
+  }
+  return filterLevels.length === topicLevels.length;
+}
+
 /** The broker's internal namespace. */
 const INTERNAL_PREFIX = 'd/';
 

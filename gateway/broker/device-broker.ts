@@ -427,11 +427,11 @@ export class DeviceBroker implements DeviceConnections {
   }
 
   #newSession(client: Client, deviceId: string): DeviceSession {
-    this.#sessionContext ??= this.#makeSessionContext(this.#aedes as Aedes);
+    this.#sessionContext ??= this.#makeSessionContext();
     return new DeviceSession(deviceId, client, ++this.#sessionSeq, this.#sessionContext);
   }
 
-  #makeSessionContext(aedes: Aedes): SessionContext {
+  #makeSessionContext(): SessionContext {
     return {
       backlogLow: BACKLOG_LOW,
       onUplinkFailed: (session, error) => {
@@ -442,7 +442,6 @@ export class DeviceBroker implements DeviceConnections {
           message: 'The gateway failed to handle this message.',
         });
       },
-      aedes,
       clock: this.deps.clock,
       logger: this.deps.logger,
       breachDecayMs: BREACH_DECAY_MS,

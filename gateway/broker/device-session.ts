@@ -3,16 +3,25 @@
  * and every way the gateway writes to the device (routed downlinks, direct ones, diags, a close
  * that lets the last words leave first).
  */
-import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { Writable } from 'node:stream';
+import type { Client, PublishPacket } from 'aedes';
 import type { Clock } from '../../shared/clock.js';
 import { diagPayload } from '../../shared/device-diag.js';
 import { TetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { downlink, internalTopic, parseUplink, type Uplink } from '../../shared/topics.js';
+import {
+  DOWNLINK_FILTER,
+  downlink,
+  internalTopic,
+  parseUplink,
+  topicMatches,
+  type Uplink,
+} from '../../shared/topics.js';
 import type { DownlinkConfirmation } from '../devices/device-connections.js';
 import type { DeviceLink } from '../devices/uplink-handler.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import { DecayingCount, publishPacketBytes } from './device-limits.js';
+import { encodePublishQos0 } from './publish-packet.js';
 
 /** Diags a session sends per second at most; a device that provokes more hears fewer. */
 const DIAGS_PER_SECOND = 20;
@@ -27,7 +36,6 @@ const UNSUBSCRIBED = new Set<string>([downlink.diag, downlink.redirect]);
 
 /** What every session of a broker shares: one object, made once, not one per connection. */
 export interface SessionContext {
-  aedes: Aedes;
   /** Held aedes callbacks are released once no more than this many uplinks wait. */
   backlogLow: number;
   /** An uplink's handler failed unexpectedly (a bug, not a refusal). */
@@ -72,6 +80,8 @@ export class DeviceSession implements DeviceLink {
   #diagCount = 0;
   /** Resolvers of QoS 1 downlinks awaiting their PUBACK, in send order (MQTT 3.1.1 §4.6). */
   #acks: Array<(at: number) => void> | undefined;
+  /** Downlinks handed to aedes' client and not yet written (it writes on its next turn). */
+  #inAedes = 0;
   /** The last uplink topic and what it parsed to: a device mostly publishes the same topic again. */
   #lastTopic = '';
   #lastUplink: Uplink | null = null;
@@ -127,14 +137,16 @@ export class DeviceSession implements DeviceLink {
   }
 
   /**
-   * A downlink, as the device sees its topic. Most are routed (the device gets them through its
-   * subscription); diag and redirect are written to the client directly, as Blynk delivers them
-   * unsubscribed; QoS 1 goes directly too, so it stays QoS 1 whatever the subscription asked and
-   * its PUBACK can be matched. Throws PAYLOAD_TOO_LARGE over the device's rxbuff.
+   * A downlink, as the device sees its topic. Datastream and metadata downlinks reach the device
+   * only through a subscription of its own that matches them, as Blynk delivers them; diag and
+   * redirect go whether or not it subscribed. QoS 0 is written to the connection as one packet
+   * (no routing through aedes: the session knows its device and its subscriptions); QoS 1 goes
+   * through aedes' client, so it stays QoS 1 whatever the subscription asked and its PUBACK can
+   * be matched. Throws PAYLOAD_TOO_LARGE over the device's rxbuff.
    */
   send(deviceTopic: string, payload: string, qos: 0 | 1 = 0): void {
     this.assertFits(deviceTopic, payload, qos);
-    void this.#write(deviceTopic, payload, qos);
+    this.#write(deviceTopic, payload, qos);
   }
 
   /** QoS 1, and wait for the device's PUBACK (at most timeoutMs). */
@@ -149,7 +161,7 @@ export class DeviceSession implements DeviceLink {
         resolve(at);
       };
     });
-    await this.#write(deviceTopic, payload, 1, { onAck });
+    await new Promise<void>((written) => this.#write(deviceTopic, payload, 1, { onAck, written }));
     const at = await acked;
     return at === undefined
       ? { online: true, acked: false }
@@ -169,7 +181,7 @@ export class DeviceSession implements DeviceLink {
       this.#diagCount = 0;
     }
     if (++this.#diagCount > DIAGS_PER_SECOND) return;
-    void this.#write(downlink.diag, diagPayload(code, message), 0);
+    this.#write(downlink.diag, diagPayload(code, message), 0);
   }
 
   setReceiveBuffer(bytes: number | undefined): void {
@@ -219,9 +231,10 @@ export class DeviceSession implements DeviceLink {
       this.client.close();
       return;
     }
-    void this.#write(downlink.diag, JSON.stringify(last), 0, { evenWhenClosing: true }).then(() =>
-      this.#endThenClose(),
-    );
+    this.#write(downlink.diag, JSON.stringify(last), 0, {
+      evenWhenClosing: true,
+      written: () => void this.#endThenClose(),
+    });
   }
 
   /** Write a last message (any topic), end the write side, then close. Resolves once closed. */
@@ -229,7 +242,9 @@ export class DeviceSession implements DeviceLink {
     if (this.closing) return;
     this.closing = true;
     this.ctx.logger.info({ deviceId: this.deviceId, reason }, 'closing device connection');
-    await this.#write(deviceTopic, payload, qos, { evenWhenClosing: true });
+    await new Promise<void>((written) =>
+      this.#write(deviceTopic, payload, qos, { evenWhenClosing: true, written }),
+    );
     await this.#endThenClose();
   }
 
@@ -252,42 +267,78 @@ export class DeviceSession implements DeviceLink {
     });
   }
 
-  /** Never rejects: a downlink that cannot be written ends nothing but that one message. */
+  /**
+   * Never throws: a downlink that cannot be written ends nothing but that one message.
+   * `written` is called once it is in the connection's buffer (or dropped).
+   */
   #write(
     deviceTopic: string,
     payload: string,
     qos: 0 | 1,
-    options: { evenWhenClosing?: boolean; onAck?: (at: number) => void } = {},
-  ): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if ((this.closing && !options.evenWhenClosing) || this.gone) return resolve();
-      if (typeof payload !== 'string') {
-        this.ctx.logger.error(
-          { deviceId: this.deviceId, topic: deviceTopic },
-          'downlink payload is not text: dropped',
-        );
-        return resolve();
+    options: { evenWhenClosing?: boolean; onAck?: (at: number) => void; written?: () => void } = {},
+  ): void {
+    const { written } = options;
+    if ((this.closing && !options.evenWhenClosing) || this.gone) return written?.();
+    if (typeof payload !== 'string') {
+      this.ctx.logger.error(
+        { deviceId: this.deviceId, topic: deviceTopic },
+        'downlink payload is not text: dropped',
+      );
+      return written?.();
+    }
+    this.ctx.metrics?.downlink(deviceTopic);
+    if (qos === 0) {
+      // Blynk delivers these only on a matching subscription (as aedes' routing would).
+      if (!UNSUBSCRIBED.has(deviceTopic) && !this.#subscribed(deviceTopic)) return written?.();
+      // Straight to the connection, unless a downlink handed to aedes is not written yet: this
+      // one must not overtake it (aedes writes on its next turn).
+      if (this.#inAedes === 0) {
+        this.#writeToConnection(deviceTopic, payload);
+        return written?.();
       }
-      this.ctx.metrics?.downlink(deviceTopic);
-      const packet = {
-        cmd: 'publish',
-        topic: internalTopic(this.deviceId, deviceTopic),
-        payload: Buffer.from(payload),
-        qos,
-        retain: false,
-        dup: false,
-      } as PublishPacket;
-      if (qos === 0 && !UNSUBSCRIBED.has(deviceTopic)) {
-        this.ctx.aedes.publish(packet, () => resolve());
-        return;
-      }
-      // Every QoS 1 downlink is written here, so each PUBACK answers the oldest one (in order).
-      if (qos === 1) {
-        this.#acks ??= [];
-        this.#acks.push(options.onAck ?? (() => {}));
-      }
-      (this.client as unknown as DirectPublish).publish(packet, () => resolve());
+    }
+    // Every QoS 1 downlink is written by aedes, so each PUBACK answers the oldest one (in order).
+    if (qos === 1) {
+      this.#acks ??= [];
+      this.#acks.push(options.onAck ?? (() => {}));
+    }
+    this.#inAedes++;
+    const packet = {
+      cmd: 'publish',
+      topic: internalTopic(this.deviceId, deviceTopic),
+      payload: Buffer.from(payload),
+      qos,
+      retain: false,
+      dup: false,
+    } as PublishPacket;
+    // aedes' Client.publish: this one client, whatever its subscriptions (aedes' README). For
+    // QoS 1 it numbers the packet and, for a persistent session, keeps it until its PUBACK.
+    (this.client as unknown as DirectPublish).publish(packet, () => {
+      this.#inAedes--;
+      written?.();
     });
+  }
+
+  /**
+   * One QoS 0 PUBLISH, encoded once and written in one call. A connection that is already
+   * closing (the device left, its socket ended) takes nothing: the message is lost, as it would
+   * be in flight.
+   */
+  #writeToConnection(deviceTopic: string, payload: string): void {
+    const conn = this.client.conn as unknown as Writable;
+    if (this.client.closed || conn.destroyed || !conn.writable) return;
+    conn.write(encodePublishQos0(deviceTopic, payload));
+  }
+
+  /** The device holds a subscription matching this downlink (aedes keeps its client's filters). */
+  #subscribed(deviceTopic: string): boolean {
+    const filters = (this.client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions;
+    if (!filters) return false;
+    // Blynk firmware subscribes to downlink/# (one lookup); any other filter is matched in turn.
+    if (filters[internalTopic(this.deviceId, DOWNLINK_FILTER)] !== undefined) return true;
+    const topic = internalTopic(this.deviceId, deviceTopic);
+    for (const filter in filters) if (topicMatches(filter, topic)) return true;
+    return false;
   }
 }
 

@@ -5,6 +5,7 @@ import {
   isAllowedDeviceSubscription,
   isName,
   parseUplink,
+  topicMatches,
 } from '../../shared/topics.js';
 
 describe('Blynk device topic map', () => {
@@ -95,5 +96,21 @@ describe('Blynk device topic map', () => {
     expect(deviceTopicOf('dev_a', internal)).toBe('downlink/ds/temp');
     expect(deviceTopicOf('dev_b', internal)).toBeNull();
     expect(deviceTopicOf('dev_a', 'd/dev_ab/downlink/x')).toBeNull();
+  });
+
+  it.each([
+    ['downlink/#', 'downlink/ds/temp', true],
+    ['downlink/#', 'downlink', true],
+    ['downlink/ds/+', 'downlink/ds/temp', true],
+    ['downlink/ds/+', 'downlink/ds/temp/prop/color', false],
+    ['downlink/ds/+', 'downlink/ds', false],
+    ['downlink/+/temp', 'downlink/ds/temp', true],
+    ['downlink/ds/temp', 'downlink/ds/temp', true],
+    ['downlink/ds/temp', 'downlink/ds/tem', false],
+    ['downlink/ds/temp', 'downlink/ds/temp/x', false],
+    ['downlink/ds/+', 'downlink/ds/', true],
+    ['d/dev_a/downlink/#', 'd/dev_b/downlink/ds/temp', false],
+  ])('matches filter %s against %s: %s (MQTT 3.1.1 §4.7)', (filter, topic, expected) => {
+    expect(topicMatches(filter, topic)).toBe(expected);
   });
 });
