@@ -26,6 +26,7 @@ import { loadTlsMaterial } from '../tls-material.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import { publishSize, ReconnectBackoff } from './device-limits.js';
 import { DeviceSession, type SessionContext } from './device-session.js';
+import { DownlinkOutbox } from './downlink-outbox.js';
 import { packetSizeCap } from './packet-size-guard.js';
 import { unsubscribeMapping } from './unsubscribe-mapping.js';
 
@@ -93,6 +94,7 @@ export class DeviceBroker implements DeviceConnections {
   /** What every session shares (callbacks, clock, logger), made with the first session. */
   #sessionContext: SessionContext | undefined;
   #warnedNoCap = false;
+  readonly #outbox = new DownlinkOutbox();
   #warnedNoUnsubscribe = false;
   readonly #voidUpTo = new Map<string, number>();
   /** Devices closed for abuse, refused at CONNECT for a growing window (node-local for now). */
@@ -453,6 +455,7 @@ export class DeviceBroker implements DeviceConnections {
         );
       },
       metrics: this.deps.metrics,
+      outbox: this.#outbox,
     };
   }
 

@@ -3,7 +3,6 @@
  * and every way the gateway writes to the device (routed downlinks, direct ones, diags, a close
  * that lets the last words leave first).
  */
-import type { Writable } from 'node:stream';
 import type { Client, PublishPacket } from 'aedes';
 import type { Clock } from '../../shared/clock.js';
 import { diagPayload } from '../../shared/device-diag.js';
@@ -21,6 +20,7 @@ import type { DownlinkConfirmation } from '../devices/device-connections.js';
 import type { DeviceLink } from '../devices/uplink-handler.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import { DecayingCount, publishPacketBytes } from './device-limits.js';
+import type { DownlinkOutbox } from './downlink-outbox.js';
 import { encodePublishQos0 } from './publish-packet.js';
 
 /** Diags a session sends per second at most; a device that provokes more hears fewer. */
@@ -47,6 +47,8 @@ export interface SessionContext {
   /** Called once when the session is closed for abuse (repeated breaches). */
   onAbuse(session: DeviceSession): void;
   metrics?: Pick<BrokerMetrics, 'downlink'> | undefined;
+  /** Where QoS 0 downlinks wait for the end of the turn (one for the broker). */
+  outbox: DownlinkOutbox;
 }
 
 export class DeviceSession implements DeviceLink {
@@ -139,10 +141,11 @@ export class DeviceSession implements DeviceLink {
   /**
    * A downlink, as the device sees its topic. Datastream and metadata downlinks reach the device
    * only through a subscription of its own that matches them, as Blynk delivers them; diag and
-   * redirect go whether or not it subscribed. QoS 0 is written to the connection as one packet
-   * (no routing through aedes: the session knows its device and its subscriptions); QoS 1 goes
-   * through aedes' client, so it stays QoS 1 whatever the subscription asked and its PUBACK can
-   * be matched. Throws PAYLOAD_TOO_LARGE over the device's rxbuff.
+   * redirect go whether or not it subscribed. QoS 0 is written to the connection as one packet at
+   * the end of this turn (no routing through aedes: the session knows its device and its
+   * subscriptions; see downlink-outbox.ts); QoS 1 goes through aedes' client, so it stays QoS 1
+   * whatever the subscription asked and its PUBACK can be matched. Throws PAYLOAD_TOO_LARGE over
+   * the device's rxbuff.
    */
   send(deviceTopic: string, payload: string, qos: 0 | 1 = 0): void {
     this.assertFits(deviceTopic, payload, qos);
@@ -269,7 +272,8 @@ export class DeviceSession implements DeviceLink {
 
   /**
    * Never throws: a downlink that cannot be written ends nothing but that one message.
-   * `written` is called once it is in the connection's buffer (or dropped).
+   * `written` is called once it is in the connection's buffer (QoS 0: at the end of this turn of
+   * the event loop), or at once when it is dropped.
    */
   #write(
     deviceTopic: string,
@@ -290,11 +294,11 @@ export class DeviceSession implements DeviceLink {
     if (qos === 0) {
       // Blynk delivers these only on a matching subscription (as aedes' routing would).
       if (!UNSUBSCRIBED.has(deviceTopic) && !this.#subscribed(deviceTopic)) return written?.();
-      // Straight to the connection, unless a downlink handed to aedes is not written yet: this
-      // one must not overtake it (aedes writes on its next turn).
+      // Straight to the connection at the end of this turn, unless a downlink handed to aedes is
+      // not written yet: this one must not overtake it (aedes writes on its next turn too).
       if (this.#inAedes === 0) {
-        this.#writeToConnection(deviceTopic, payload);
-        return written?.();
+        this.ctx.outbox.add(this.client, encodePublishQos0(deviceTopic, payload), written);
+        return;
       }
     }
     // Every QoS 1 downlink is written by aedes, so each PUBACK answers the oldest one (in order).
@@ -317,17 +321,6 @@ export class DeviceSession implements DeviceLink {
       this.#inAedes--;
       written?.();
     });
-  }
-
-  /**
-   * One QoS 0 PUBLISH, encoded once and written in one call. A connection that is already
-   * closing (the device left, its socket ended) takes nothing: the message is lost, as it would
-   * be in flight.
-   */
-  #writeToConnection(deviceTopic: string, payload: string): void {
-    const conn = this.client.conn as unknown as Writable;
-    if (this.client.closed || conn.destroyed || !conn.writable) return;
-    conn.write(encodePublishQos0(deviceTopic, payload));
   }
 
   /** The device holds a subscription matching this downlink (aedes keeps its client's filters). */
