@@ -94,13 +94,25 @@ export class DeviceBroker implements DeviceConnections {
   /** What every session shares (callbacks, clock, logger), made with the first session. */
   #sessionContext: SessionContext | undefined;
   #warnedNoCap = false;
-  readonly #outbox = new DownlinkOutbox();
+  readonly #outbox = new DownlinkOutbox((client, unreadBytes) => this.#onStalled(client, unreadBytes));
   #warnedNoUnsubscribe = false;
   readonly #voidUpTo = new Map<string, number>();
   /** Devices closed for abuse, refused at CONNECT for a growing window (node-local for now). */
   readonly #backoff = new ReconnectBackoff(ABUSE_BACKOFF);
 
   constructor(private readonly deps: DeviceBrokerDeps) {}
+
+  /** A device that takes none of its downlinks: closed, so they do not pile up here. */
+  #onStalled(client: Client, unreadBytes: number): void {
+    const session = this.#sessions.get(client);
+    if (session?.closing) return;
+    this.deps.logger.warn(
+      { deviceId: session?.deviceId, unreadBytes },
+      'device does not read its downlinks: connection closed',
+    );
+    if (session) session.close('it does not read its downlinks');
+    else client.close();
+  }
 
   get port(): number {
     const address = this.#server?.address();

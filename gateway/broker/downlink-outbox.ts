@@ -15,10 +15,23 @@ interface Letter {
   written: (() => void) | undefined;
 }
 
+/**
+ * A connection holding more than this, written by the gateway but not yet taken by the device
+ * (beyond what the kernel's socket buffers hold), belongs to a device that does not read: its
+ * downlinks would pile up in this process without bound. Hundreds of commands' worth.
+ */
+export const MAX_UNREAD_DOWNLINK_BYTES = 1 << 20;
+
 export class DownlinkOutbox {
   #letters: Letter[] = [];
   #scheduled = false;
   readonly #flush = () => this.flush();
+
+  /**
+   * `onStalled`: a device that does not read (MAX_UNREAD_DOWNLINK_BYTES); its packet is dropped,
+   * and the caller closes the connection.
+   */
+  constructor(private readonly onStalled: (client: Client, unreadBytes: number) => void) {}
 
   /**
    * Writes `packet` to the client's connection at the end of this turn, after every packet added
@@ -39,7 +52,10 @@ export class DownlinkOutbox {
     this.#letters = [];
     for (const { client, packet, written } of letters) {
       const conn = client.conn as unknown as Writable;
-      if (!client.closed && !conn.destroyed && conn.writable) conn.write(packet);
+      if (!client.closed && !conn.destroyed && conn.writable) {
+        if (conn.writableLength <= MAX_UNREAD_DOWNLINK_BYTES) conn.write(packet);
+        else this.onStalled(client, conn.writableLength);
+      }
       written?.();
     }
   }

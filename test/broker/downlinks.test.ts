@@ -106,6 +106,27 @@ describe('downlinks', () => {
     await dev.client.endAsync();
   });
 
+  it('to a device that stops reading: its connection is closed before they pile up in the gateway', async () => {
+    const [a, b] = await mint(gw, admin, templateId, 2);
+    const devA = await connectDevice(gw.brokerUrl, a!.token);
+    const devB = await connectDevice(gw.brokerUrl, b!.token);
+    devA.client.stream.pause(); // reads nothing more: the socket buffers fill, then the gateway's
+    const payload = 'x'.repeat(64 * 1024);
+    let sent = 0;
+    // At most 64 MB: the kernel's loopback buffers take a few MB, the gateway then 1 MB more.
+    while (broker().isConnected(a!.deviceId) && sent < 1000) {
+      broker().sendToDevice(a!.deviceId, 'downlink/meta/blob', payload);
+      sent++;
+      await turn();
+    }
+    expect(broker().isConnected(a!.deviceId)).toBe(false);
+    // The others are not held up.
+    broker().sendToDevice(b!.deviceId, 'downlink/ds/temp', '7');
+    expect(await devB.next('downlink/ds/temp')).toBe('7');
+    devA.client.stream.destroy();
+    await devB.client.endAsync();
+  });
+
   it.each(['drops its socket', 'disconnects'] as const)(
     'to a device that %s while commands are sent: nothing throws, the others keep receiving',
     async (how) => {
