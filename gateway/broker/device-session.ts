@@ -8,6 +8,7 @@ import type { Clock } from '../../shared/clock.js';
 import { diagPayload } from '../../shared/device-diag.js';
 import { TetherError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { hasOwnKey } from '../../shared/own-keys.js';
 import {
   DOWNLINK_FILTER,
   downlink,
@@ -328,7 +329,7 @@ export class DeviceSession implements DeviceLink {
     const filters = (this.client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions;
     if (!filters) return false;
     // Blynk firmware subscribes to downlink/# (one lookup); any other filter is matched in turn.
-    if (filters[internalTopic(this.deviceId, DOWNLINK_FILTER)] !== undefined) return true;
+    if (hasOwnKey(filters, internalTopic(this.deviceId, DOWNLINK_FILTER))) return true;
     const topic = internalTopic(this.deviceId, deviceTopic);
     for (const filter in filters) if (topicMatches(filter, topic)) return true;
     return false;
