@@ -30,10 +30,9 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { deleteOrgRows } from '../gateway/accounts/org-service.js';
 import { PlanLimits } from '../gateway/accounts/plan-limits.js';
-import { deleteDeviceRows } from '../gateway/devices/device-removal.js';
 import { backupLines } from '../gateway/store/backup.js';
-import { pages } from '../gateway/store/paging.js';
 import { PostgresStore } from '../gateway/store/postgres/postgres-store.js';
 import type { Where } from '../gateway/store/store.js';
 import type { Device } from '../gateway/store/types.js';
@@ -405,29 +404,14 @@ async function runOperations(store: PostgresStore, url: string, count: number, p
       async () => {
         const orgIds = [...(await store.orgs.subtree('org_t9_9'))].map((o) => o.id);
         if (orgIds.length === 0) return;
-        const inTree = { orgId: { in: orgIds } };
         await store.users.countInOrgs(orgIds);
         await store.devices.countInOrgs(orgIds);
         await store.templates.countInOrgs(orgIds);
         await store.transaction(async (tx) => {
-          // As OrgService.remove: a page at a time, each page's rows deleted before the next.
           deletedDevices = 0;
-          for await (const page of pages(tx.devices, inTree)) {
-            await deleteDeviceRows(
-              tx,
-              page.map((d) => d.id),
-            );
+          await deleteOrgRows(tx, orgIds, (page) => {
             deletedDevices += page.length;
-          }
-          const userIds = (await tx.users.find(inTree)).map((u) => u.id);
-          await tx.grants.deleteWhere({ userId: { in: userIds } });
-          await tx.refreshTokens.deleteWhere({ userId: { in: userIds } });
-          await tx.templates.deleteWhere(inTree);
-          await tx.invitations.deleteWhere(inTree);
-          await tx.roles.deleteWhere(inTree);
-          await tx.linkTokens.deleteWhere(inTree);
-          await tx.users.deleteWhere(inTree);
-          await tx.orgs.deleteWhere({ id: { in: orgIds } });
+          });
         });
       },
       { warm: false },

@@ -8,7 +8,8 @@ import { deleteDeviceRows } from '../devices/device-removal.js';
 import { isTimeZoneName } from '../devices/time-zones.js';
 import { type DeviceRef, deviceRef } from '../events.js';
 import { pages } from '../store/paging.js';
-import type { GeoPoint, Org, OrgKind, PlanName, RegistrationSettings } from '../store/types.js';
+import type { StoreTables } from '../store/store.js';
+import type { Device, GeoPoint, Org, OrgKind, PlanName, RegistrationSettings } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import type { AuthenticatedActor } from './auth-service.js';
@@ -204,7 +205,6 @@ export class OrgService {
       );
     }
     const orgIds = [...(await subtreeOrgIds(store, org.id))];
-    const inTree = { orgId: { in: orgIds } };
     const contents = {
       orgs: orgIds.length - 1,
       users: await store.users.countInOrgs(orgIds),
@@ -225,25 +225,9 @@ export class OrgService {
     const removed: DeviceRef[] = [];
     await store.transaction(async (tx) => {
       removed.length = 0;
-      // A page of devices at a time, deleted before the next is read (the walk goes on after the
-      // last id, so it never meets them again): no statement names more than a page of ids, and
-      // what is kept for afterwards is each device's reference, not its row.
-      for await (const page of pages(tx.devices, inTree)) {
-        await deleteDeviceRows(
-          tx,
-          page.map((d) => d.id),
-        );
+      await deleteOrgRows(tx, orgIds, (page) => {
         for (const device of page) removed.push(deviceRef(device));
-      }
-      const userIds = (await tx.users.find(inTree)).map((u) => u.id);
-      await tx.grants.deleteWhere({ userId: { in: userIds } });
-      await tx.refreshTokens.deleteWhere({ userId: { in: userIds } });
-      await tx.templates.deleteWhere(inTree);
-      await tx.invitations.deleteWhere(inTree);
-      await tx.roles.deleteWhere(inTree);
-      await tx.linkTokens.deleteWhere(inTree);
-      await tx.users.deleteWhere(inTree);
-      await tx.orgs.deleteWhere({ id: { in: orgIds } });
+      });
     });
     void this.deps.deviceRemoval.removedAll(removed, 'its organization was deleted', (device, error) =>
       this.deps.logger.warn({ err: error, deviceId: device.id }, 'deleted device not dropped'),
@@ -408,4 +392,35 @@ export class OrgService {
     }
     return height;
   }
+}
+
+/**
+ * Deletes every row of the orgs `orgIds` (a whole subtree) inside the transaction `tx`. Devices go
+ * a page at a time, each page deleted before the next is read (the walk goes on after the last id,
+ * so it never meets them again): no statement names more than a page of ids, and `onPage` sees
+ * each page once, to keep what it needs of them. Then their people's grants and sessions, the
+ * templates, invitations, roles, link tokens, people and the orgs themselves.
+ */
+export async function deleteOrgRows(
+  tx: StoreTables,
+  orgIds: readonly string[],
+  onPage: (page: readonly Device[]) => void = () => {},
+): Promise<void> {
+  const inTree = { orgId: { in: [...orgIds] } };
+  for await (const page of pages(tx.devices, inTree)) {
+    await deleteDeviceRows(
+      tx,
+      page.map((d) => d.id),
+    );
+    onPage(page);
+  }
+  const userIds = (await tx.users.find(inTree)).map((u) => u.id);
+  await tx.grants.deleteWhere({ userId: { in: userIds } });
+  await tx.refreshTokens.deleteWhere({ userId: { in: userIds } });
+  await tx.templates.deleteWhere(inTree);
+  await tx.invitations.deleteWhere(inTree);
+  await tx.roles.deleteWhere(inTree);
+  await tx.linkTokens.deleteWhere(inTree);
+  await tx.users.deleteWhere(inTree);
+  await tx.orgs.deleteWhere({ id: { in: [...orgIds] } });
 }
