@@ -14,6 +14,7 @@ await build({
     'downlink-receivers': 'bench/load/downlink-receivers.ts',
     'downlink-driver': 'bench/load/downlink-driver.ts',
     activator: 'bench/load/activator.ts',
+    'push-reader': 'bench/load/push-reader.ts',
     'activation-gateway': 'bench/activation-gateway.ts',
     'store-journal': 'bench/store-journal.ts',
     'store-postgres': 'bench/store-postgres.ts',

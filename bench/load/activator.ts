@@ -3,7 +3,9 @@
  * (`activateDevice`): a provisioning session on the gateway, protocomm over SoftAP HTTP on
  * loopback with security 2 (SRP6a 3072 + AES-256-GCM), activation data, Wi-Fi, then the device's
  * own MQTT connect and `info/mcu`, and the gateway's push to the waiting companion (SSE).
- * Both the device and the companion side run here; the gateway runs in its own process.
+ * Both the device and the companion side run here; the gateway runs in its own process. The
+ * companion's push stream runs in the push reader (push-reader.ts) when the run names one: there
+ * the push is timed on an event loop that runs no SRP, as a phone's would be.
  * A device is powered on just before its turn and off after, as boxes on a bench.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -16,8 +18,11 @@ import { type ActivationGateway, activateDevice } from '../../provisioning/compa
 import { makeSrpVerifier } from '../../provisioning/protocol/security/srp-verifier.js';
 import { SoftApHttpTransport } from '../../provisioning/transport/softap-http.js';
 import { SystemClock } from '../../shared/clock.js';
+import { ERROR_TABLE, TetherError } from '../../shared/errors.js';
 import { GatewayClient } from '../../shared/gateway-client.js';
 import { silentLogger } from '../../shared/logger.js';
+import { hasOwnKey } from '../../shared/own-keys.js';
+import type { ProvisioningOutcome } from '../../shared/provisioning-session.js';
 import { pool } from '../lib/mqtt-conn.js';
 import { now, serveIpc } from '../lib/proc.js';
 
@@ -43,10 +48,16 @@ serveIpc({
     const templateId = String(args.templateId);
     if (!client) throw new Error('login first');
     const companion = client;
+    const pushReader = args.pushReader ? String(args.pushReader) : undefined;
     const clock = new SystemClock();
     const latencies: number[] = [];
-    /** From the device's info/mcu to the companion's push (SSE) saying it is activated. */
+    /**
+     * From the device's info/mcu to the companion's push (SSE) saying it is activated: read by the
+     * push reader when there is one, else here (behind this process's SRP handshakes).
+     */
     const pushLatencies: number[] = [];
+    /** With a push reader: from the device's info/mcu to the moment this process read the outcome. */
+    const relayedPushLatencies: number[] = [];
     const failures: string[] = [];
     const transport = new SoftApHttpTransport();
     eld.reset();
@@ -85,10 +96,17 @@ serveIpc({
         // The push is timed where it lands: when the companion's stream yields the outcome (it
         // is open from the session's start), not when the flow's last step ends after Wi-Fi.
         let outcomeAt = 0;
+        let relayedAt = 0;
         const gateway: ActivationGateway = {
           createProvisioningSession: (id, name) => companion.createProvisioningSession(id, name),
           cancelProvisioningSession: (id) => companion.cancelProvisioningSession(id),
           waitForActivation: async (id, options) => {
+            if (pushReader) {
+              const { outcome, at } = await watchThrough(pushReader, id, options?.signal);
+              outcomeAt ||= at;
+              relayedAt ||= now();
+              return outcome;
+            }
             const outcome = await companion.waitForActivation(id, options);
             outcomeAt ||= now();
             return outcome;
@@ -106,6 +124,7 @@ serveIpc({
           });
           latencies.push(now() - t0);
           if (infoMcuAt > 0 && outcomeAt > 0) pushLatencies.push(outcomeAt - infoMcuAt);
+          if (infoMcuAt > 0 && relayedAt > 0) relayedPushLatencies.push(relayedAt - infoMcuAt);
         } catch (error) {
           failures.push((error as Error).message);
         } finally {
@@ -119,6 +138,7 @@ serveIpc({
       loopDelayP99: Math.max(0, eld.percentile(99) / 1e6 - ELD_RESOLUTION_MS),
       latencies,
       pushLatencies,
+      relayedPushLatencies,
       failed: failures.length,
       failures: failures.slice(0, 5),
       startedAt,
@@ -126,4 +146,26 @@ serveIpc({
     };
   },
 });
+/** The session's outcome as the push reader read it from the gateway's stream, and when. */
+async function watchThrough(
+  reader: string,
+  deviceId: string,
+  signal: AbortSignal | undefined,
+): Promise<{ outcome: ProvisioningOutcome; at: number }> {
+  const res = await fetch(`${reader}/watch/${encodeURIComponent(deviceId)}`, signal ? { signal } : {});
+  const body = (await res.json()) as {
+    outcome: ProvisioningOutcome;
+    at: number;
+    code?: string;
+    message?: string;
+  };
+  if (res.ok) return body;
+  // The reader's failure keeps the gateway's code, so the flow handles it as its own stream's.
+  const code =
+    body.code && hasOwnKey(ERROR_TABLE, body.code)
+      ? (body.code as keyof typeof ERROR_TABLE)
+      : 'GATEWAY_UNREACHABLE';
+  throw new TetherError(code, body.message ?? `push reader answered ${res.status}`);
+}
+
 process.send?.({ ready: true });
