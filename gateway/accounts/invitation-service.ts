@@ -7,12 +7,14 @@
 import { TetherError } from '../../shared/errors.js';
 import { newId, newSecret, randomAlphanumeric, sha256Hex } from '../../shared/ids.js';
 import { invitationMessage, verificationMessage } from '../mail/account-messages.js';
-import type { Invitation, Org, User, UserType } from '../store/types.js';
+import type { StoreTables } from '../store/store.js';
+import type { Invitation, LinkToken, Org, User, UserType } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import { type AuthenticatedActor, normalizeEmail, type PublicUser, publicUser } from './auth-service.js';
 import type { MailRequests } from './mail-requests.js';
 import { checkPasswordStrength } from './passwords.js';
+import type { PlanLimits } from './plan-limits.js';
 import { rolesOf, seedRoles } from './role-service.js';
 import { attachPendingShares } from './share-service.js';
 
@@ -55,60 +57,65 @@ export class InvitationService {
         });
       }
     }
-    const existing = await store.users.byEmail(email);
-    // A pending user may be invited again (a resend); anyone else already has an account.
-    if (existing && (existing.status !== 'pending' || !actor.visibleOrgIds.has(existing.orgId))) {
-      throw new TetherError('CONFLICT', `${email} is already in use.`, { details: { field: 'email' } });
-    }
     const now = clock.now();
-    const today = await store.invitations.count({ orgId, createdAt: { gt: now - DAY_MS } });
-    if (today >= config.accounts.invitationsPerOrgPerDay) {
-      throw new TetherError(
-        'RATE_LIMITED',
-        `This organization sent ${today} invitations in the last 24 hours, the most allowed. Try again tomorrow.`,
-        { details: { limit: config.accounts.invitationsPerOrgPerDay, retryAfterSeconds: 3600 } },
-      );
-    }
-    if (!existing) await plans.assertWithin(orgId, 'users');
-    const user: User = existing
-      ? await store.users.update(existing.id, {
-          orgId,
-          roleId: input.roleId,
-          type,
-          ...(input.name ? { name: input.name } : {}),
-        })
-      : await store.users.insert({
-          id: newId('usr'),
-          orgId,
-          email,
-          name: input.name ?? email.split('@')[0]!,
-          type,
-          roleId: input.roleId,
-          status: 'pending',
-          passwordHash: null,
-          createdAt: now,
-          sessionsValidAfter: 0,
-        });
-    for (const old of await store.invitations.find({ userId: user.id, status: 'pending' })) {
-      await store.invitations.update(old.id, { status: 'revoked' });
-    }
     const token = newSecret();
     const days = config.accounts.invitationTtlDays;
-    const invitation: Invitation = {
-      id: newId('inv'),
-      orgId,
-      email,
-      name: user.name,
-      userId: user.id,
-      roleId: input.roleId,
-      type,
-      tokenHash: sha256Hex(token),
-      invitedBy: actor.userId,
-      createdAt: now,
-      expiresAt: now + days * DAY_MS,
-      status: 'pending',
-    };
-    await store.invitations.insert(invitation);
+    // The checks and the writes commit together: two invitations racing for the org's last place
+    // on its plan, its last invitation of the day or the same address cannot both pass.
+    const { existing, invitation } = await store.transaction(async (tx) => {
+      const existing = await tx.users.byEmail(email);
+      // A pending user may be invited again (a resend); anyone else already has an account.
+      if (existing && (existing.status !== 'pending' || !actor.visibleOrgIds.has(existing.orgId))) {
+        throw new TetherError('CONFLICT', `${email} is already in use.`, { details: { field: 'email' } });
+      }
+      const today = await tx.invitations.count({ orgId, createdAt: { gt: now - DAY_MS } });
+      if (today >= config.accounts.invitationsPerOrgPerDay) {
+        throw new TetherError(
+          'RATE_LIMITED',
+          `This organization sent ${today} invitations in the last 24 hours, the most allowed. Try again tomorrow.`,
+          { details: { limit: config.accounts.invitationsPerOrgPerDay, retryAfterSeconds: 3600 } },
+        );
+      }
+      if (!existing) await plans.assertWithin(orgId, 'users', 1, tx);
+      const user: User = existing
+        ? await tx.users.update(existing.id, {
+            orgId,
+            roleId: input.roleId,
+            type,
+            ...(input.name ? { name: input.name } : {}),
+          })
+        : await tx.users.insert({
+            id: newId('usr'),
+            orgId,
+            email,
+            name: input.name ?? email.split('@')[0]!,
+            type,
+            roleId: input.roleId,
+            status: 'pending',
+            passwordHash: null,
+            createdAt: now,
+            sessionsValidAfter: 0,
+          });
+      for (const old of await tx.invitations.find({ userId: user.id, status: 'pending' })) {
+        await tx.invitations.update(old.id, { status: 'revoked' });
+      }
+      const invitation: Invitation = {
+        id: newId('inv'),
+        orgId,
+        email,
+        name: user.name,
+        userId: user.id,
+        roleId: input.roleId,
+        type,
+        tokenHash: sha256Hex(token),
+        invitedBy: actor.userId,
+        createdAt: now,
+        expiresAt: now + days * DAY_MS,
+        status: 'pending',
+      };
+      await tx.invitations.insert(invitation);
+      return { existing, invitation };
+    });
     await auditor.record({
       actor: actor.userId,
       action: existing ? 'invitation.resent' : 'invitation.created',
@@ -116,7 +123,7 @@ export class InvitationService {
       targetId: invitation.id,
       orgId,
       ip,
-      details: { email, roleId: input.roleId, type, userId: user.id },
+      details: { email, roleId: input.roleId, type, userId: invitation.userId },
     });
     try {
       await mailer.send(
@@ -133,7 +140,7 @@ export class InvitationService {
     } catch (error) {
       // Nobody can accept an invitation that never arrived: undo it, so that a retry starts clean.
       await store.invitations.delete(invitation.id);
-      if (!existing) await store.users.delete(user.id);
+      if (!existing) await store.users.delete(invitation.userId);
       throw error;
     }
     return toPublic(invitation);
@@ -183,13 +190,18 @@ export class InvitationService {
   /** Revokes a pending invitation; the pending user it made goes too. */
   async revoke(actor: AuthenticatedActor, id: string, ip: string | null): Promise<void> {
     const { store, auditor } = this.deps;
-    const invitation = authorize(actor, 'users.invite', await store.invitations.get(id), 'Invitation', id);
-    if (invitation.status !== 'pending') {
-      throw new TetherError('VALIDATION_FAILED', `This invitation is ${invitation.status} already.`);
-    }
-    await store.invitations.update(invitation.id, { status: 'revoked' });
-    const user = await store.users.get(invitation.userId);
-    if (user?.status === 'pending') await store.users.delete(user.id);
+    // One transaction: an acceptance racing the revocation either comes first (and the revocation
+    // finds the invitation accepted) or finds it revoked; never a revoked link with an active user.
+    const invitation = await store.transaction(async (tx) => {
+      const invitation = authorize(actor, 'users.invite', await tx.invitations.get(id), 'Invitation', id);
+      if (invitation.status !== 'pending') {
+        throw new TetherError('VALIDATION_FAILED', `This invitation is ${invitation.status} already.`);
+      }
+      await tx.invitations.update(invitation.id, { status: 'revoked' });
+      const user = await tx.users.get(invitation.userId);
+      if (user?.status === 'pending') await tx.users.delete(user.id);
+      return invitation;
+    });
     await auditor.record({
       actor: actor.userId,
       action: 'invitation.revoked',
@@ -209,22 +221,22 @@ export class InvitationService {
     const { store, clock, auth, auditor } = this.deps;
     checkPasswordStrength(input.password);
     const now = clock.now();
-    const invitation = await store.invitations.byTokenHash(sha256Hex(input.token));
-    const user = invitation ? await store.users.get(invitation.userId) : undefined;
-    if (invitation?.status !== 'pending' || invitation.expiresAt <= now || user?.status !== 'pending') {
-      throw new TetherError(
-        'LINK_INVALID',
-        'This invitation link is not valid, was used already, or expired. Ask for a new invitation.',
-      );
-    }
+    const tokenHash = sha256Hex(input.token);
+    // Checked before the password's hash is worked out, and again where the link is spent: of two
+    // uses of one link at once (or a use racing its revocation) only one sets a password.
+    await pendingInvitation(store, tokenHash, now);
     const passwordHash = await auth.passwords.hash(input.password);
-    await store.invitations.update(invitation.id, { status: 'accepted' });
-    const active = await store.users.update(user.id, {
-      passwordHash,
-      status: 'active',
-      ...(input.name ? { name: input.name } : {}),
+    const { invitation, user, active } = await store.transaction(async (tx) => {
+      const { invitation, user } = await pendingInvitation(tx, tokenHash, now);
+      await tx.invitations.update(invitation.id, { status: 'accepted' });
+      const active = await tx.users.update(user.id, {
+        passwordHash,
+        status: 'active',
+        ...(input.name ? { name: input.name } : {}),
+      });
+      await attachPendingShares(tx, active);
+      return { invitation, user, active };
     });
-    await attachPendingShares(store, active);
     await auditor.record({
       actor: user.id,
       action: 'invitation.accepted',
@@ -304,58 +316,63 @@ export class InvitationService {
     const { store, clock, plans, auth, auditor } = this.deps;
     checkPasswordStrength(input.password);
     const now = clock.now();
-    const record = await store.linkTokens.byTokenHash(sha256Hex(input.token));
-    if (record?.purpose !== 'verify-email' || record.usedAt !== null || record.expiresAt <= now) {
+    const tokenHash = sha256Hex(input.token);
+    // Checked before the password's hash is worked out, and again in the transaction that spends
+    // the link: of two uses of one link at once, only one makes an account.
+    const first = await verificationLink(store, tokenHash, now);
+    await plans.assertFeature((await takingSignUps(store, first.orgId)).id, 'selfRegistration');
+    const passwordHash = await auth.passwords.hash(input.password);
+    const outcome = await store.transaction(async (tx) => {
+      const record = await verificationLink(tx, tokenHash, now);
+      if (await tx.users.byEmail(record.email)) {
+        await tx.linkTokens.update(record.id, { usedAt: now });
+        return { taken: record.email } as const;
+      }
+      const maker = await takingSignUps(tx, record.orgId);
+      const settings = maker.registration!;
+      await plans.assertWithin(maker.id, 'users', 1, tx);
+      const clients = await clientsOrg(tx, plans, maker.id, now);
+      let home = clients;
+      if (settings.ownOrg) {
+        await plans.assertWithin(maker.id, 'subOrgs', 1, tx);
+        home = {
+          id: newId('org'),
+          name: `Client ${randomAlphanumeric(6)}`,
+          parentId: clients.id,
+          plan: null,
+          createdAt: now,
+          kind: 'client',
+        };
+        await tx.orgs.insert(home);
+        await seedRoles(tx, home.id, clients.id, now);
+      }
+      // The maker's chosen role, where it still exists there; else the plain User role.
+      const roleId = (await rolesOf(tx, home.id)).some((r) => r.key === settings.roleId)
+        ? settings.roleId
+        : 'user';
+      await tx.linkTokens.update(record.id, { usedAt: now });
+      const user = await tx.users.insert({
+        id: newId('usr'),
+        orgId: home.id,
+        email: record.email,
+        name: input.name ?? record.email.split('@')[0]!,
+        type: settings.type,
+        roleId,
+        status: 'active',
+        passwordHash,
+        createdAt: now,
+        sessionsValidAfter: 0,
+      });
+      await attachPendingShares(tx, user);
+      return { user, home, maker, roleId, settings, email: record.email };
+    });
+    if ('taken' in outcome) {
       throw new TetherError(
-        'LINK_INVALID',
-        'This verification link is not valid, was used already, or expired. Sign up again.',
+        'CONFLICT',
+        `${outcome.taken} is already in use. Log in, or reset your password.`,
       );
     }
-    if (await store.users.byEmail(record.email)) {
-      await store.linkTokens.update(record.id, { usedAt: now });
-      throw new TetherError('CONFLICT', `${record.email} is already in use. Log in, or reset your password.`);
-    }
-    const maker = await store.orgs.get(record.orgId);
-    const settings = maker?.registration;
-    if (!maker || !settings?.enabled) {
-      throw new TetherError('LINK_INVALID', 'This organization no longer takes sign-ups.');
-    }
-    await plans.assertFeature(maker.id, 'selfRegistration');
-    await plans.assertWithin(maker.id, 'users');
-    const clients = await this.#clientsOrg(maker.id, now);
-    const passwordHash = await auth.passwords.hash(input.password);
-    let home = clients;
-    if (settings.ownOrg) {
-      await plans.assertWithin(maker.id, 'subOrgs');
-      home = {
-        id: newId('org'),
-        name: `Client ${randomAlphanumeric(6)}`,
-        parentId: clients.id,
-        plan: null,
-        createdAt: now,
-        kind: 'client',
-      };
-      await store.orgs.insert(home);
-      await seedRoles(store, home.id, clients.id, now);
-    }
-    // The maker's chosen role, where it still exists there; else the plain User role.
-    const roleId = (await rolesOf(store, home.id)).some((r) => r.key === settings.roleId)
-      ? settings.roleId
-      : 'user';
-    await store.linkTokens.update(record.id, { usedAt: now });
-    const user = await store.users.insert({
-      id: newId('usr'),
-      orgId: home.id,
-      email: record.email,
-      name: input.name ?? record.email.split('@')[0]!,
-      type: settings.type,
-      roleId,
-      status: 'active',
-      passwordHash,
-      createdAt: now,
-      sessionsValidAfter: 0,
-    });
-    await attachPendingShares(store, user);
+    const { user, home, maker, roleId, settings, email } = outcome;
     await auditor.record({
       actor: user.id,
       action: 'registration.completed',
@@ -363,27 +380,64 @@ export class InvitationService {
       targetId: user.id,
       orgId: home.id,
       ip,
-      details: { email: record.email, makerOrgId: maker.id, roleId, type: settings.type },
+      details: { email, makerOrgId: maker.id, roleId, type: settings.type },
     });
     return publicUser(user);
   }
+}
 
-  /** The maker's container for self-registered clients, made on first use. */
-  async #clientsOrg(rootId: string, now: number): Promise<Org> {
-    const { store, plans } = this.deps;
-    const [existing] = await store.orgs.find({ parentId: rootId, kind: 'clients' }, { limit: 1 });
-    if (existing) return existing;
-    await plans.assertWithin(rootId, 'subOrgs');
-    const org: Org = {
-      id: newId('org'),
-      name: 'Clients',
-      parentId: rootId,
-      plan: null,
-      createdAt: now,
-      kind: 'clients',
-    };
-    await store.orgs.insert(org);
-    await seedRoles(store, org.id, rootId, now);
-    return org;
+/** The pending invitation behind a link and the pending user it made, or LINK_INVALID. */
+async function pendingInvitation(
+  tables: StoreTables,
+  tokenHash: string,
+  now: number,
+): Promise<{ invitation: Invitation; user: User }> {
+  const invitation = await tables.invitations.byTokenHash(tokenHash);
+  const user = invitation ? await tables.users.get(invitation.userId) : undefined;
+  if (invitation?.status !== 'pending' || invitation.expiresAt <= now || user?.status !== 'pending') {
+    throw new TetherError(
+      'LINK_INVALID',
+      'This invitation link is not valid, was used already, or expired. Ask for a new invitation.',
+    );
   }
+  return { invitation, user };
+}
+
+/** A live email-verification link, or LINK_INVALID. */
+async function verificationLink(tables: StoreTables, tokenHash: string, now: number): Promise<LinkToken> {
+  const record = await tables.linkTokens.byTokenHash(tokenHash);
+  if (record?.purpose !== 'verify-email' || record.usedAt !== null || record.expiresAt <= now) {
+    throw new TetherError(
+      'LINK_INVALID',
+      'This verification link is not valid, was used already, or expired. Sign up again.',
+    );
+  }
+  return record;
+}
+
+/** The maker behind a sign-up link, while it still takes sign-ups. */
+async function takingSignUps(tables: StoreTables, orgId: string): Promise<Org> {
+  const maker = await tables.orgs.get(orgId);
+  if (!maker?.registration?.enabled) {
+    throw new TetherError('LINK_INVALID', 'This organization no longer takes sign-ups.');
+  }
+  return maker;
+}
+
+/** The maker's container for self-registered clients, made on first use. */
+async function clientsOrg(tables: StoreTables, plans: PlanLimits, rootId: string, now: number): Promise<Org> {
+  const [existing] = await tables.orgs.find({ parentId: rootId, kind: 'clients' }, { limit: 1 });
+  if (existing) return existing;
+  await plans.assertWithin(rootId, 'subOrgs', 1, tables);
+  const org: Org = {
+    id: newId('org'),
+    name: 'Clients',
+    parentId: rootId,
+    plan: null,
+    createdAt: now,
+    kind: 'clients',
+  };
+  await tables.orgs.insert(org);
+  await seedRoles(tables, org.id, rootId, now);
+  return org;
 }

@@ -10,7 +10,7 @@
  */
 import { TetherError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { Store } from '../store/store.js';
+import type { StoreTables } from '../store/store.js';
 import type { Device, DeviceGrant, GrantLevel, User } from '../store/types.js';
 import { notFound } from './access.js';
 import type { AccountDeps } from './account-deps.js';
@@ -31,7 +31,7 @@ export interface PublicGrant {
 }
 
 /** A user now active gets the shares made to their address before they had an account. */
-export async function attachPendingShares(store: Store, user: User): Promise<void> {
+export async function attachPendingShares(store: StoreTables, user: User): Promise<void> {
   for (const grant of await store.grants.find({ email: user.email, userId: null })) {
     await store.grants.update(grant.id, { userId: user.id });
   }

@@ -7,7 +7,7 @@ import { TetherError } from '../../shared/errors.js';
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
 import { passwordSetMessage, resetMessage } from '../mail/account-messages.js';
 import { pages } from '../store/paging.js';
-import type { User, UserStatus, UserType } from '../store/types.js';
+import type { Device, User, UserStatus, UserType } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import {
@@ -111,28 +111,37 @@ export class UserService {
         { details: { field: 'devices', devices: owned } },
       );
     }
-    if (input.devices === 'move' && owned > 0) {
-      requirePermission(actor, 'devices.transfer');
-      await plans.assertWithin(input.orgId, 'devices', owned, undefined, user.orgId);
-    }
-    const moved = await store.users.update(user.id, { orgId: input.orgId, roleId: input.roleId });
-    for (const invitation of await store.invitations.find({ userId: user.id, status: 'pending' })) {
-      await store.invitations.update(invitation.id, { orgId: input.orgId, roleId: input.roleId });
-    }
-    // The audit event names every device that changed hands: their ids, not their rows.
-    const ids: string[] = [];
-    if (owned > 0) {
-      for await (const page of pages(store.devices, { ownerId: user.id })) {
-        for (const device of page) {
-          const updated = await store.devices.update(
-            device.id,
-            input.devices === 'move' ? { orgId: input.orgId } : { ownerId: null },
-          );
-          events.emit('device.changed', { device: updated });
-          ids.push(device.id);
+    if (input.devices === 'move' && owned > 0) requirePermission(actor, 'devices.transfer');
+    // The plan check and every change commit together: a move racing another claim on the target
+    // scope's last places cannot take them both, and a crash never leaves half the devices moved.
+    const { moved, changed } = await store.transaction(async (tx) => {
+      if (input.devices === 'move' && owned > 0) {
+        // Counted again here: a device claimed since the count above moves too.
+        const owning = await tx.devices.count({ ownerId: user.id });
+        await plans.assertWithin(input.orgId, 'devices', owning, tx, user.orgId);
+      }
+      const moved = await tx.users.update(user.id, { orgId: input.orgId, roleId: input.roleId });
+      for (const invitation of await tx.invitations.find({ userId: user.id, status: 'pending' })) {
+        await tx.invitations.update(invitation.id, { orgId: input.orgId, roleId: input.roleId });
+      }
+      const changed: Device[] = [];
+      if (owned > 0) {
+        for await (const page of pages(tx.devices, { ownerId: user.id })) {
+          for (const device of page) {
+            changed.push(
+              await tx.devices.update(
+                device.id,
+                input.devices === 'move' ? { orgId: input.orgId } : { ownerId: null },
+              ),
+            );
+          }
         }
       }
-    }
+      return { moved, changed };
+    });
+    // The audit event names every device that changed hands: their ids, not their rows.
+    const ids = changed.map((device) => device.id);
+    for (const device of changed) events.emit('device.changed', { device });
     const devices = {
       moved: input.devices === 'move' ? ids.length : 0,
       unowned: input.devices === 'leave' ? ids.length : 0,
