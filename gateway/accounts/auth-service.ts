@@ -296,19 +296,25 @@ export class AuthService {
    */
   async refresh(refreshToken: string, ip: string | null = null): Promise<SessionTokens> {
     const { store, clock } = this.deps;
-    const record = await store.refreshTokens.byTokenHash(sha256Hex(refreshToken));
+    const tokenHash = sha256Hex(refreshToken);
     const now = clock.now();
-    if (record?.revokedAt != null && record.revokedReason === 'rotated') {
-      await this.#endSession(record.userId, sessionOf(record), 'auth.refresh-reused', ip);
+    // Checked and spent in one transaction: of two refreshes with one token at once, the second
+    // finds it rotated, which is what a replayed token looks like.
+    const spent = await store.transaction(async (tx) => {
+      const record = await tx.refreshTokens.byTokenHash(tokenHash);
+      if (!record) return undefined;
+      if (record.revokedAt !== null) return record.revokedReason === 'rotated' ? { record } : undefined;
+      if (record.expiresAt <= now) return undefined;
+      const user = await tx.users.get(record.userId);
+      if (user?.status !== 'active' || record.createdAt < user.sessionsValidAfter) return undefined;
+      await tx.refreshTokens.update(record.id, { revokedAt: now, revokedReason: 'rotated' });
+      return { record, user };
+    });
+    if (spent && !spent.user) {
+      await this.#endSession(spent.record.userId, sessionOf(spent.record), 'auth.refresh-reused', ip);
     }
-    if (!record || record.revokedAt !== null || record.expiresAt <= now) {
-      throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
-    }
-    const user = await store.users.get(record.userId);
-    if (user?.status !== 'active' || record.createdAt < user.sessionsValidAfter) {
-      throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
-    }
-    await store.refreshTokens.update(record.id, { revokedAt: now, revokedReason: 'rotated' });
+    if (!spent?.user) throw new TetherError('TOKEN_INVALID', 'This session has ended. Log in again.');
+    const { record, user } = spent;
     return this.#issue(user, {
       id: sessionOf(record),
       startedAt: record.sessionStartedAt ?? record.createdAt,

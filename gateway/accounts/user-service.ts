@@ -7,7 +7,8 @@ import { TetherError } from '../../shared/errors.js';
 import { newId, newSecret, sha256Hex } from '../../shared/ids.js';
 import { passwordSetMessage, resetMessage } from '../mail/account-messages.js';
 import { pages } from '../store/paging.js';
-import type { Device, User, UserStatus, UserType } from '../store/types.js';
+import type { StoreTables } from '../store/store.js';
+import type { Device, LinkToken, User, UserStatus, UserType } from '../store/types.js';
 import { authorize, notFound, requirePermission } from './access.js';
 import type { AccountDeps } from './account-deps.js';
 import {
@@ -282,17 +283,17 @@ export class UserService {
   async resetPassword(input: { token: string; password: string }, ip: string | null): Promise<void> {
     const { store, clock, auth, auditor } = this.deps;
     checkPasswordStrength(input.password);
-    const record = await store.linkTokens.byTokenHash(sha256Hex(input.token));
+    const tokenHash = sha256Hex(input.token);
     const now = clock.now();
-    const user = record ? await store.users.get(record.userId ?? '') : undefined;
-    if (record?.purpose !== 'reset-password' || record.usedAt !== null || record.expiresAt <= now || !user) {
-      throw new TetherError(
-        'LINK_INVALID',
-        'This reset link is not valid, was used already, or expired. Ask for a new one.',
-      );
-    }
-    await store.linkTokens.update(record.id, { usedAt: now });
-    await store.users.update(user.id, { passwordHash: await auth.passwords.hash(input.password) });
+    // Checked before the password's hash is worked out, and again where the link is spent: of two
+    // uses of one link at once, only one sets a password.
+    await resetLink(store, tokenHash, now);
+    const passwordHash = await auth.passwords.hash(input.password);
+    const user = await store.transaction(async (tx) => {
+      const { record, user } = await resetLink(tx, tokenHash, now);
+      await tx.linkTokens.update(record.id, { usedAt: now });
+      return tx.users.update(user.id, { passwordHash });
+    });
     await auth.endSessions(user.id);
     await auditor.record({
       actor: user.id,
@@ -424,4 +425,21 @@ export class UserService {
       details,
     });
   }
+}
+
+/** A live password-reset link and its user, or LINK_INVALID. */
+async function resetLink(
+  tables: StoreTables,
+  tokenHash: string,
+  now: number,
+): Promise<{ record: LinkToken; user: User }> {
+  const record = await tables.linkTokens.byTokenHash(tokenHash);
+  const user = record ? await tables.users.get(record.userId ?? '') : undefined;
+  if (record?.purpose !== 'reset-password' || record.usedAt !== null || record.expiresAt <= now || !user) {
+    throw new TetherError(
+      'LINK_INVALID',
+      'This reset link is not valid, was used already, or expired. Ask for a new one.',
+    );
+  }
+  return { record, user };
 }

@@ -5,9 +5,9 @@
  * the check and the write; PostgreSQL's from every query being a round trip.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { SKIP_POSTGRES, startPostgres, type TestPostgres } from '../support/postgres-server.js';
-import { PASSWORD, tokenFromOutbox } from './account-support.js';
+import { addUser, PASSWORD, tokenFromOutbox } from './account-support.js';
 
 const OTHER_PASSWORD = 'another long passphrase 42';
 
@@ -134,6 +134,54 @@ describe.skipIf(SKIP_POSTGRES)('the last place on a plan, on PostgreSQL', () => 
         expect(refused.body.error).toMatchObject({ code: 'PLAN_LIMIT', details: { limit: 'users', max: 2 } });
       }
       expect(await gw.gateway.services.store.users.count()).toBe(2);
+    } finally {
+      await gw.stop();
+    }
+  }, 60_000);
+
+  it('a refresh token used twice at once rotates once; the replay ends the session', async () => {
+    const url = await server.createDatabase(`races_${++databases}`);
+    const gw = await startTestGateway({ store: { backend: 'postgres', url } });
+    try {
+      const login = await gw.api<{ refreshToken: string }>('POST', '/api/auth/login', ADMIN);
+      expect(login.status).toBe(200);
+      const answers = await Promise.all(
+        [1, 2, 3, 4].map(() =>
+          gw.api<{ refreshToken: string }>('POST', '/api/auth/refresh', {
+            refreshToken: login.body.refreshToken,
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 401, 401, 401]);
+      // The token was presented again after its rotation: the session it belonged to is over.
+      const issued = answers.find((a) => a.status === 200)!.body.refreshToken;
+      expect((await gw.api('POST', '/api/auth/refresh', { refreshToken: issued })).status).toBe(401);
+    } finally {
+      await gw.stop();
+    }
+  }, 60_000);
+
+  it('a password-reset link used twice at once sets one password', async () => {
+    const url = await server.createDatabase(`races_${++databases}`);
+    const gw = await startTestGateway({ store: { backend: 'postgres', url } });
+    try {
+      const admin = await gw.login();
+      await addUser(gw, admin, 'dee@example.com', 'user');
+      expect((await gw.api('POST', '/api/auth/forgot-password', { email: 'dee@example.com' })).status).toBe(
+        202,
+      );
+      const token = await tokenFromOutbox(gw.dataDir, 'dee@example.com', 'reset-password');
+      const passwords = [OTHER_PASSWORD, `${OTHER_PASSWORD} again`, `${OTHER_PASSWORD} once more`];
+      const answers = await Promise.all(
+        passwords.map((password) => gw.api('POST', '/api/auth/reset-password', { token, password })),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([204, 410, 410]);
+      const won = passwords[answers.findIndex((a) => a.status === 204)]!;
+      expect(await gw.login('dee@example.com', won)).toMatch(/^ey/);
+      for (const lost of passwords.filter((p) => p !== won)) {
+        const refused = await gw.api('POST', '/api/auth/login', { email: 'dee@example.com', password: lost });
+        expect(refused.status).toBe(401);
+      }
     } finally {
       await gw.stop();
     }
