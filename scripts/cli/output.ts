@@ -5,6 +5,8 @@
  * `safe` template tag): a device or template name must not be able to move the cursor, recolour
  * the terminal, rewrite the title, or reorder what a person reads.
  */
+
+import { TABLES } from '../../gateway/store/tables.js';
 import { isTetherError, type TetherError, toTetherError } from '../../shared/errors.js';
 import { ownValue } from '../../shared/own-keys.js';
 
@@ -140,4 +142,17 @@ export function reportError(error: unknown, options: OutputOptions = {}): number
       process.stderr.write(`${terminalSafe((error as Error)?.stack)}\n`);
   }
   return tether.exitCode;
+}
+
+/** "1 device", "3 devices": a count and what it counts, for a person to read. */
+export function countOf(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
+/** A store copy's rows per table, as a person reads them: "1 organization, 3 devices" (empty tables left out). */
+export function tableCounts(tables: Readonly<Record<string, number>>): string {
+  return TABLES.flatMap((table) => {
+    const n = ownValue(tables, table.name) ?? 0;
+    return n > 0 ? [countOf(n, table.label)] : [];
+  }).join(', ');
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { backupDataFolder, verifyBackup } from '../../gateway/store/data-folder-backup.js';
 import { TETHER_VERSION } from '../../shared/version.js';
 import { sessionClient } from '../cli/cli-context.js';
-import { printJson } from '../cli/output.js';
+import { countOf, printJson } from '../cli/output.js';
 
 const defaultName = () => `tether-backup-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
 
@@ -64,7 +64,7 @@ export function backupCommand(program: Command): void {
         if (opts.json) printJson(summary);
         else
           process.stdout.write(
-            `Backup written to ${summary.file}: ${summary.rows} records, ${summary.audit} audit events, ${summary.activity} device commands, ${summary.files} files. Keep it safe: it holds password hashes and the signing key.\n`,
+            `Backup written to ${summary.file}: ${countOf(summary.rows, 'record')}, ${countOf(summary.audit, 'audit event')}, ${countOf(summary.activity, 'device command')}, ${countOf(summary.files, 'file')}. Keep it safe: it holds password hashes and the signing key.\n`,
           );
       },
     );

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { restoreDataFolder } from '../../gateway/store/data-folder-backup.js';
 import { loadConfig } from '../../shared/config.js';
-import { printJson } from '../cli/output.js';
+import { countOf, printJson, tableCounts } from '../cli/output.js';
 
 export function restoreCommand(program: Command): void {
   program
@@ -27,12 +27,9 @@ export function restoreCommand(program: Command): void {
         printJson(summary);
         return;
       }
-      const counts = Object.entries(summary.tables)
-        .filter(([, n]) => n > 0)
-        .map(([table, n]) => `${n} ${table}`)
-        .join(', ');
+      const counts = tableCounts(summary.tables);
       process.stdout.write(
-        `Restored the backup of ${summary.createdAt} into ${summary.dataDir}: ${counts || 'no records'}, ${summary.audit} audit events, ${summary.activity} device commands, ${summary.files} files.\nStart the gateway on it: tether gateway start --data-dir ${summary.dataDir}\n`,
+        `Restored the backup of ${summary.createdAt} into ${summary.dataDir}: ${counts || 'no records'}, ${countOf(summary.audit, 'audit event')}, ${countOf(summary.activity, 'device command')}, ${countOf(summary.files, 'file')}.\nStart the gateway on it: tether gateway start --data-dir ${summary.dataDir}\n`,
       );
     });
 }

@@ -12,7 +12,7 @@ import {
 } from '../../gateway/store/store-migration.js';
 import { loadConfig } from '../../shared/config.js';
 import { TETHER_VERSION } from '../../shared/version.js';
-import { note, printJson } from '../cli/output.js';
+import { countOf, note, printJson, tableCounts } from '../cli/output.js';
 
 const defaultBackup = () => `tether-migrate-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
 
@@ -73,10 +73,7 @@ export function storeMigrateCommand(store: Command): void {
         printJson(summary);
         return;
       }
-      const counts = Object.entries(summary.tables)
-        .filter(([, n]) => n > 0)
-        .map(([table, n]) => `${n} ${table}`)
-        .join(', ');
+      const counts = tableCounts(summary.tables);
       const next =
         to.backend === 'postgres'
           ? `Point the gateway at it: store.backend = postgres and store.url (or TETHER_STORE_URL) = that URL.${
@@ -86,8 +83,8 @@ export function storeMigrateCommand(store: Command): void {
             }`
           : `Start the gateway on it: tether gateway start --data-dir ${to.dataDir}`;
       process.stdout.write(
-        `Moved ${summary.from} into ${summary.to}: ${counts || 'no records'}, ${summary.audit} audit events${
-          to.backend === 'embedded' ? `, ${summary.files} files` : ''
+        `Moved ${summary.from} into ${summary.to}: ${counts || 'no records'}, ${countOf(summary.audit, 'audit event')}${
+          to.backend === 'embedded' ? `, ${countOf(summary.files, 'file')}` : ''
         }. The backup it went through is kept at ${summary.backup}.\n${next}\n`,
       );
     });

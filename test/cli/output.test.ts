@@ -1,7 +1,7 @@
 /** How the CLI prints: data from outside escaped for the terminal, and a closed pipe ends quietly. */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { safe, terminalSafe } from '../../scripts/cli/output.js';
+import { countOf, safe, tableCounts, terminalSafe } from '../../scripts/cli/output.js';
 import { ADMIN, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { CLI, runCli } from '../support/run-cli.js';
 
@@ -54,5 +54,17 @@ describe('a closed pipe', () => {
       expect(stderr, args.join(' ')).toBe('');
       expect(code, args.join(' ')).toBe(0);
     }
+  });
+});
+
+describe('counts for people', () => {
+  it('says "1 device" and "2 devices", and names tables by what a row is, in the store order', () => {
+    expect(countOf(1, 'device')).toBe('1 device');
+    expect(countOf(0, 'file')).toBe('0 files');
+    expect(tableCounts({ devices: 3, orgs: 1, refreshTokens: 2, users: 0 })).toBe(
+      '1 organization, 2 refresh tokens, 3 devices',
+    );
+    // Keys that are no table (from a hostile or newer file) are not read, and not printed.
+    expect(tableCounts(JSON.parse('{"__proto__": 5, "constructor": 2}'))).toBe('');
   });
 });
