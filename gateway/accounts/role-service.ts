@@ -8,6 +8,7 @@ import type { Clock } from '../../shared/clock.js';
 import { TetherError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Auditor } from '../audit.js';
+import { pages } from '../store/paging.js';
 import type { Store, StoreTables } from '../store/store.js';
 import type { Invitation, PlanName, Role, User, UserType } from '../store/types.js';
 import { authorize, notFound } from './access.js';
@@ -213,17 +214,17 @@ export class RoleService {
     if (key === 'admin') throw new TetherError('VALIDATION_FAILED', 'The Admin role cannot be deleted.');
     if (moveUsersTo === key) throw new TetherError('VALIDATION_FAILED', 'Move the users to another role.');
     const orgIds = options.subOrgs ? await subtreeOrgIds(store, orgId) : new Set([orgId]);
-    const plan: Array<{ orgId: string; users: User[]; invitations: Invitation[] }> = [];
+    const plan: string[] = [];
     for (const id of orgIds) {
       const role = (await rolesOf(store, id)).find((r) => r.key === key);
       if (!role) continue;
       this.#notAbove(actor, role);
-      const users = await store.users.find({ orgId: id, roleId: key });
-      const invitations = await store.invitations.find({ orgId: id, roleId: key, status: 'pending' });
-      if (users.length + invitations.length > 0) {
+      const users = await store.users.count({ orgId: id, roleId: key });
+      const invitations = await store.invitations.count({ orgId: id, roleId: key, status: 'pending' });
+      if (users + invitations > 0) {
         if (moveUsersTo === undefined) {
           // Invited people are pending users: counted once, among the holders.
-          const total = Math.max(users.length, invitations.length);
+          const total = Math.max(users, invitations);
           throw new TetherError(
             'VALIDATION_FAILED',
             `${total} user(s) ${id === orgId ? '' : 'in an organization below '}hold this role: name the role they move to (moveUsersTo=<role>).`,
@@ -232,21 +233,29 @@ export class RoleService {
         }
         await this.assignable(actor, id, moveUsersTo);
       }
-      plan.push({ orgId: id, users, invitations });
+      plan.push(id);
     }
-    let movedUsers = 0;
-    for (const step of plan) {
-      for (const user of step.users) await store.users.update(user.id, { roleId: moveUsersTo! });
-      for (const invitation of step.invitations)
-        await store.invitations.update(invitation.id, { roleId: moveUsersTo! });
-      movedUsers += step.users.length;
-      await this.#materialize(step.orgId);
-      await store.roles.delete(roleRecordId(step.orgId, key));
-    }
+    // One transaction, reading the holders a page at a time: whoever holds the role when it goes
+    // moves (someone given it since the check too), and a crash never leaves it half deleted.
+    const movedUsers = await store.transaction(async (tx) => {
+      let moved = 0;
+      for (const id of plan) {
+        for await (const page of pages(tx.users, { orgId: id, roleId: key })) {
+          for (const user of page) await tx.users.update(user.id, { roleId: moveUsersTo! });
+          moved += page.length;
+        }
+        for await (const page of pages(tx.invitations, { orgId: id, roleId: key, status: 'pending' })) {
+          for (const invitation of page) await tx.invitations.update(invitation.id, { roleId: moveUsersTo! });
+        }
+        await materialize(tx, id, this.deps.clock.now());
+        await tx.roles.delete(roleRecordId(id, key));
+      }
+      return moved;
+    });
     await this.#audit(actor, 'role.deleted', orgId, key, ip, {
       moveUsersTo,
       movedUsers,
-      orgs: plan.map((p) => p.orgId),
+      orgs: plan,
     });
     return { movedUsers, orgs: plan.length };
   }
@@ -288,9 +297,7 @@ export class RoleService {
 
   /** Stores the defaults of an org that has none, so that an edit or delete sticks. */
   async #materialize(orgId: string): Promise<void> {
-    const { store, clock } = this.deps;
-    if ((await store.roles.count({ orgId })) > 0) return;
-    for (const role of await rolesOf(store, orgId, clock.now())) await store.roles.insert(role);
+    await materialize(this.deps.store, orgId, this.deps.clock.now());
   }
 
   #checkPermissions(actor: AuthenticatedActor, names: string[]): Permission[] {
@@ -347,4 +354,10 @@ export class RoleService {
       details,
     });
   }
+}
+
+/** An org still on the built-in roles gets its own stored copies, before one of them changes. */
+async function materialize(tables: StoreTables, orgId: string, now: number): Promise<void> {
+  if ((await tables.roles.count({ orgId })) > 0) return;
+  for (const role of await rolesOf(tables, orgId, now)) await tables.roles.insert(role);
 }
